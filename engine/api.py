@@ -1,0 +1,240 @@
+"""The facade the UI and the CLI use. Everything the studio does is reachable from here."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from pydantic import ValidationError
+
+from engine import binding, config, registry, result as result_io
+from engine.cache import StepCache
+from engine.catalog import Catalog, TableInfo
+from engine.compiler import check_template, compile_pipeline
+from engine.errors import InvalidInput, Issue, RunFailed
+from engine.executor import Executor, LocalExecutor, ProgressEvent, StepFailed
+from engine.ingest import ingest_file
+from engine.library import TemplateLibrary, load_template
+from engine.pipeline import Pipeline
+from engine.runs import RunStore
+from engine.schema.errors import issues_from_validation
+from engine.schema.recipe import Recipe
+from engine.schema.template import Template
+from engine.yaml_io import SourceMap, dump, load_file, loads
+
+DEMO_TABLES = {"concrete": config.REPO_ROOT / "data" / "demo" / "concrete.csv",
+               "ccpp": config.REPO_ROOT / "data" / "demo" / "ccpp.csv"}
+
+
+# -- templates and operators -------------------------------------------------------------------------------
+def library() -> TemplateLibrary:
+    """Read templates/ afresh, so a new YAML file appears without a restart."""
+    return TemplateLibrary.load()
+
+
+def list_templates() -> list[Template]:
+    return library().latest()
+
+
+def list_operators() -> list[registry.OperatorSpec]:
+    return registry.all_operators()
+
+
+def json_schema(kind: str = "template") -> dict[str, Any]:
+    """JSON Schema for template authors ('template', 'recipe') or a template's params ('params:<id>')."""
+    if kind == "template":
+        return Template.model_json_schema()
+    if kind == "recipe":
+        return Recipe.model_json_schema()
+    if kind.startswith("params:"):
+        return library().get(kind.split(":", 1)[1]).template.params_model().model_json_schema()
+    raise InvalidInput(Issue(f"unknown schema '{kind}'", hint="use template, recipe or params:<template id>"))
+
+
+# -- the data factory --------------------------------------------------------------------------------------
+def catalog(db: str | Path | None = None, on_busy: Callable[[str], None] | None = None) -> Catalog:
+    return Catalog(db, on_busy=on_busy)
+
+
+def ingest(path: str | Path, table: str, *, db=None, replace: bool = False, sheet=None) -> TableInfo:
+    return ingest_file(catalog(db), path, table, replace=replace, sheet=sheet)
+
+
+def tables(db=None) -> list[TableInfo]:
+    return catalog(db).tables()
+
+
+def ensure_demo(db=None) -> list[str]:
+    """Ingest the bundled demo tables that are not yet in the data factory; return the ones added."""
+    cat = catalog(db)
+    have = {t.lower() for t in cat.table_names()}
+    added = []
+    for name, path in DEMO_TABLES.items():
+        if name not in have:
+            ingest_file(cat, path, name)
+            added.append(name)
+    return added
+
+
+# -- recipes -----------------------------------------------------------------------------------------------
+@dataclass
+class LoadedRecipe:
+    recipe: Recipe
+    source: SourceMap
+    path: Path | None
+    data: dict[str, Any]
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | None) -> dict[str, Any]:
+    """--set key=value: `folds=3` sets params.folds; dotted paths (`roles.target=PE`) set any recipe key."""
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(Issue(f"--set '{item}' is not key=value", hint="e.g. --set folds=3"))
+        value, _ = loads(raw, "--set") if raw.strip() else (None, None)
+        path = key.strip().split(".")
+        if path[0] not in Recipe.model_fields:
+            path = ["params", *path]
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise InvalidInput(Issue(f"--set '{item}': '{part}' is not a mapping"))
+        node[path[-1]] = value
+    return data
+
+
+def load_recipe(source: str | Path | dict, overrides: list[str] | None = None) -> LoadedRecipe:
+    """A recipe from a YAML file or a dict (as the UI builds it), validated, with --set overrides applied."""
+    if isinstance(source, dict):
+        data, smap, path = dict(source), SourceMap("<recipe>"), None
+    else:
+        data, smap = load_file(source)
+        path = Path(source)
+    if not isinstance(data, dict):
+        raise InvalidInput(Issue("a recipe must be a mapping (template, name, data, roles, params)", smap.file, 1))
+    data = apply_overrides(data, overrides)
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(issues_from_validation(exc, Recipe, data, smap)) from None
+    return LoadedRecipe(recipe, smap, path, data)
+
+
+def compile_recipe(source: str | Path | dict, *, db=None, overrides: list[str] | None = None) -> Pipeline:
+    loaded = load_recipe(source, overrides)
+    lib = library()
+    template = lib.get(loaded.recipe.template_id, loaded.recipe.template_version)
+    base_dir = loaded.path.parent if loaded.path else None
+    try:
+        data_source = binding.resolve(loaded.recipe.data, catalog(db), base_dir)
+    except InvalidInput as exc:
+        raise InvalidInput([_at(loaded.source, i, ("data",)) for i in exc.issues]) from None
+    return compile_pipeline(template, loaded.recipe, loaded.source, data_source)
+
+
+def _at(smap: SourceMap, issue: Issue, loc: tuple) -> Issue:
+    if issue.file:
+        return issue
+    return Issue(issue.message, smap.file, smap.line_for(loc), issue.path or ".".join(loc), issue.hint)
+
+
+def validate_file(path: str | Path, *, db=None) -> list[Issue]:
+    """Every problem in a template or recipe file (empty list: valid). Recipes are compiled against their data."""
+    data, _ = load_file(path)
+    try:
+        if isinstance(data, dict) and "steps" in data:
+            issues, _ = check_template(load_template(path))
+            return issues
+        compile_recipe(path, db=db)
+    except InvalidInput as exc:
+        return exc.issues
+    return []
+
+
+# -- runs --------------------------------------------------------------------------------------------------
+def new_run_id() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def run_recipe(source: str | Path | dict, *, db=None, out_dir: str | Path | None = None,
+               overrides: list[str] | None = None, on_progress: Callable[[ProgressEvent], None] | None = None,
+               cancelled: Callable[[], bool] | None = None, executor: Executor | None = None,
+               run_id: str | None = None) -> dict[str, Any]:
+    """Compile and run a recipe; write result.json (run folder and `out_dir`); raise RunFailed on failure."""
+    started = time.perf_counter()
+    pipeline = compile_recipe(source, db=db, overrides=overrides)
+    cat = catalog(db)
+    store = RunStore(cat)
+    store.reconcile()
+    run_id = run_id or new_run_id()
+    run_dir = config.runs_dir(cat.path) / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    recipe_path = str(source) if not isinstance(source, dict) else None
+    (run_dir / "recipe.yaml").write_text(dump(pipeline.recipe), encoding="utf-8")
+    result_io.write_json(run_dir / "pipeline.json", pipeline.to_dict())
+    store.start(run_id, {"template_id": pipeline.template_id, "template_version": pipeline.template_version,
+                         "recipe_name": pipeline.recipe["name"], "recipe": pipeline.recipe,
+                         "data_fingerprint": pipeline.source.fingerprint}, str(run_dir))
+    executor = executor or LocalExecutor(StepCache(config.cache_dir(cat.path)))
+    artifacts = {"result": "result.json", "pipeline": "pipeline.json", "recipe": "recipe.yaml"}
+    try:
+        execution = executor.execute(pipeline, run_id, on_event=on_progress, on_step=lambda r: store.step(run_id, r),
+                                     cancelled=cancelled)
+    except BaseException as exc:  # noqa: BLE001 — any failure (incl. Ctrl-C) marks the run, then propagates
+        step_id = getattr(exc, "step_id", None)
+        for record in getattr(exc, "records", [])[-1:]:
+            store.step(run_id, record)
+        status = "cancelled" if "cancelled" in str(exc) else "failed"
+        wall = time.perf_counter() - started
+        result = result_io.build(run_id, status, pipeline, None, recipe_path=recipe_path, wall_seconds=wall,
+                                 artifacts=artifacts, error={"step": step_id, "message": str(exc)})
+        _publish(run_dir, out_dir, result, artifacts)
+        store.finish(run_id, status, wall, str(exc), step_id)
+        if isinstance(exc, StepFailed):
+            raise RunFailed(run_id, step_id, str(exc)) from None
+        raise
+    wall = time.perf_counter() - started
+    result = result_io.build(run_id, "succeeded", pipeline, execution, recipe_path=recipe_path, wall_seconds=wall,
+                             artifacts=artifacts)
+    _publish(run_dir, out_dir, result, artifacts)
+    store.finish(run_id, "succeeded", wall)
+    return result_io.to_jsonable(result)
+
+
+def _publish(run_dir: Path, out_dir, result: dict, artifacts: dict[str, str]) -> None:
+    """result.json last: its presence with status 'succeeded' means everything else is in place."""
+    result_io.write_json(run_dir / "result.json", result)
+    if out_dir:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in artifacts.values():
+            if name != "result.json" and (run_dir / name).exists():
+                shutil.copy2(run_dir / name, out / name)
+        result_io.write_json(out / "result.json", result)
+
+
+def runs(db=None, limit: int = 50) -> list[dict[str, Any]]:
+    return RunStore(catalog(db)).list(limit)
+
+
+def get_run(run_id: str, db=None) -> dict[str, Any]:
+    run = RunStore(catalog(db)).get(run_id)
+    if run is None:
+        raise InvalidInput(Issue(f"no run '{run_id}'", hint="list runs with: python -m engine runs"))
+    return run
+
+
+def load_result(run_id: str, db=None) -> dict[str, Any]:
+    import json
+
+    run = get_run(run_id, db)
+    path = Path(run["run_dir"]) / "result.json"
+    if not path.exists():
+        raise InvalidInput(Issue(f"run '{run_id}' has no result.json (status {run['status']})"))
+    return json.loads(path.read_text(encoding="utf-8"))

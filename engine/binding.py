@@ -1,0 +1,140 @@
+"""Resolve a recipe's `data:` binding into a DataSource: its column types, a fingerprint, and a lazy loader.
+
+The fingerprint is cheap (table metadata, file hash, or the SQL plus the fingerprints of the tables it reads)
+so a fully cached rerun never loads the data at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pandas as pd
+
+from engine.catalog import Catalog, quote
+from engine.errors import InvalidInput, Issue
+from engine.ingest import describe_file, read_file_frame, sha256_file
+from engine.schema.recipe import DataBinding
+
+
+@dataclass
+class DataSource:
+    label: str
+    columns: dict[str, str]  # column -> DuckDB type
+    fingerprint: str
+    loader: Callable[[], pd.DataFrame]
+    rows: int | None = None
+
+    def load(self) -> pd.DataFrame:
+        frame = self.loader()
+        self.rows = len(frame)
+        return frame
+
+
+def check_select(sql: str, allowed_tables: list[str]) -> list[str]:
+    """Accept exactly one SELECT that reads only data-factory tables; return the tables it reads."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise InvalidInput(Issue(f"SQL does not parse: {str(exc).splitlines()[0]}", path="data.sql")) from None
+    if len(statements) != 1:
+        raise InvalidInput(Issue(f"SQL must be a single SELECT statement (found {len(statements)} statements)",
+                                 path="data.sql", hint="remove the extra statements and the ';' between them"))
+    kind = statements[0].type.name
+    if kind != "SELECT":
+        raise InvalidInput(Issue(f"SQL must be a read-only SELECT, not {kind}", path="data.sql",
+                                 hint="data bindings only read; change data through ingest"))
+    con = duckdb.connect()
+    try:
+        tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+    finally:
+        con.close()
+    functions, tables = [], []
+    _walk(tree, functions, tables)
+    if functions:
+        raise InvalidInput(Issue(f"SQL may only read data-factory tables, not table functions ({', '.join(functions)})",
+                                 path="data.sql", hint="ingest the file first, then select from its table"))
+    lower = {t.lower() for t in allowed_tables}
+    unknown = [t for t in tables if t.lower() not in lower]
+    if unknown:
+        raise InvalidInput(Issue(f"SQL reads unknown table(s): {', '.join(unknown)}", path="data.sql",
+                                 hint=f"tables in the data factory: {', '.join(allowed_tables) or '(none)'}"))
+    return tables
+
+
+def _walk(node, functions: list, tables: list) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "TABLE_FUNCTION":
+            functions.append(node.get("function", {}).get("function_name", "?"))
+        if node.get("type") == "BASE_TABLE":
+            tables.append(node.get("table_name", ""))
+        for value in node.values():
+            _walk(value, functions, tables)
+    elif isinstance(node, list):
+        for value in node:
+            _walk(value, functions, tables)
+
+
+def resolve(binding: DataBinding, catalog: Catalog, base_dir: Path | None = None) -> DataSource:
+    """The DataSource for a binding; errors name the missing table/file or the refused SQL."""
+    if binding.table:
+        info = catalog.table_info(binding.table)
+        return DataSource(f"table {info.name}", info.columns, info.fingerprint,
+                          lambda: catalog.read_table(info.name), info.rows)
+    if binding.file:
+        path = Path(binding.file)
+        if not path.is_absolute() and base_dir is not None and not path.exists():
+            path = base_dir / path
+        columns = describe_file(path, binding.sheet)
+        return DataSource(f"file {path}", columns, hashlib.sha256(
+            f"{sha256_file(path)}|{binding.sheet}".encode()).hexdigest(),
+            lambda: read_file_frame(path, binding.sheet)[0])
+    return _resolve_sql(binding.sql, catalog)
+
+
+def _resolve_sql(sql: str, catalog: Catalog) -> DataSource:
+    tables = check_select(sql, catalog.table_names())
+    infos = {t.lower(): catalog.table_info(t) for t in tables}
+    fingerprint = hashlib.sha256(
+        (sql + "|" + "|".join(sorted(i.fingerprint for i in infos.values()))).encode()).hexdigest()
+    with catalog.connect() as con:
+        try:
+            columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE ({sql})").fetchall()}
+        except duckdb.Error as exc:
+            raise InvalidInput(Issue(f"SQL fails: {str(exc).splitlines()[0]}", path="data.sql")) from None
+
+    def load() -> pd.DataFrame:
+        with catalog.connect() as c:
+            return c.execute(sql).df()
+
+    return DataSource("sql query", columns, fingerprint, load)
+
+
+def dtype_class(duckdb_type: str) -> str:
+    """numeric / bool / datetime / text / other for a DuckDB type name."""
+    t = duckdb_type.upper()
+    if t == "BOOLEAN":
+        return "bool"
+    if t.startswith(("DATE", "TIMESTAMP", "TIME")):
+        return "datetime"
+    if t.startswith(("VARCHAR", "ENUM", "CHAR", "TEXT", "STRING")):
+        return "text"
+    if t.startswith(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                     "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")):
+        return "numeric"
+    return "other"
+
+
+def matches(duckdb_type: str, allowed: list[str]) -> bool:
+    """Whether a column of this type may play a role (or fill a param) that allows `allowed` dtypes."""
+    cls = dtype_class(duckdb_type)
+    if "any" in allowed or cls in allowed:
+        return True
+    return "category" in allowed and cls in ("text", "bool")
+
+
+__all__ = ["DataSource", "check_select", "dtype_class", "matches", "quote", "resolve"]

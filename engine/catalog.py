@@ -1,0 +1,198 @@
+"""The data factory: one DuckDB file holding every ingested table, its metadata, and every run.
+
+DuckDB allows one writing process per file. Every access here opens a short-lived connection, does one
+transaction and closes it, so the UI and the CLI take turns; a process that finds the file locked waits and
+retries ("busy, retrying") up to a timeout, then says which process holds it. Identifiers are always quoted
+and values always bound as parameters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import duckdb
+import pandas as pd
+
+from engine import config
+from engine.errors import Busy, InvalidInput, Issue
+
+INTERNAL_PREFIX = "_studio_"
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS _studio_tables(
+        name VARCHAR PRIMARY KEY, source VARCHAR, sha256 VARCHAR, fingerprint VARCHAR, rows BIGINT,
+        columns JSON, warnings JSON, ingested_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS _studio_runs(
+        run_id VARCHAR PRIMARY KEY, template_id VARCHAR, template_version VARCHAR, recipe_name VARCHAR,
+        recipe JSON, data_fingerprint VARCHAR, status VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,
+        seconds DOUBLE, pid INTEGER, proc_token VARCHAR, host VARCHAR, run_dir VARCHAR, error VARCHAR,
+        failed_step VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS _studio_run_steps(
+        run_id VARCHAR, step_id VARCHAR, op VARCHAR, status VARCHAR, cached BOOLEAN, seconds DOUBLE,
+        started_at TIMESTAMP, finished_at TIMESTAMP, error VARCHAR, PRIMARY KEY(run_id, step_id))""",
+]
+_LOCK_RE = re.compile(r"lock", re.IGNORECASE)
+_PROCESS_LOCK = threading.RLock()  # threads of one process (Streamlit sessions) share one DuckDB instance
+
+
+def quote(identifier: str) -> str:
+    """A DuckDB identifier, always quoted (quotes inside doubled)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    source: str
+    sha256: str
+    fingerprint: str
+    rows: int
+    columns: dict[str, str]
+    warnings: list[str]
+    ingested_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Catalog:
+    """Short-transaction access to the data-factory file."""
+
+    def __init__(self, path: str | Path | None = None, *, busy_timeout: float = 60.0,
+                 on_busy: Callable[[str], None] | None = None):
+        self.path = config.db_path(path)
+        self.busy_timeout = busy_timeout
+        self.on_busy = on_busy
+        self._ready = False
+
+    # -- connections -------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection held only for the `with` block; waits (and says so) while another process writes."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline, delay, told = time.monotonic() + self.busy_timeout, 0.05, False
+        with _PROCESS_LOCK:
+            while True:
+                try:
+                    con = duckdb.connect(str(self.path))
+                    break
+                except duckdb.IOException as exc:
+                    if not _LOCK_RE.search(str(exc)):
+                        raise InvalidInput(Issue(f"cannot open the data factory: {exc}", str(self.path))) from None
+                    if time.monotonic() > deadline:
+                        raise Busy(f"the data factory {self.path} is busy: {_holder(exc)} has held it for over "
+                                   f"{self.busy_timeout:.0f} s; wait for it to finish or stop it") from None
+                    if not told and self.on_busy:
+                        self.on_busy(f"data factory busy ({_holder(exc)}), retrying")
+                        told = True
+                    time.sleep(delay)
+                    delay = min(delay * 1.5, 0.5)
+            try:
+                if not self._ready:
+                    for ddl in _SCHEMA:
+                        con.execute(ddl)
+                    self._ready = True
+                yield con
+            finally:
+                con.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: a failure inside rolls back and leaves the factory as it was."""
+        with self.connect() as con:
+            con.begin()
+            try:
+                yield con
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
+
+    # -- tables ------------------------------------------------------------------------------------------
+    def check_new_name(self, name: str, *, replace: bool = False, con=None) -> None:
+        """Refuse names that are empty, internal, or collide (DuckDB names are case-insensitive)."""
+        if not name or not name.strip():
+            raise InvalidInput(Issue("table name is empty", hint="give a name with --table NAME"))
+        if name.lower().startswith(INTERNAL_PREFIX):
+            raise InvalidInput(Issue(f"table name '{name}' is reserved (prefix {INTERNAL_PREFIX})",
+                                     hint="choose another name"))
+        existing = {t.lower(): t for t in self.table_names(con=con)}
+        if name.lower() in existing and not replace:
+            other = existing[name.lower()]
+            same = "already exists" if other == name else f"collides with existing table '{other}' (names ignore case)"
+            raise InvalidInput(Issue(f"table '{name}' {same}", hint="choose another name, or replace it explicitly"))
+
+    def table_names(self, con=None) -> list[str]:
+        sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+               "AND NOT starts_with(lower(table_name), ?) ORDER BY table_name")
+        if con is not None:
+            return [r[0] for r in con.execute(sql, [INTERNAL_PREFIX]).fetchall()]
+        with self.connect() as c:
+            return [r[0] for r in c.execute(sql, [INTERNAL_PREFIX]).fetchall()]
+
+    def tables(self) -> list[TableInfo]:
+        with self.connect() as con:
+            rows = con.execute("SELECT * FROM _studio_tables ORDER BY name").fetchall()
+            cols = [d[0] for d in con.description]
+        return [_table_info(dict(zip(cols, r))) for r in rows]
+
+    def table_info(self, name: str) -> TableInfo:
+        with self.connect() as con:
+            row = con.execute("SELECT * FROM _studio_tables WHERE lower(name) = lower(?)", [name]).fetchone()
+            cols = [d[0] for d in con.description]
+        if row is None:
+            raise InvalidInput(self._unknown_table(name))
+        return _table_info(dict(zip(cols, row)))
+
+    def _unknown_table(self, name: str) -> Issue:
+        import difflib
+
+        names = self.table_names()
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else (
+            f"tables: {', '.join(names[:10])}" if names else "ingest one first: python -m engine ingest FILE --table NAME")
+        return Issue(f"no table '{name}' in the data factory {self.path}", hint=hint)
+
+    def schema(self, name: str) -> dict[str, str]:
+        """Column name -> DuckDB type of a table."""
+        return self.table_info(name).columns
+
+    def read_table(self, name: str, columns: list[str] | None = None, limit: int | None = None) -> pd.DataFrame:
+        info = self.table_info(name)
+        cols = ", ".join(quote(c) for c in columns) if columns else "*"
+        sql = f"SELECT {cols} FROM {quote(info.name)}" + (" LIMIT ?" if limit is not None else "")
+        with self.connect() as con:
+            return con.execute(sql, [limit] if limit is not None else []).df()
+
+    def preview(self, name: str, limit: int = 20) -> pd.DataFrame:
+        return self.read_table(name, limit=limit)
+
+    def drop(self, name: str) -> None:
+        info = self.table_info(name)
+        with self.transaction() as con:
+            con.execute(f"DROP TABLE {quote(info.name)}")
+            con.execute("DELETE FROM _studio_tables WHERE name = ?", [info.name])
+
+    def register_table(self, con, info: TableInfo) -> None:
+        """Record a table's metadata (inside the caller's transaction)."""
+        con.execute("DELETE FROM _studio_tables WHERE lower(name) = lower(?)", [info.name])
+        con.execute("INSERT INTO _studio_tables VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [info.name, info.source, info.sha256, info.fingerprint, info.rows,
+                     json.dumps(info.columns, ensure_ascii=False), json.dumps(info.warnings, ensure_ascii=False),
+                     info.ingested_at])
+
+
+def _table_info(row: dict) -> TableInfo:
+    return TableInfo(row["name"], row["source"], row["sha256"], row["fingerprint"], int(row["rows"]),
+                     json.loads(row["columns"]), json.loads(row["warnings"] or "[]"), str(row["ingested_at"]))
+
+
+def _holder(exc: Exception) -> str:
+    match = re.search(r"PID (\d+)", str(exc))
+    return f"process {match.group(1)}" if match else "another process"

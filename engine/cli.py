@@ -1,0 +1,191 @@
+"""Command line: templates | operators | schema | validate | ingest | tables | drop | demo | run | runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from engine import api
+from engine.errors import InvalidInput, StudioError
+from engine.executor import ProgressEvent
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+class ProgressBar:
+    """A one-line bar on stderr (a line per step when stderr is not a terminal)."""
+
+    def __init__(self, stream=sys.stderr, width: int = 28):
+        self.stream, self.width, self.tty, self.last = stream, width, stream.isatty(), None
+
+    def __call__(self, event: ProgressEvent) -> None:
+        filled = int(round(event.fraction * self.width))
+        bar = "#" * filled + "." * (self.width - filled)
+        text = f"[{bar}] {event.index + 1}/{event.total} {event.step}: {event.message}"
+        if self.tty:
+            self.stream.write("\r" + text[:120].ljust(120))
+            if event.fraction >= 1.0:
+                self.stream.write("\n")
+        elif (event.step, event.message) != self.last and event.message in ("running", "cached"):
+            self.stream.write(text + "\n")
+        self.last = (event.step, event.message)
+        self.stream.flush()
+
+
+def cmd_templates(args) -> int:
+    lib = api.library()
+    rows = [{"id": t.id, "version": t.version, "scenario": t.scenario, "title": t.title.get(args.lang),
+             "versions": sorted(lib.templates[t.id])} for t in lib.latest()]
+    if args.json:
+        _print_json({"templates": rows, "broken": {f: [str(i) for i in v] for f, v in lib.broken.items()}})
+    else:
+        for r in rows:
+            print(f"{r['id']:<24} {r['version']:<8} {r['scenario']:<12} {r['title']}")
+        for issues in lib.broken.values():
+            for issue in issues:
+                print(f"BROKEN {issue}", file=sys.stderr)
+    return 0
+
+
+def cmd_operators(args) -> int:
+    ops = api.list_operators()
+    if args.json:
+        _print_json([op.describe() for op in ops])
+        return 0
+    for op in ops:
+        print(f"{op.id}@{op.version}  ({', '.join(op.inputs) or '-'} -> {', '.join(op.outputs)})  {op.description}")
+        for name, field in op.params_model.model_fields.items():
+            default = "required" if field.is_required() else f"default {field.default!r}"
+            print(f"    {name}: {getattr(field.annotation, '__name__', str(field.annotation))} ({default})")
+    return 0
+
+
+def cmd_schema(args) -> int:
+    _print_json(api.json_schema(args.kind))
+    return 0
+
+
+def cmd_validate(args) -> int:
+    issues = api.validate_file(args.file, db=args.db)
+    for issue in issues:
+        print(issue)
+    if not issues:
+        print(f"{args.file}: ok")
+    return 2 if issues else 0
+
+
+def cmd_ingest(args) -> int:
+    info = api.ingest(args.file, args.table, db=args.db, replace=args.replace, sheet=args.sheet)
+    print(f"ingested {info.rows} rows × {len(info.columns)} columns into table '{info.name}'")
+    for warning in info.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def cmd_tables(args) -> int:
+    infos = api.tables(args.db)
+    if args.json:
+        _print_json([i.to_dict() for i in infos])
+    for i in [] if args.json else infos:
+        print(f"{i.name:<28} {i.rows:>10} rows {len(i.columns):>5} cols  {i.source}  {i.ingested_at}")
+    return 0
+
+
+def cmd_drop(args) -> int:
+    api.catalog(args.db).drop(args.table)
+    print(f"dropped table '{args.table}'")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    added = api.ensure_demo(args.db)
+    print("demo tables ready" + (f" (added: {', '.join(added)})" if added else " (already there)"))
+    return 0
+
+
+def cmd_run(args) -> int:
+    progress = None if args.quiet else ProgressBar()
+    result = api.run_recipe(args.recipe, db=args.db, out_dir=args.out, overrides=args.set, on_progress=progress)
+    t = result["timings"]
+    where = f" → {args.out}/result.json" if args.out else ""
+    print(f"run {result['run_id']} {result['status']} in {t['total_seconds']:.2f} s "
+          f"(executor {t['executor_seconds']:.2f} s; cached {sum(s['cached'] for s in t['steps'])}/{len(t['steps'])} steps)"
+          f"{where}")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    rows = api.runs(args.db, args.limit)
+    if args.json:
+        _print_json(rows)
+        return 0
+    for r in rows:
+        took = f"{r['seconds']:.2f}s" if r["seconds"] is not None else "-"
+        failed = f"  failed at {r['failed_step']}" if r["failed_step"] else ""
+        print(f"{r['run_id']}  {r['status']:<11} {took:>8}  {r['template_id']}@{r['template_version']}  "
+              f"{r['recipe_name']}{failed}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m engine", description="AI Studio engine (headless).")
+    parser.add_argument("--db", help="data-factory file (default: $AI_STUDIO_DB or ~/.ai_studio/studio.duckdb)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("templates", help="list templates")
+    p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_templates)
+    p = sub.add_parser("operators", help="list registered operators")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_operators)
+    p = sub.add_parser("schema", help="print a JSON Schema")
+    p.add_argument("kind", nargs="?", default="template", help="template | recipe | params:<template id>")
+    p.set_defaults(fn=cmd_schema)
+    p = sub.add_parser("validate", help="check a template or recipe file; lists every problem with file:line")
+    p.add_argument("file")
+    p.set_defaults(fn=cmd_validate)
+    p = sub.add_parser("ingest", help="ingest a CSV/Parquet/Excel file as a table")
+    p.add_argument("file")
+    p.add_argument("--table", required=True)
+    p.add_argument("--sheet", help="Excel sheet name")
+    p.add_argument("--replace", action="store_true", help="replace an existing table of that name")
+    p.set_defaults(fn=cmd_ingest)
+    p = sub.add_parser("tables", help="list tables in the data factory")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_tables)
+    p = sub.add_parser("drop", help="drop a table")
+    p.add_argument("table")
+    p.set_defaults(fn=cmd_drop)
+    p = sub.add_parser("demo", help="ingest the bundled demo tables (concrete, ccpp)")
+    p.set_defaults(fn=cmd_demo)
+    p = sub.add_parser("run", help="run a recipe")
+    p.add_argument("recipe")
+    p.add_argument("--out", help="folder for result.json and artifacts")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe value (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(fn=cmd_run)
+    p = sub.add_parser("runs", help="list runs")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_runs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except InvalidInput as exc:
+        for issue in exc.issues:
+            print(f"error: {issue}", file=sys.stderr)
+        return 2
+    except StudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""Modelling helpers shared by operators (no registry, no I/O)."""

@@ -1,0 +1,48 @@
+"""Cleaning operators: each returns the new frame and a record of what it changed."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine.context import StepContext
+from engine.errors import StudioError
+from engine.registry import OpParams, operator
+from engine.schema.base import ui_field
+
+
+class DropUselessParams(OpParams):
+    target: str = ui_field(en="Target column", zh="目标列")
+    columns: list[str] = ui_field(en="Columns to check", zh="待检查列", help_en="candidate feature columns")
+    keep: list[str] = ui_field([], en="Always keep", zh="始终保留", help_en="columns never dropped (expert force)")
+    max_missing: float = ui_field(0.5, en="Max missing share", zh="最大缺失比例", ge=0.0, le=1.0, widget="slider",
+                                  help_en="drop a column missing in more than this share of rows",
+                                  help_zh="缺失比例超过此值的列将被删除")
+    max_dominant: float = ui_field(0.995, en="Max share of one value", zh="单一取值最大占比", gt=0.0, le=1.0,
+                                   help_en="drop a (near-)constant column whose most common value covers more rows",
+                                   help_zh="某一取值占比超过此值的(近)常量列将被删除")
+
+
+@operator("clean.drop_useless", version=1, inputs=("frame",), outputs=("frame", "report"))
+def drop_useless(params: DropUselessParams, ctx: StepContext, frame: pd.DataFrame) -> dict:
+    """Drop rows without a target and feature columns that are constant or mostly missing."""
+    if params.target not in frame.columns:
+        raise StudioError(f"target column '{params.target}' is not in the data")
+    n = len(frame)
+    frame = frame[frame[params.target].notna()]
+    if frame.empty:
+        raise StudioError(f"target column '{params.target}' is empty in every row; choose another target")
+    dropped = []
+    for i, col in enumerate(params.columns):
+        ctx.progress(i / max(1, len(params.columns)), col)
+        if col in params.keep or col not in frame.columns:
+            continue
+        s = frame[col]
+        missing = float(s.isna().mean())
+        dominant = float(s.value_counts(normalize=True, dropna=False).iloc[0])
+        if missing > params.max_missing:
+            dropped.append({"name": col, "reason": "missing", "value": round(missing, 4)})
+        elif dominant > params.max_dominant:
+            dropped.append({"name": col, "reason": "constant", "value": round(dominant, 4)})
+    frame = frame.drop(columns=[d["name"] for d in dropped])
+    report = {"rows_in": n, "rows_out": len(frame), "rows_without_target": n - len(frame), "dropped_columns": dropped}
+    return {"frame": frame, "report": report}

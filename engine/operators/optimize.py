@@ -1,0 +1,162 @@
+"""Recommendation operators: settings for the controllables that improve the predicted outcome."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from engine.context import StepContext
+from engine.errors import StudioError
+from engine.ml.lgbm import ModelBundle
+from engine.ml.search import Box, TrustRegion, search, window
+from engine.registry import OpParams, operator
+from engine.schema.base import ui_field
+
+
+class SampleSearchParams(OpParams):
+    controllable: list[str] = ui_field(en="Controllable columns", zh="可调参数")
+    goal: Literal["maximize", "minimize"] = ui_field("maximize", en="Goal", zh="优化方向", widget="radio")
+    scenario: Literal["median", "latest"] = ui_field("median", en="Context scenario", zh="工况场景",
+                                                     help_en="context held at its median, or at the latest row")
+    time: str | None = ui_field(None, en="Time column", zh="时间列")
+    envelope: tuple[float, float] = ui_field((0.01, 0.99), en="Operating envelope (quantiles)", zh="运行包络(分位数)")
+    bounds: dict[str, tuple[float, float]] = ui_field({}, en="Expert bounds", zh="专家设定范围")
+    pin: dict[str, float] = ui_field({}, en="Pinned values", zh="固定取值")
+    n_samples: int = ui_field(3000, en="Random candidates", zh="随机候选数", ge=10, le=1_000_000)
+    rounds: int = ui_field(4, en="Refinement rounds", zh="局部细化轮数", ge=0, le=20)
+    trust: float = ui_field(0.95, en="Trust region (quantile)", zh="可信域(分位数)", gt=0.0, le=1.0,
+                            help_en="how far from historical operation a recommendation may go: 1.0 allows the whole "
+                                    "envelope box, 0.95 keeps it as close to past points as 95% of them are to "
+                                    "each other",
+                            help_zh="推荐点与历史运行点的最大距离；1.0 表示允许整个包络盒")
+    window_share: float = ui_field(0.2, en="Window tolerance", zh="操作窗口容差", gt=0.0, le=1.0,
+                                   help_en="window = values keeping at least (1 - share) of the predicted uplift")
+
+
+@operator("optimize.sample_search", version=1, inputs=("frame", "model"), outputs=("recommendations", "predicted"))
+def sample_search(params: SampleSearchParams, ctx: StepContext, frame: pd.DataFrame, model: ModelBundle) -> dict:
+    """Best settings of the controllables for the chosen context, inside the operating envelope, by sampling."""
+    controls = [c for c in params.controllable if c in model.features]
+    if not controls:
+        raise StudioError("none of the controllable columns is in the model; assign controllable columns that "
+                          "survived cleaning")
+    scenario_row, baseline = _scenario(frame, model, controls, params)
+    box = _box(frame, controls, model, params)
+    sign = 1.0 if params.goal == "maximize" else -1.0
+    region = TrustRegion(frame, box, params.trust)
+
+    def score(candidates: pd.DataFrame) -> np.ndarray:
+        full = pd.DataFrame([scenario_row] * len(candidates)).reset_index(drop=True)
+        for c in box.names:
+            full[c] = candidates[c].to_numpy()
+        for c, v in params.pin.items():
+            if c in full:
+                full[c] = v
+        values = sign * model.predict(full)
+        return np.where(region.inside(candidates), values, -np.inf)
+
+    seeds = frame[box.names].dropna().drop_duplicates().head(5000).reset_index(drop=True)
+    seeds = seeds[[_inside(row, box) for _, row in seeds.iterrows()]] if len(seeds) else seeds
+    rng = np.random.default_rng(ctx.seed)
+    best, best_score, evaluations = search(score, box, pd.concat([seeds, baseline.to_frame().T[box.names]]),
+                                           params.n_samples, params.rounds, rng, ctx.progress)
+    point = _full_point(scenario_row, best, params.pin)
+    base_point = _full_point(scenario_row, baseline[box.names], params.pin)
+    predicted = _predicted(model, base_point, point, params, evaluations)
+    predicted["distance_to_data"] = {"value": float(region.distance(best.to_frame().T)[0]),
+                                     "trust_radius": region.radius,
+                                     "unit": "nearest historical point, in envelope widths"}
+    floor = best_score - params.window_share * abs(best_score - sign * predicted["baseline"]["value"])
+    recommendations = [_recommendation(c, best, baseline, box, frame, score, floor, params) for c in box.names]
+    return {"recommendations": recommendations, "predicted": predicted}
+
+
+def _scenario(frame: pd.DataFrame, model: ModelBundle, controls: list[str], params) -> tuple[pd.Series, pd.Series]:
+    """(row of all features at the chosen context, baseline settings of the controllables)."""
+    if params.scenario == "latest":
+        if not params.time:
+            raise StudioError("scenario 'latest' needs a time column; assign the time role or use 'median'")
+        row = frame.sort_values(params.time).iloc[-1][model.features]
+        return row, row[controls]
+    row = pd.Series({c: _typical(frame[c]) for c in model.features})
+    return row, row[controls]
+
+
+def _typical(s: pd.Series):
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return float(s.median())
+    mode = s.mode(dropna=True)
+    return mode.iloc[0] if len(mode) else None
+
+
+def _box(frame: pd.DataFrame, controls: list[str], model: ModelBundle, params) -> Box:
+    low, high, levels = {}, {}, {}
+    q_lo, q_hi = params.envelope
+    for c in controls:
+        if c in params.pin:
+            continue
+        if c in model.coder.levels:
+            levels[c] = sorted(frame[c].dropna().unique().tolist(), key=str)
+            continue
+        lo, hi = params.bounds.get(c, (float(frame[c].quantile(q_lo)), float(frame[c].quantile(q_hi))))
+        if not np.isfinite([lo, hi]).all():
+            raise StudioError(f"column '{c}' has no numeric values to build an operating envelope from")
+        low[c], high[c] = float(lo), float(hi)
+    if not low and not levels:
+        raise StudioError("every controllable is pinned: nothing left to recommend")
+    return Box(low, high, levels, [c for c in model.coder.integer if c in low])
+
+
+def _inside(row: pd.Series, box: Box) -> bool:
+    return all(box.low[c] <= row[c] <= box.high[c] for c in box.low)
+
+
+def _full_point(scenario_row: pd.Series, settings: pd.Series, pin: dict) -> pd.DataFrame:
+    point = scenario_row.copy()
+    for c, v in settings.items():
+        point[c] = v
+    for c, v in pin.items():
+        if c in point:
+            point[c] = v
+    return point.to_frame().T.reset_index(drop=True).infer_objects()
+
+
+def _predicted(model: ModelBundle, base: pd.DataFrame, best: pd.DataFrame, params, evaluations: int) -> dict:
+    """Outcome at baseline and recommendation, re-predicted by the model (verified), with intervals."""
+    base_value, best_value = float(model.predict(base)[0]), float(model.predict(best)[0])
+    base_folds, best_folds = model.predict_folds(base)[:, 0], model.predict_folds(best)[:, 0]
+    uplift_folds = best_folds - base_folds
+    q_lo, q_hi = model.residual_q
+
+    def outcome(value: float) -> dict:
+        return {"value": value, "low": value + q_lo, "high": value + q_hi}
+
+    uplift = best_value - base_value
+    return {"target": model.target, "goal": params.goal, "scenario": params.scenario,
+            "baseline": outcome(base_value), "recommended": outcome(best_value),
+            "uplift": {"value": uplift, "low": float(uplift_folds.min()), "high": float(uplift_folds.max()),
+                       "pct": 100.0 * uplift / abs(base_value) if base_value else None,
+                       "interval": "range over the cross-validation fold models"},
+            "outcome_interval": "90% band from out-of-fold residuals",
+            "verified": True, "method": "sampling", "evaluations": evaluations,
+            "settings": {k: _plain(v) for k, v in best.iloc[0].items()}}
+
+
+def _recommendation(col, best, baseline, box: Box, frame, score, floor, params) -> dict:
+    value = _plain(best[col])
+    out = {"name": col, "value": value, "baseline": _plain(baseline[col])}
+    if col in box.levels:
+        out.update({"low": value, "high": value, "levels": box.levels[col]})
+        return out
+    low, high = window(score, best, box, col, floor)
+    data = frame[col].dropna().to_numpy(dtype=float)
+    out.update({"low": low, "high": high, "envelope": [box.low[col], box.high[col]],
+                "data_percentile": round(float((data <= value).mean() * 100), 1),
+                "expert_bounds": col in params.bounds})
+    return out
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,111 @@
+"""Run records in the data factory: one row per run, one per step; interrupted runs are found and marked."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from datetime import datetime, timezone
+from typing import Any
+
+from engine.catalog import Catalog
+from engine.executor import StepRecord
+
+ACTIVE = "running"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds")
+
+
+def process_token(pid: int) -> str | None:
+    """Start time of a process (Linux /proc), so a reused PID is not mistaken for the run's process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int, token: str | None, host: str) -> bool:
+    if host != socket.gethostname():
+        return True  # cannot tell from here; leave it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return token is None or process_token(pid) == token
+
+
+class RunStore:
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+
+    def start(self, run_id: str, pipeline_meta: dict[str, Any], run_dir: str) -> None:
+        pid = os.getpid()
+        with self.catalog.transaction() as con:
+            con.execute("INSERT INTO _studio_runs (run_id, template_id, template_version, recipe_name, recipe, "
+                        "data_fingerprint, status, started_at, pid, proc_token, host, run_dir) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [run_id, pipeline_meta["template_id"], pipeline_meta["template_version"],
+                         pipeline_meta["recipe_name"], json.dumps(pipeline_meta["recipe"], ensure_ascii=False),
+                         pipeline_meta["data_fingerprint"], ACTIVE, _now(), pid, process_token(pid),
+                         socket.gethostname(), run_dir])
+
+    def step(self, run_id: str, record: StepRecord) -> None:
+        with self.catalog.transaction() as con:
+            con.execute("INSERT OR REPLACE INTO _studio_run_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [run_id, record.step_id, record.op, record.status, record.cached, record.seconds,
+                         record.started_at, record.finished_at, record.error])
+
+    def finish(self, run_id: str, status: str, seconds: float, error: str | None = None,
+               failed_step: str | None = None) -> None:
+        with self.catalog.transaction() as con:
+            con.execute("UPDATE _studio_runs SET status = ?, finished_at = ?, seconds = ?, error = ?, failed_step = ? "
+                        "WHERE run_id = ?", [status, _now(), seconds, error, failed_step, run_id])
+
+    def reconcile(self) -> list[str]:
+        """Mark runs whose process is gone (killed, crashed) as interrupted; return their ids."""
+        with self.catalog.connect() as con:
+            rows = con.execute("SELECT run_id, pid, proc_token, host FROM _studio_runs WHERE status = ?",
+                               [ACTIVE]).fetchall()
+        dead = [r[0] for r in rows if not _alive(r[1], r[2], r[3])]
+        if dead:
+            with self.catalog.transaction() as con:
+                for run_id in dead:
+                    con.execute("UPDATE _studio_runs SET status = 'interrupted', finished_at = ?, error = ? "
+                                "WHERE run_id = ? AND status = ?",
+                                [_now(), "the process running it ended before it finished (killed or crashed)",
+                                 run_id, ACTIVE])
+        return dead
+
+    def list(self, limit: int = 50) -> list[dict[str, Any]]:
+        self.reconcile()
+        with self.catalog.connect() as con:
+            cur = con.execute("SELECT run_id, template_id, template_version, recipe_name, status, started_at, "
+                              "seconds, failed_step, error, run_dir FROM _studio_runs "
+                              "ORDER BY started_at DESC LIMIT ?", [limit])
+            cols = [d[0] for d in cur.description]
+            return [_plain(dict(zip(cols, r))) for r in cur.fetchall()]
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        self.reconcile()
+        with self.catalog.connect() as con:
+            cur = con.execute("SELECT * FROM _studio_runs WHERE run_id = ?", [run_id])
+            cols = [d[0] for d in cur.description]
+            row = cur.fetchone()
+            if row is None:
+                return None
+            run = _plain(dict(zip(cols, row)))
+            cur = con.execute("SELECT step_id, op, status, cached, seconds, error FROM _studio_run_steps "
+                              "WHERE run_id = ? ORDER BY started_at", [run_id])
+            cols = [d[0] for d in cur.description]
+            run["steps"] = [dict(zip(cols, r)) for r in cur.fetchall()]
+        run["recipe"] = json.loads(run["recipe"]) if run.get("recipe") else None
+        return run
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}

@@ -1,0 +1,100 @@
+"""The recipe an expert saves: which template, which data, which column plays which role, which values."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from engine.schema.base import Strict
+
+TEMPLATE_REF = r"^[a-z][a-z0-9_]*(@\d+\.\d+\.\d+)?$"
+
+
+class DataBinding(Strict):
+    """Exactly one of: a data-factory table, a file, or a single read-only SELECT."""
+
+    table: str | None = Field(None, min_length=1)
+    file: str | None = Field(None, min_length=1)
+    sql: str | None = Field(None, min_length=1)
+    sheet: str | int | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "DataBinding":
+        given = [k for k in ("table", "file", "sql") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of table, file or sql" + (f" (got {', '.join(given)})" if given else ""))
+        if self.sheet is not None and not self.file:
+            raise ValueError("sheet only applies to an Excel file binding")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("table", "file", "sql") if getattr(self, k))
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+class RecipeRoles(Strict):
+    """Columns by role; a single column may be written as a plain string."""
+
+    target: list[str] = Field(default_factory=list)
+    controllable: list[str] = Field(default_factory=list)
+    context: list[str] = Field(default_factory=list)
+    time: list[str] = Field(default_factory=list)
+    group: list[str] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> list:
+        return _as_list(value)
+
+
+class Expert(Strict):
+    """The process expert's knowledge: first-class inputs to modelling and optimisation."""
+
+    exclude: list[str] = Field(default_factory=list)
+    force: list[str] = Field(default_factory=list)
+    pin: dict[str, float] = Field(default_factory=dict)
+    monotone: dict[str, Literal[-1, 0, 1]] = Field(default_factory=dict)
+    bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+    @field_validator("bounds")
+    @classmethod
+    def _ordered(cls, bounds: dict) -> dict:
+        bad = [name for name, (low, high) in bounds.items() if low > high]
+        if bad:
+            raise ValueError(f"low is above high for {bad}; write bounds as [low, high]")
+        return bounds
+
+
+class Recipe(Strict):
+    template: str = Field(pattern=TEMPLATE_REF)
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    data: DataBinding
+    roles: RecipeRoles = Field(default_factory=RecipeRoles)
+    params: dict[str, Any] = Field(default_factory=dict)
+    expert: Expert = Field(default_factory=Expert)
+    seed: int = Field(42, ge=0)
+
+    @property
+    def template_id(self) -> str:
+        return self.template.split("@")[0]
+
+    @property
+    def template_version(self) -> str | None:
+        return self.template.split("@")[1] if "@" in self.template else None
+
+    @field_validator("name")
+    @classmethod
+    def _no_control_chars(cls, name: str) -> str:
+        if re.search(r"[\x00-\x1f]", name):
+            raise ValueError("name must be a single line of text")
+        return name
