@@ -39,6 +39,7 @@ class OperatorSpec:
     description: str
     code_hash: str
     module: str = field(default="")
+    example: Callable[[], tuple[dict, dict]] | None = None  # (params, inputs) on a tiny frame, for the contract test
 
     @property
     def key(self) -> str:
@@ -64,8 +65,12 @@ def _code_hash(fn: Callable) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
-def operator(op_id: str, *, version: int = 1, inputs: tuple[str, ...] = (), outputs: tuple[str, ...] = ("frame",)):
-    """Register `fn` as operator `op_id` at `version`; its `params` annotation gives the parameter model."""
+def operator(op_id: str, *, version: int = 1, inputs: tuple[str, ...] = (), outputs: tuple[str, ...] = ("frame",),
+             example: Callable[[], tuple[dict, dict]] | None = None):
+    """Register `fn` as operator `op_id` at `version`; its `params` annotation gives the parameter model.
+
+    `example()` returns (params, inputs) that run the operator on a tiny frame: the contract test uses it.
+    """
 
     def register(fn: Callable) -> Callable:
         hints = typing.get_type_hints(fn)
@@ -77,7 +82,7 @@ def operator(op_id: str, *, version: int = 1, inputs: tuple[str, ...] = (), outp
             raise TypeError(f"operator {op_id}: function inputs {declared} differ from declared inputs {list(inputs)}")
         doc = inspect.getdoc(fn) or ""
         spec = OperatorSpec(op_id, version, fn, params_model, tuple(inputs), tuple(outputs),
-                            doc.splitlines()[0] if doc else op_id, _code_hash(fn), fn.__module__)
+                            doc.splitlines()[0] if doc else op_id, _code_hash(fn), fn.__module__, example)
         versions = _REGISTRY.setdefault(op_id, {})
         if version in versions and versions[version].fn.__qualname__ != fn.__qualname__:
             raise TypeError(f"operator {op_id}@{version} is registered twice ({versions[version].module}, {fn.__module__})")

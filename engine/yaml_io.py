@@ -13,6 +13,7 @@ import yaml
 
 from engine.errors import InvalidInput, Issue
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 Loc = tuple  # a key path such as ("steps", 2, "with", "folds")
 
 
@@ -49,6 +50,10 @@ class SourceMap:
 
 def _construct(node: yaml.Node, loc: Loc, smap: SourceMap, issues: list[Issue], ctor) -> Any:
     smap.lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+        issues.append(Issue(f"YAML tag {node.tag} is not allowed", smap.file, node.start_mark.line + 1,
+                            format_loc(loc) or None, "write plain values, lists and mappings only"))
+        return None
     if isinstance(node, yaml.MappingNode):
         ctor.flatten_mapping(node)  # resolves YAML merge keys (<<)
         out: dict = {}

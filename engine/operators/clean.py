@@ -22,7 +22,13 @@ class DropUselessParams(OpParams):
                                    help_zh="某一取值占比超过此值的(近)常量列将被删除")
 
 
-@operator("clean.drop_useless", version=1, inputs=("frame",), outputs=("frame", "report"))
+def _example() -> tuple[dict, dict]:
+    from engine.sim.tiny import tiny_plant
+
+    return {"target": "yield", "columns": ["temp", "speed", "humidity", "shift", "constant"]}, {"frame": tiny_plant()}
+
+
+@operator("clean.drop_useless", version=1, inputs=("frame",), outputs=("frame", "report"), example=_example)
 def drop_useless(params: DropUselessParams, ctx: StepContext, frame: pd.DataFrame) -> dict:
     """Drop rows without a target and feature columns that are constant or mostly missing."""
     if params.target not in frame.columns:

@@ -31,7 +31,15 @@ class LightGBMParams(OpParams):
     top_k: int = ui_field(30, en="Key parameters to list", zh="关键参数个数", ge=1, le=1000)
 
 
-@operator("model.lightgbm_cv", version=1, inputs=("frame",), outputs=("model", "metrics", "importance", "report"))
+def _example() -> tuple[dict, dict]:
+    from engine.sim.tiny import tiny_plant
+
+    return ({"target": "yield", "features": ["temp", "speed", "humidity", "shift"], "folds": 3, "n_estimators": 30,
+             "monotone": {"speed": 1}}, {"frame": tiny_plant()})
+
+
+@operator("model.lightgbm_cv", version=1, inputs=("frame",), outputs=("model", "metrics", "importance", "report"),
+          example=_example)
 def lightgbm_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame) -> dict:
     """LightGBM with cross-validated metrics (time-aware when a time column is given) and SHAP importance."""
     features = [c for c in params.features if c in frame.columns and c != params.target]

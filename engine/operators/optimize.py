@@ -35,7 +35,20 @@ class SampleSearchParams(OpParams):
                                    help_en="window = values keeping at least (1 - share) of the predicted uplift")
 
 
-@operator("optimize.sample_search", version=1, inputs=("frame", "model"), outputs=("recommendations", "predicted"))
+def _example() -> tuple[dict, dict]:
+    from engine.context import StepContext
+    from engine.operators.model import LightGBMParams, lightgbm_cv
+    from engine.sim.tiny import tiny_plant
+
+    frame = tiny_plant()
+    trained = lightgbm_cv(LightGBMParams(target="yield", features=["temp", "speed", "humidity"], folds=3,
+                                         n_estimators=30), StepContext("example", "train", 0), frame)
+    return {"controllable": ["temp", "speed"], "n_samples": 200, "rounds": 2}, {"frame": frame,
+                                                                               "model": trained["model"]}
+
+
+@operator("optimize.sample_search", version=1, inputs=("frame", "model"), outputs=("recommendations", "predicted"),
+          example=_example)
 def sample_search(params: SampleSearchParams, ctx: StepContext, frame: pd.DataFrame, model: ModelBundle) -> dict:
     """Best settings of the controllables for the chosen context, inside the operating envelope, by sampling."""
     controls = [c for c in params.controllable if c in model.features]

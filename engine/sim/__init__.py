@@ -1,0 +1,1 @@
+"""Small synthetic plants with a known truth, for examples, tests and benchmarks."""
