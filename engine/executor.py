@@ -97,13 +97,17 @@ class LocalExecutor(Executor):
                 raise StepFailed(step.id, f"cancelled before step '{step.id}'", records)
             t0, started = time.perf_counter(), _now()
             cached = keys[step.id] in needed.cached
-            if cached:
-                if step.id in needed.load:
+            if cached and step.id in needed.load:
+                try:
                     values[step.id] = self.cache.get(keys[step.id])
+                except Exception:  # unreadable entry (older library, disk trouble): recompute, never fail on it
+                    cached = False
+            if cached:
                 on_event(ProgressEvent(step.id, index, total, (index + 1) / total, "cached", True))
             else:
                 values[step.id] = self._run_step(pipeline, step, index, total, run_id, values, keys, records,
                                                  on_event, cancelled, started, t0)
+                on_event(ProgressEvent(step.id, index, total, (index + 1) / total, "done"))
             record = StepRecord(step.id, step.op.key, "cached" if cached else "done", cached,
                                 time.perf_counter() - t0, started, _now())
             records.append(record)

@@ -50,12 +50,12 @@ def lightgbm_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame) -
     if len(frame) < min_rows:
         raise StudioError(f"only {len(frame)} rows with a target; at least {min_rows} are needed for "
                           f"{params.folds}-fold cross-validation")
+    if frame[params.target].nunique(dropna=True) < 2:
+        raise StudioError(f"target '{params.target}' has one value in every row: nothing to learn")
     try:
         y, task, classes = as_target(frame[params.target], params.task)
     except ValueError as exc:
         raise StudioError(str(exc)) from None
-    if np.nanstd(y) == 0:
-        raise StudioError(f"target '{params.target}' has one value in every row: nothing to learn")
     coder = FeatureCoder.fit(frame, features)
     monotone = [int(params.monotone.get(c, 0)) if c not in coder.levels else 0 for c in features]
     lgbp = lgb_params(task, params.n_estimators, params.learning_rate, params.num_leaves,

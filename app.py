@@ -1,0 +1,19 @@
+"""AI Studio — Streamlit entry: navigation and language switch, nothing else."""
+
+import streamlit as st
+
+from ui.i18n import LANGS, lang, t
+
+st.set_page_config(page_title="AI Studio · AI 创作间", page_icon="🏭", layout="wide")
+
+
+def _set_lang() -> None:
+    st.session_state["lang"] = st.session_state["_lang_choice"]
+
+
+with st.sidebar:
+    st.selectbox(t("language"), list(LANGS), index=list(LANGS).index(lang()), format_func=LANGS.get,
+                 key="_lang_choice", on_change=_set_lang)
+
+page = st.navigation([st.Page("pages/home.py", title=t("home"), icon="🏠", default=True)])
+page.run()
