@@ -184,10 +184,11 @@ def run_recipe(source: str | Path | dict, *, db=None, out_dir: str | Path | None
     executor = executor or LocalExecutor(StepCache(config.cache_dir(cat.path)))
     artifacts = {"result": "result.json", "pipeline": "pipeline.json", "recipe": "recipe.yaml"}
     try:
-        execution = executor.execute(pipeline, run_id, on_event=on_progress, on_step=lambda r: store.step(run_id, r),
+        execution = executor.execute(pipeline, run_id, on_event=on_progress, on_step=lambda r: store.step_later(run_id, r),
                                      cancelled=cancelled)
     except BaseException as exc:  # noqa: BLE001 — any failure (incl. Ctrl-C) marks the run, then propagates
         step_id = getattr(exc, "step_id", None)
+        store.flush()
         for record in getattr(exc, "records", [])[-1:]:
             store.step(run_id, record)
         status = "cancelled" if "cancelled" in str(exc) else "failed"
@@ -199,6 +200,7 @@ def run_recipe(source: str | Path | dict, *, db=None, out_dir: str | Path | None
         if isinstance(exc, StepFailed):
             raise RunFailed(run_id, step_id, str(exc)) from None
         raise
+    store.flush()
     wall = time.perf_counter() - started
     result = result_io.build(run_id, "succeeded", pipeline, execution, recipe_path=recipe_path, wall_seconds=wall,
                              artifacts=artifacts)

@@ -36,6 +36,8 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS _studio_run_steps(
         run_id VARCHAR, step_id VARCHAR, op VARCHAR, status VARCHAR, cached BOOLEAN, seconds DOUBLE,
         started_at TIMESTAMP, finished_at TIMESTAMP, error VARCHAR, PRIMARY KEY(run_id, step_id))""",
+    # later additions: ALTER ... IF NOT EXISTS keeps older data-factory files working
+    "ALTER TABLE _studio_run_steps ADD COLUMN IF NOT EXISTS io_seconds DOUBLE",
 ]
 _LOCK_RE = re.compile(r"lock", re.IGNORECASE)
 _PROCESS_LOCK = threading.RLock()  # threads of one process (Streamlit sessions) share one DuckDB instance

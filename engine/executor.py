@@ -35,10 +35,11 @@ class StepRecord:
     op: str
     status: str  # done | cached | failed
     cached: bool
-    seconds: float
+    seconds: float  # the operator's own time (0 when served from cache)
     started_at: str
     finished_at: str
     error: str | None = None
+    io_seconds: float = 0.0  # loading inputs, reading or writing the cache
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -102,14 +103,16 @@ class LocalExecutor(Executor):
                     values[step.id] = self.cache.get(keys[step.id])
                 except Exception:  # unreadable entry (older library, disk trouble): recompute, never fail on it
                     cached = False
+            op_seconds = 0.0
             if cached:
                 on_event(ProgressEvent(step.id, index, total, (index + 1) / total, "cached", True))
             else:
-                values[step.id] = self._run_step(pipeline, step, index, total, run_id, values, keys, records,
-                                                 on_event, cancelled, started, t0)
+                values[step.id], op_seconds = self._run_step(pipeline, step, index, total, run_id, values, keys,
+                                                             records, on_event, cancelled, started, t0)
                 on_event(ProgressEvent(step.id, index, total, (index + 1) / total, "done"))
-            record = StepRecord(step.id, step.op.key, "cached" if cached else "done", cached,
-                                time.perf_counter() - t0, started, _now())
+            elapsed = time.perf_counter() - t0
+            record = StepRecord(step.id, step.op.key, "cached" if cached else "done", cached, op_seconds, started,
+                                _now(), io_seconds=elapsed - op_seconds)
             records.append(record)
             on_step(record)
         outputs = {name: values[ref.step][ref.output] for name, ref in pipeline.outputs.items()}
@@ -130,7 +133,7 @@ class LocalExecutor(Executor):
         return self._Plan(cached, load)
 
     def _run_step(self, pipeline, step, index, total, run_id, values, keys, records, on_event, cancelled,
-                  started, t0) -> dict[str, Any]:
+                  started, t0) -> tuple[dict[str, Any], float]:
         def report(fraction: float, message: str) -> None:
             on_event(ProgressEvent(step.id, index, total, (index + fraction) / total, message))
 
@@ -138,7 +141,9 @@ class LocalExecutor(Executor):
         on_event(ProgressEvent(step.id, index, total, index / total, "running"))
         try:
             inputs = {name: self._input(pipeline, ref, values) for name, ref in step.inputs.items()}
+            t_op = time.perf_counter()
             result = step.op.fn(step.params, ctx, **inputs)
+            op_seconds = time.perf_counter() - t_op
             outputs = result if isinstance(result, dict) and set(result) == set(step.op.outputs) else None
             if outputs is None:
                 if len(step.op.outputs) != 1:
@@ -150,7 +155,7 @@ class LocalExecutor(Executor):
                                       _now(), message))
             raise StepFailed(step.id, message, records, traceback.format_exc()) from exc
         self.cache.put(keys[step.id], outputs)
-        return outputs
+        return outputs, op_seconds
 
     @staticmethod
     def _input(pipeline: Pipeline, ref: InputRef, values: dict) -> Any:

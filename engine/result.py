@@ -54,9 +54,12 @@ def build(run_id: str, status: str, pipeline: Pipeline, execution: Execution | N
 def _timings(execution: Execution | None, wall_seconds: float) -> dict[str, Any]:
     if execution is None:
         return {"total_seconds": wall_seconds, "executor_seconds": None, "steps": []}
-    steps = [{"step": r.step_id, "op": r.op, "status": r.status, "cached": r.cached, "seconds": round(r.seconds, 4)}
-             for r in execution.records]
+    steps = [{"step": r.step_id, "op": r.op, "status": r.status, "cached": r.cached, "seconds": round(r.seconds, 4),
+              "io_seconds": round(r.io_seconds, 4)} for r in execution.records]
+    own = sum(r.seconds for r in execution.records)
     return {"total_seconds": round(wall_seconds, 4), "executor_seconds": round(execution.wall_seconds, 4),
+            "steps_seconds": round(own, 4),
+            "overhead_ratio": round(execution.wall_seconds / own, 4) if own > 0 else None,
             "all_cached": bool(steps) and all(s["cached"] for s in steps), "steps": steps}
 
 

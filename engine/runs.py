@@ -6,6 +6,7 @@ import json
 import os
 import socket
 from datetime import datetime, timezone
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from engine.catalog import Catalog
@@ -42,6 +43,20 @@ def _alive(pid: int, token: str | None, host: str) -> bool:
 class RunStore:
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: list[Future] = []
+
+    def step_later(self, run_id: str, record: StepRecord) -> None:
+        """Record a finished step from a background thread, so the run does not wait on the database."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-store")
+        self._pending.append(self._writer.submit(self.step, run_id, record))
+
+    def flush(self) -> None:
+        """Wait for background step records (raising the first error, if any)."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
 
     def start(self, run_id: str, pipeline_meta: dict[str, Any], run_dir: str) -> None:
         pid = os.getpid()
@@ -56,9 +71,10 @@ class RunStore:
 
     def step(self, run_id: str, record: StepRecord) -> None:
         with self.catalog.transaction() as con:
-            con.execute("INSERT OR REPLACE INTO _studio_run_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            con.execute("INSERT OR REPLACE INTO _studio_run_steps (run_id, step_id, op, status, cached, seconds, "
+                        "started_at, finished_at, error, io_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [run_id, record.step_id, record.op, record.status, record.cached, record.seconds,
-                         record.started_at, record.finished_at, record.error])
+                         record.started_at, record.finished_at, record.error, record.io_seconds])
 
     def finish(self, run_id: str, status: str, seconds: float, error: str | None = None,
                failed_step: str | None = None) -> None:
@@ -99,7 +115,7 @@ class RunStore:
             if row is None:
                 return None
             run = _plain(dict(zip(cols, row)))
-            cur = con.execute("SELECT step_id, op, status, cached, seconds, error FROM _studio_run_steps "
+            cur = con.execute("SELECT step_id, op, status, cached, seconds, io_seconds, error FROM _studio_run_steps "
                               "WHERE run_id = ? ORDER BY started_at", [run_id])
             cols = [d[0] for d in cur.description]
             run["steps"] = [dict(zip(cols, r)) for r in cur.fetchall()]
