@@ -53,6 +53,7 @@ def make_csv(path: Path, rows: int, cols: int, seed: int = 42) -> None:
     frame = pd.DataFrame(data).iloc[:, :cols]
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         con.register("frame", frame)
         con.execute(f"COPY frame TO '{path}' (HEADER, DELIMITER ',')")
     finally:
@@ -64,6 +65,8 @@ def ingest_child(kind: str, csv: str, db: str) -> None:
 
     A process per run gives a clean peak RSS for each side and keeps DuckDB's buffer pool from carrying over.
     """
+    import resource
+
     import duckdb
 
     if kind == "studio":
@@ -71,7 +74,8 @@ def ingest_child(kind: str, csv: str, db: str) -> None:
         from engine.ingest import ingest_file
     # VmHWM, not getrusage: ru_maxrss survives fork+exec, so a child would report the parent's peak
     rss = lambda: int(Path("/proc/self/status").read_text().split("VmHWM:")[1].split()[0]) / 1024  # noqa: E731
-    import_mb, t0 = rss(), time.perf_counter()
+    cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])  # noqa: E731 (user + sys, all threads)
+    import_mb, c0, t0 = rss(), cpu(), time.perf_counter()
     if kind == "baseline":
         con = duckdb.connect(db)
         con.execute(BASELINE_SQL, [csv])
@@ -80,7 +84,8 @@ def ingest_child(kind: str, csv: str, db: str) -> None:
     else:
         rows = ingest_file(Catalog(db), csv, "t").rows
     seconds = time.perf_counter() - t0
-    print(json.dumps({"seconds": seconds, "rows": rows, "maxrss_mb": rss(), "import_mb": import_mb}))
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu() - c0, "rows": rows, "maxrss_mb": rss(),
+                      "import_mb": import_mb}))
 
 
 def run_child(kind: str, csv: Path, work: Path) -> dict:
@@ -111,14 +116,18 @@ def bench_ingest(args, work: Path) -> dict:
             if r["rows"] != args.rows:
                 sys.exit(f"{kind} ingested {r['rows']} rows, expected {args.rows}")
             runs[kind].append(r)
-            print(f"  run {i + 1} {kind:8s} {r['seconds']:6.2f} s  peak RSS {r['maxrss_mb']:6.0f} MB "
-                  f"(after imports {r['import_mb']:.0f} MB)")
+            print(f"  run {i + 1} {kind:8s} {r['seconds']:6.2f} s  cpu {r['cpu_s']:6.2f} s  "
+                  f"peak RSS {r['maxrss_mb']:5.0f} MB (after imports {r['import_mb']:.0f} MB)")
     res = {}
     for kind, rs in runs.items():
         med = statistics.median(r["seconds"] for r in rs)
         res[kind] = {"median_s": med, "rows_s": args.rows / med, "mb_s": mb / med,
+                     "best_s": min(r["seconds"] for r in rs), "cpu_s": statistics.median(r["cpu_s"] for r in rs),
                      "rss_mb": max(r["maxrss_mb"] for r in rs)}
-    res["ratio"] = res["studio"]["rows_s"] / res["baseline"]["rows_s"]
+    b, s = res["baseline"], res["studio"]
+    res["ratio"] = s["rows_s"] / b["rows_s"]
+    # other tenants of a 2-core machine make wall times noisy: best-of and CPU-time ratios are steadier
+    res["ratio_best"], res["ratio_cpu"] = b["best_s"] / s["best_s"], b["cpu_s"] / s["cpu_s"]
     res["sha_s"], res["mb"] = sha_s, mb
     return res
 
@@ -155,7 +164,8 @@ class StoreTimer:
 def run_once(api, recipe: Path, db: Path, timer: StoreTimer, overrides=None) -> dict:
     t = api.run_recipe(recipe, db=db, overrides=overrides)["timings"]
     steps = sum(s["seconds"] for s in t["steps"])
-    return {"total": t["total_seconds"], "executor": t["executor_seconds"], "steps": steps,
+    io = sum(s.get("io_seconds") or 0.0 for s in t["steps"])  # newer engines split cache/input I/O out of seconds
+    return {"total": t["total_seconds"], "executor": t["executor_seconds"], "steps": steps, "io": io,
             "store": timer.take(), "ran": [s["step"] for s in t["steps"] if not s["cached"]],
             "detail": ", ".join(f"{s['step']} {s['seconds']:.3f}{' (cached)' if s['cached'] else ''}"
                                 for s in t["steps"])}
@@ -174,8 +184,10 @@ def bench_executor(recipes: list[str], work: Path) -> dict:
             res = {"cold": run_once(api, recipe, db, timer), "rerun": run_once(api, recipe, db, timer),
                    "changed": run_once(api, recipe, db, timer, ["n_samples=2000"])}
             for label, r in res.items():
-                print(f"  {name} {label:7s} total {r['total']:7.3f} s  executor {r['executor']:7.3f} s  "
-                      f"steps {r['steps']:7.3f} s  run-store writes {r['store']:.3f} s  [{r['detail']}]")
+                other = r["executor"] - r["steps"] - r["io"]
+                print(f"  {name} {label:7s} total {r['total']:7.3f}  executor {r['executor']:7.3f}  steps "
+                      f"{r['steps']:7.3f}  step io {r['io']:.3f}  other {other:.3f}  (RunStore.step {r['store']:.3f})"
+                      f"  [{r['detail']}]")
             out[name] = res
     finally:
         timer.restore()
@@ -190,8 +202,9 @@ def summary(ing: dict | None, ex: dict) -> list[tuple[str, str, str, str]]:
         for kind, r in (("baseline duckdb", b), ("studio ingest_file", s)):
             rows.append((f"ingest {kind}", f"{r['median_s']:.2f} s | {r['rows_s'] / 1e3:,.0f}k rows/s | "
                          f"{r['mb_s']:,.0f} MB/s | peak RSS {r['rss_mb']:,.0f} MB", "", ""))
-        rows.append(("ingest throughput studio/baseline", f"{ing['ratio']:.3f}", f">= {TARGET_INGEST}",
-                     ok(ing["ratio"] >= TARGET_INGEST)))
+        rows += [("ingest throughput studio/baseline (median)", f"{ing['ratio']:.3f}", f">= {TARGET_INGEST}",
+                  ok(ing["ratio"] >= TARGET_INGEST)),
+                 ("  same, best run | per CPU second", f"{ing['ratio_best']:.3f} | {ing['ratio_cpu']:.3f}", "", "")]
     for name, res in ex.items():
         cold, rerun, changed = res["cold"], res["rerun"], res["changed"]
         ratio = cold["executor"] / cold["steps"]
@@ -228,7 +241,9 @@ def main() -> None:
     if args.cols < 4:
         p.error("--cols must be at least 4")
     start = time.perf_counter()
-    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True)
+    print(f"engine at {rev.stdout.strip() or '?'}; load average at start: {os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} cores")
     work = Path(tempfile.mkdtemp(prefix="bench_foundation_"))
     try:
         ing = None

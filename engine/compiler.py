@@ -179,7 +179,7 @@ def compile_pipeline(loaded: LoadedTemplate, recipe: Recipe, rsmap: SourceMap, s
     if issues:
         raise InvalidInput(issues)
     outputs = {k: _full_ref(_parse_input(v), t) for k, v in t.outputs.items()}
-    return Pipeline(t.id, t.version, recipe.model_dump(mode="json"), roles, params, steps, outputs, recipe.seed, source)
+    return Pipeline(t.id, t.version, recipe.model_dump(mode="json", exclude_none=True), roles, params, steps, outputs, recipe.seed, source)
 
 
 def _from_recipe(issue: Issue, with_: dict) -> Issue:

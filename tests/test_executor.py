@@ -92,3 +92,14 @@ def test_cancel_marks_run_cancelled(demo_db, fast_recipe):
     with pytest.raises(RunFailed, match="cancelled"):
         api.run_recipe(fast_recipe, db=demo_db, cancelled=cancelled)
     assert api.runs(demo_db)[0]["status"] == "cancelled"
+
+
+def test_expert_pin_and_bounds_are_honoured(demo_db, fast_recipe):
+    result = api.run_recipe(fast_recipe, db=demo_db, overrides=["expert.pin={fly_ash: 0}",
+                                                                 "expert.bounds={water: [150, 160]}"])
+    recs = {r["name"]: r for r in result["recommendations"]}
+    assert recs["fly_ash"]["pinned"] is True and recs["fly_ash"]["value"] == 0
+    assert result["predicted"]["settings"]["fly_ash"] == 0
+    water = recs["water"]
+    assert water["expert_bounds"] is True and water["envelope"] == [150, 160]
+    assert 150 <= water["low"] <= water["value"] <= water["high"] <= 160

@@ -94,7 +94,9 @@ class TrustRegion:
         from sklearn.neighbors import NearestNeighbors
 
         self.cols = list(box.low)
-        self.scale = np.array([max(box.high[c] - box.low[c], 1e-12) for c in self.cols])
+        # scale by the data's own 1-99% spread, not the box: narrow expert bounds must not stretch distances
+        spread = history[self.cols].quantile([0.01, 0.99])
+        self.scale = np.array([max(float(spread.loc[0.99, c] - spread.loc[0.01, c]), 1e-12) for c in self.cols])
         points = history[self.cols].dropna().drop_duplicates().to_numpy(float) / self.scale
         self.enabled = len(self.cols) > 0 and len(points) >= 3
         if not self.enabled:

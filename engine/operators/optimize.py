@@ -75,6 +75,10 @@ def sample_search(params: SampleSearchParams, ctx: StepContext, frame: pd.DataFr
     rng = np.random.default_rng(ctx.seed)
     best, best_score, evaluations = search(score, box, pd.concat([seeds, baseline.to_frame().T[box.names]]),
                                            params.n_samples, params.rounds, rng, ctx.progress)
+    if not np.isfinite(best_score):
+        raise StudioError(f"no candidate setting lies within the trust region around historical operation "
+                          f"(trust {params.trust}) and inside the bounds; widen the expert bounds or raise trust "
+                          f"towards 1.0")
     point = _full_point(scenario_row, best, params.pin)
     base_point = _full_point(scenario_row, baseline[box.names], params.pin)
     predicted = _predicted(model, base_point, point, params, evaluations)
@@ -83,6 +87,8 @@ def sample_search(params: SampleSearchParams, ctx: StepContext, frame: pd.DataFr
                                      "unit": "nearest historical point, in envelope widths"}
     floor = best_score - params.window_share * abs(best_score - sign * predicted["baseline"]["value"])
     recommendations = [_recommendation(c, best, baseline, box, frame, score, floor, params) for c in box.names]
+    recommendations += [{"name": c, "value": v, "low": v, "high": v, "baseline": _plain(baseline[c]), "pinned": True}
+                        for c, v in params.pin.items() if c in controls]
     return {"recommendations": recommendations, "predicted": predicted}
 
 
