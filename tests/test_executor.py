@@ -103,3 +103,9 @@ def test_expert_pin_and_bounds_are_honoured(demo_db, fast_recipe):
     water = recs["water"]
     assert water["expert_bounds"] is True and water["envelope"] == [150, 160]
     assert 150 <= water["low"] <= water["value"] <= water["high"] <= 160
+
+
+def test_bounds_far_from_all_operation_fail_clearly(demo_db, fast_recipe):
+    with pytest.raises(RunFailed, match="trust region") as info:
+        api.run_recipe(fast_recipe, db=demo_db, overrides=["expert.bounds={water: [400, 410]}"])
+    assert info.value.step_id == "recommend"

@@ -43,6 +43,16 @@ def perturb(best: pd.DataFrame, box: Box, scale: float, n: int, rng: np.random.G
     return _round(rows, box)
 
 
+def clip_to_box(frame: pd.DataFrame, box: Box) -> pd.DataFrame:
+    """Numeric settings clipped into the box; unknown categorical levels replaced by the first level."""
+    frame = frame.copy()
+    for c in box.low:
+        frame[c] = np.clip(frame[c].to_numpy(float), box.low[c], box.high[c])
+    for c, levels in box.levels.items():
+        frame.loc[~frame[c].isin(levels), c] = levels[0]
+    return _round(frame, box)
+
+
 def _round(frame: pd.DataFrame, box: Box) -> pd.DataFrame:
     for c in box.integer:
         if c in box.low:

@@ -10,7 +10,7 @@ import pandas as pd
 from engine.context import StepContext
 from engine.errors import StudioError
 from engine.ml.lgbm import ModelBundle
-from engine.ml.search import Box, TrustRegion, search, window
+from engine.ml.search import Box, TrustRegion, clip_to_box, search, window
 from engine.registry import OpParams, operator
 from engine.schema.base import ui_field
 
@@ -70,10 +70,12 @@ def sample_search(params: SampleSearchParams, ctx: StepContext, frame: pd.DataFr
         values = sign * model.predict(full)
         return np.where(region.inside(candidates), values, -np.inf)
 
-    seeds = frame[box.names].dropna().drop_duplicates().head(5000).reset_index(drop=True)
-    seeds = seeds[[_inside(row, box) for _, row in seeds.iterrows()]] if len(seeds) else seeds
+    # historical settings (and the baseline) are good starting points; clipped into the box, the trust region
+    # still rejects any that clipping moved far from operation
+    seeds = pd.concat([frame[box.names].dropna().drop_duplicates().head(5000), baseline.to_frame().T[box.names]])
+    seeds = clip_to_box(seeds.reset_index(drop=True).infer_objects(), box)
     rng = np.random.default_rng(ctx.seed)
-    best, best_score, evaluations = search(score, box, pd.concat([seeds, baseline.to_frame().T[box.names]]),
+    best, best_score, evaluations = search(score, box, seeds,
                                            params.n_samples, params.rounds, rng, ctx.progress)
     if not np.isfinite(best_score):
         raise StudioError(f"no candidate setting lies within the trust region around historical operation "
@@ -126,10 +128,6 @@ def _box(frame: pd.DataFrame, controls: list[str], model: ModelBundle, params) -
     if not low and not levels:
         raise StudioError("every controllable is pinned: nothing left to recommend")
     return Box(low, high, levels, [c for c in model.coder.integer if c in low])
-
-
-def _inside(row: pd.Series, box: Box) -> bool:
-    return all(box.low[c] <= row[c] <= box.high[c] for c in box.low)
 
 
 def _full_point(scenario_row: pd.Series, settings: pd.Series, pin: dict) -> pd.DataFrame:
