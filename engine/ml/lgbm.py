@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -40,17 +41,23 @@ class ModelBundle:
 
 
 def lgb_params(task: str, n_estimators: int, learning_rate: float, num_leaves: int, min_child_samples: int,
-               seed: int, monotone: list[int] | None) -> dict:
+               seed: int, monotone: list[int] | None, cells: int = 0) -> dict:
     params = {"objective": "binary" if task == "classification" else "regression", "learning_rate": learning_rate,
               "num_leaves": num_leaves, "min_child_samples": min_child_samples, "n_estimators": n_estimators,
               "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "seed": seed, "deterministic": True,
-              "force_row_wise": True, "num_threads": 2, "verbose": -1}
+              "force_row_wise": True, "num_threads": _threads(cells), "verbose": -1}
     if monotone and any(monotone):
         params["monotone_constraints"] = monotone
         params["monotone_constraints_method"] = "advanced"
     if task == "classification":
         params["is_unbalance"] = True
     return params
+
+
+def _threads(cells: int) -> int:
+    """One thread for small tables: OpenMP start-up and spin-waiting cost more than they save there, and
+    badly so when other runs share the cores."""
+    return 1 if cells < 500_000 else (os.cpu_count() or 1)
 
 
 def fit_booster(x: pd.DataFrame, y: np.ndarray, params: dict) -> lgb.Booster:

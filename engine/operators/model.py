@@ -59,7 +59,7 @@ def lightgbm_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame) -
     coder = FeatureCoder.fit(frame, features)
     monotone = [int(params.monotone.get(c, 0)) if c not in coder.levels else 0 for c in features]
     lgbp = lgb_params(task, params.n_estimators, params.learning_rate, params.num_leaves,
-                      params.min_child_samples, ctx.seed, monotone)
+                      params.min_child_samples, ctx.seed, monotone, cells=len(frame) * len(features))
     order = _time_order(frame, params.time)
     groups = frame[params.group].to_numpy() if params.group else None
     fold_idx = splits(len(frame), params.folds, ctx.seed, order, groups, y, task)
