@@ -188,7 +188,10 @@ def run_recipe(source: str | Path | dict, *, db=None, out_dir: str | Path | None
                                      cancelled=cancelled)
     except BaseException as exc:  # noqa: BLE001 — any failure (incl. Ctrl-C) marks the run, then propagates
         step_id = getattr(exc, "step_id", None)
-        store.flush()
+        try:
+            store.flush()
+        except Exception:  # noqa: BLE001 — recording a step must not hide why the run failed
+            pass
         for record in getattr(exc, "records", [])[-1:]:
             store.step(run_id, record)
         status = "cancelled" if "cancelled" in str(exc) else "failed"

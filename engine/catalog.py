@@ -40,6 +40,7 @@ _SCHEMA = [
     "ALTER TABLE _studio_run_steps ADD COLUMN IF NOT EXISTS io_seconds DOUBLE",
 ]
 _LOCK_RE = re.compile(r"lock", re.IGNORECASE)
+_READY: set[str] = set()
 _PROCESS_LOCK = threading.RLock()  # threads of one process (Streamlit sessions) share one DuckDB instance
 
 
@@ -71,13 +72,14 @@ class Catalog:
         self.path = config.db_path(path)
         self.busy_timeout = busy_timeout
         self.on_busy = on_busy
-        self._ready = False
 
     # -- connections -------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection held only for the `with` block; waits (and says so) while another process writes."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            _READY.discard(str(self.path))
         deadline, delay, told = time.monotonic() + self.busy_timeout, 0.05, False
         with _PROCESS_LOCK:
             while True:
@@ -96,10 +98,10 @@ class Catalog:
                     time.sleep(delay)
                     delay = min(delay * 1.5, 0.5)
             try:
-                if not self._ready:
+                if str(self.path) not in _READY:  # schema statements once per file and process
                     for ddl in _SCHEMA:
                         con.execute(ddl)
-                    self._ready = True
+                    _READY.add(str(self.path))
                 yield con
             finally:
                 con.close()

@@ -146,12 +146,20 @@ def ingest_file(catalog: Catalog, path: str | Path, table: str, *, replace: bool
     """Ingest `path` as table `table` in one transaction: on any error the data factory is unchanged."""
     path = Path(path)
     check_file(path)
-    digest: dict[str, str] = {}
-    hasher = threading.Thread(target=lambda: digest.setdefault("sha", sha256_file(path)))
+    catalog.check_new_name(table, replace=replace)  # fail fast, before reading anything
+    digest: dict[str, object] = {}
+
+    def hash_file() -> None:
+        try:
+            digest["sha"] = sha256_file(path)
+        except OSError as exc:
+            digest["error"] = exc
+
+    hasher = threading.Thread(target=hash_file)
     hasher.start()  # hashing overlaps with DuckDB's read (both release the GIL)
     try:
         with catalog.transaction() as con:
-            catalog.check_new_name(table, replace=replace, con=con)
+            catalog.check_new_name(table, replace=replace, con=con)  # again: another process may have taken it
             existing = [t for t in catalog.table_names(con=con) if t.lower() == table.lower()]
             for old in existing:
                 con.execute(f"DROP TABLE {quote(old)}")
@@ -162,6 +170,8 @@ def ingest_file(catalog: Catalog, path: str | Path, table: str, *, replace: bool
                 raise InvalidInput(Issue("the file has a header but no data rows", str(path),
                                          hint="export the data rows too"))
             hasher.join()
+            if "error" in digest:
+                raise InvalidInput(Issue(f"could not read the file to fingerprint it: {digest['error']}", str(path)))
             info = TableInfo(table, path.name, digest["sha"], _fingerprint(digest["sha"], sheet), int(rows), columns,
                              warnings, datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"))
             catalog.register_table(con, info)

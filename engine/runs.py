@@ -55,8 +55,13 @@ class RunStore:
     def flush(self) -> None:
         """Wait for background step records (raising the first error, if any)."""
         pending, self._pending = self._pending, []
-        for future in pending:
-            future.result()
+        try:
+            for future in pending:
+                future.result()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
 
     def start(self, run_id: str, pipeline_meta: dict[str, Any], run_dir: str) -> None:
         pid = os.getpid()
