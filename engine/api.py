@@ -57,8 +57,17 @@ def json_schema(kind: str = "template") -> dict[str, Any]:
 
 
 # -- the data factory --------------------------------------------------------------------------------------
+_on_busy: Callable[[str], None] | None = None
+
+
+def report_busy(fn: Callable[[str], None] | None) -> None:
+    """Where every data-factory access of this process says "busy, retrying" (the CLI: stderr)."""
+    global _on_busy
+    _on_busy = fn
+
+
 def catalog(db: str | Path | None = None, on_busy: Callable[[str], None] | None = None) -> Catalog:
-    return Catalog(db, on_busy=on_busy)
+    return Catalog(db, on_busy=on_busy or _on_busy)
 
 
 def ingest(path: str | Path, table: str, *, db=None, replace: bool = False, sheet=None) -> TableInfo:

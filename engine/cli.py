@@ -184,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    api.report_busy(lambda message: print(message, file=sys.stderr, flush=True))
     try:
         return args.fn(args)
     except InvalidInput as exc:

@@ -19,13 +19,20 @@ def _now() -> str:
     return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
-def process_token(pid: int) -> str | None:
-    """Start time of a process (Linux /proc), so a reused PID is not mistaken for the run's process."""
+def _stat(pid: int) -> list[bytes] | None:
+    """Fields of /proc/PID/stat after the command name (state is [0], start time is [19])."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[19].decode()
-    except (OSError, IndexError):
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except OSError:
         return None
+    return fields if len(fields) > 19 else None
+
+
+def process_token(pid: int) -> str | None:
+    """Start time of a process (Linux /proc), so a reused PID is not mistaken for the run's process."""
+    fields = _stat(pid)
+    return fields[19].decode() if fields else None
 
 
 def _alive(pid: int, token: str | None, host: str) -> bool:
@@ -37,7 +44,10 @@ def _alive(pid: int, token: str | None, host: str) -> bool:
         return False
     except PermissionError:
         return True
-    return token is None or process_token(pid) == token
+    fields = _stat(pid)
+    if fields is not None and fields[0] in (b"Z", b"X"):
+        return False  # killed or exited, only not yet reaped by its parent
+    return token is None or (fields is not None and fields[19].decode() == token)
 
 
 class RunStore:
