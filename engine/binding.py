@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from engine.catalog import Catalog, quote
+from engine.dtypes import dtype_class, matches
 from engine.errors import InvalidInput, Issue
 from engine.ingest import describe_file, read_file_frame, sha256_file
 from engine.schema.recipe import DataBinding
@@ -112,29 +113,6 @@ def _resolve_sql(sql: str, catalog: Catalog) -> DataSource:
             return c.execute(sql).df()
 
     return DataSource("sql query", columns, fingerprint, load)
-
-
-def dtype_class(duckdb_type: str) -> str:
-    """numeric / bool / datetime / text / other for a DuckDB type name."""
-    t = duckdb_type.upper()
-    if t == "BOOLEAN":
-        return "bool"
-    if t.startswith(("DATE", "TIMESTAMP", "TIME")):
-        return "datetime"
-    if t.startswith(("VARCHAR", "ENUM", "CHAR", "TEXT", "STRING")):
-        return "text"
-    if t.startswith(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                     "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")):
-        return "numeric"
-    return "other"
-
-
-def matches(duckdb_type: str, allowed: list[str]) -> bool:
-    """Whether a column of this type may play a role (or fill a param) that allows `allowed` dtypes."""
-    cls = dtype_class(duckdb_type)
-    if "any" in allowed or cls in allowed:
-        return True
-    return "category" in allowed and cls in ("text", "bool")
 
 
 __all__ = ["DataSource", "check_select", "dtype_class", "matches", "quote", "resolve"]

@@ -102,7 +102,7 @@ def test_utf8_with_bom_and_invalid_tail(tmp_path, db):
     assert list(api.ingest(bom, "bom", db=db).columns) == ["a", "b"]
     tail = tmp_path / "tail.csv"
     tail.write_bytes(("a,b\n" + "1,x\n" * 30000).encode() + b"2,\xe9t\xe9\n")
-    _bad(tail, db, "could not read the file|not valid")
+    _bad(tail, db, "line 30002: invalid encoding")
 
 
 def test_parquet_and_excel(tmp_path, db):

@@ -1,0 +1,270 @@
+"""Read a file into a data-factory table, all or nothing: create, replace or append inside one transaction.
+
+CSV is streamed by DuckDB straight from disk (never whole into pandas); text that is not UTF-8 is transcoded to a
+temporary UTF-8 copy first. The dialect comes from engine.ingest.dialect; the checks from engine.ingest.convert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pandas as pd
+
+from engine.catalog import Catalog, TableInfo, quote
+from engine.errors import InvalidInput, Issue
+from engine.ingest import convert
+from engine.ingest.dialect import CsvDialect, sniff
+from engine.ingest.excel import read_sheet
+from engine.ingest.options import NULL_TOKENS, IngestOptions
+from engine.ingest.text import CSV_EXT, PARQUET_EXT, check_file, detect_encoding, sha256_file, transcode_to_utf8
+
+Progress = Callable[[float, str], None]
+SNIFF_CHARS = 1 << 18
+
+
+def _sniff_file(path: Path, delimiter: str | None) -> CsvDialect:
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        text = fh.read(SNIFF_CHARS)
+        complete = not fh.read(1)
+    return sniff(text, complete, delimiter)
+
+
+def _read_csv(con, table: str, path: Path, dialect: CsvDialect, opts: IngestOptions, progress: Progress) -> list[str]:
+    """CREATE TABLE from a UTF-8 CSV with the sniffed dialect; malformed rows stop it unless skipped."""
+    as_text = {c: "VARCHAR" for c in [*opts.types, *(d.name for d in dialect.date_columns)] if c in dialect.names}
+    args = {"path": str(path), "delim": dialect.delimiter, "skip": dialect.skip, "names": dialect.names,
+            "nulls": NULL_TOKENS, "dec": dialect.decimal}
+    extra = ", thousands = $th" if dialect.thousands else ""
+    extra += ", types = $types" if as_text else ""
+    args.update({"th": dialect.thousands} if dialect.thousands else {})
+    args.update({"types": as_text} if as_text else {})
+    sql = (f"CREATE TABLE {quote(table)} AS SELECT * FROM read_csv($path, delim = $delim, skip = $skip, "
+           f"header = true, names = $names, nullstr = $nulls, decimal_separator = $dec, quote = '\"', "
+           f"store_rejects = true, rejects_table = '_studio_rejects', rejects_scan = '_studio_reject_scans'{extra})")
+    _with_progress(con, sql, args, path, progress)
+    warnings = _rejects(con, path, dialect, opts.skip_bad_rows)
+    if dialect.skip:
+        warnings.insert(0, f"took line {dialect.skip + 1} as the header ({dialect.skip} line(s) above it skipped)")
+    if dialect.renames:
+        warnings.append("renamed columns: " + ", ".join(f"'{o}' → '{n}'" for o, n in dialect.renames))
+    if dialect.decimal == "," or dialect.thousands:
+        warnings.append(f"numbers read with decimal '{dialect.decimal}'"
+                        + (f" and thousands separator '{dialect.thousands}'" if dialect.thousands else ""))
+    return warnings
+
+
+def _with_progress(con, sql: str, args, path: Path, progress: Progress) -> None:
+    """Run a long statement while a thread reports DuckDB's own query progress."""
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.5):
+            fraction = con.query_progress()
+            if fraction is not None and fraction >= 0:
+                progress(min(fraction / 100.0, 0.99), "reading")
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        con.execute(sql, args)
+    except duckdb.Error as exc:
+        text = str(exc).split("\n\n")[0].strip()
+        hint = "the file mixes encodings; export it again as UTF-8" if "unicode" in text.lower() else \
+            "check that the file is a well-formed table with one header row"
+        raise InvalidInput(Issue(f"could not read the file: {text}", str(path), hint=hint)) from None
+    finally:
+        done.set()
+        watcher.join()
+
+
+def _rejects(con, path: Path, dialect: CsvDialect, skip_bad: bool) -> list[str]:
+    count = con.execute("SELECT count(*) FROM _studio_rejects").fetchone()[0]
+    if not count:
+        return []
+    rows = con.execute("SELECT line, error_type, csv_line FROM _studio_rejects ORDER BY line LIMIT 5").fetchall()
+    listed = "; ".join(f"line {line}: {kind.lower().replace('_', ' ')} ('{text[:60]}')" for line, kind, text in rows)
+    message = f"{count} malformed row(s) (the header has {len(dialect.names)} fields) — {listed}"
+    if not skip_bad:
+        raise InvalidInput(Issue(message, str(path), hint="fix those lines, or ingest again skipping bad rows "
+                                                          "(--skip-bad-rows)"))
+    return [f"skipped {message}"]
+
+
+def _create(con, table: str, path: Path, opts: IngestOptions, progress: Progress) -> list[str]:
+    """CREATE TABLE `table` from any supported file (inside the caller's transaction); returns warnings."""
+    ext, dialect, warnings = path.suffix.lower(), None, []
+    if ext in CSV_EXT:
+        encoding = detect_encoding(path)
+        with tempfile.TemporaryDirectory() as tmp:
+            source = path
+            if encoding != "utf-8":
+                progress(0.0, f"converting {encoding.upper()} to UTF-8")
+                source = transcode_to_utf8(path, encoding, tmp)
+                warnings.append(f"text encoding {encoding.upper()} converted to UTF-8")
+            dialect = _sniff_file(source, opts.delimiter or ("\t" if ext == ".tsv" else None))
+            warnings += _read_csv(con, table, source, dialect, opts, progress)
+    elif ext in PARQUET_EXT:
+        _with_progress(con, f"CREATE TABLE {quote(table)} AS SELECT * FROM read_parquet($path)",
+                       {"path": str(path)}, path, progress)
+    else:
+        frame, sheet_warnings = read_sheet(path, opts.sheet)
+        warnings += sheet_warnings
+        con.register("_studio_upload", frame)
+        try:
+            con.execute(f"CREATE TABLE {quote(table)} AS SELECT * FROM _studio_upload")
+        finally:
+            con.unregister("_studio_upload")
+    columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE {quote(table)}").fetchall()}
+    warnings += convert.apply_overrides(con, table, columns, opts.types, opts.formats, dialect)
+    declared = set(opts.types) | set(opts.formats)
+    if dialect:
+        warnings += convert.settle_dates(con, table, dialect.date_columns, declared)
+    warnings += convert.check_values(con, table, dialect, declared)
+    return warnings
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _fingerprint(*parts: str) -> str:
+    return hashlib.sha256("|".join([*parts, f"duckdb={duckdb.__version__}"]).encode()).hexdigest()
+
+
+def ingest_file(catalog: Catalog, path: str | Path, table: str, options: IngestOptions | dict | None = None, *,
+                replace: bool = False, sheet=None, on_progress: Progress | None = None) -> TableInfo:
+    """Ingest `path` into `table` in one transaction: on any error the data factory is unchanged."""
+    opts = IngestOptions.model_validate(options or {})
+    if replace:
+        opts = opts.model_copy(update={"mode": "replace"})
+    if sheet is not None:
+        opts = opts.model_copy(update={"sheet": sheet})
+    progress = on_progress or (lambda fraction, message: None)
+    path = Path(path)
+    check_file(path)
+    append = opts.mode == "append"
+    if append:
+        catalog.table_info(table)  # must exist
+    else:
+        catalog.check_new_name(table, replace=opts.mode == "replace")  # fail fast, before reading anything
+    hasher = _Hasher(path)
+    try:
+        with catalog.transaction() as con:
+            info = (_append if append else _replace_or_create)(catalog, con, path, table, opts, hasher, progress)
+    finally:
+        hasher.join()
+    progress(1.0, "done")
+    return info
+
+
+def _replace_or_create(catalog, con, path, table, opts, hasher, progress) -> TableInfo:
+    catalog.check_new_name(table, replace=opts.mode == "replace", con=con)  # another process may have taken it
+    for old in [t for t in catalog.table_names(con=con) if t.lower() == table.lower()]:
+        con.execute(f"DROP TABLE {quote(old)}")
+    warnings = _create(con, table, path, opts, progress)
+    rows, columns = _shape(con, table, path)
+    sha = hasher.result()
+    info = TableInfo(table, path.name, sha, _fingerprint(sha, f"options={opts.model_dump_json()}"), rows, columns,
+                     warnings, _now())
+    catalog.register_table(con, info)
+    return info
+
+
+def _append(catalog, con, path, table, opts, hasher, progress) -> TableInfo:
+    """Read into a scratch table, check it has the target's columns and types, then insert."""
+    target = catalog.table_info(table)
+    scratch = "_studio_append"
+    con.execute(f"DROP TABLE IF EXISTS {scratch}")
+    warnings = _create(con, scratch, path, opts, progress)
+    rows, columns = _shape(con, scratch, path)
+    _check_same_schema(target, columns, path)
+    names = ", ".join(quote(c) for c in target.columns)
+    con.execute(f"INSERT INTO {quote(target.name)} ({names}) SELECT {names} FROM {scratch}")
+    con.execute(f"DROP TABLE {scratch}")
+    sha = hasher.result()
+    total = con.execute(f"SELECT count(*) FROM {quote(target.name)}").fetchone()[0]
+    info = TableInfo(target.name, f"{target.source}; {path.name}", sha, _fingerprint(target.fingerprint, sha),
+                     int(total), target.columns, target.warnings + [f"appended {rows} rows from {path.name}"] + warnings,
+                     _now())
+    catalog.register_table(con, info)
+    return info
+
+
+def _check_same_schema(target: TableInfo, columns: dict[str, str], path: Path) -> None:
+    from engine.dtypes import dtype_class
+
+    missing = [c for c in target.columns if c not in columns]
+    extra = [c for c in columns if c not in target.columns]
+    clash = [f"'{c}' is {columns[c]} here but {t} in the table" for c, t in target.columns.items()
+             if c in columns and dtype_class(columns[c]) != dtype_class(t)]
+    problems = ([f"missing column(s): {', '.join(missing)}"] if missing else []) + \
+               ([f"extra column(s): {', '.join(extra)}"] if extra else []) + clash
+    if problems:
+        raise InvalidInput(Issue(f"cannot append to '{target.name}': " + "; ".join(problems), str(path),
+                                 hint="append files with the same columns, or ingest as a new table"))
+
+
+def _shape(con, table: str, path: Path) -> tuple[int, dict[str, str]]:
+    rows = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0]
+    if rows == 0:
+        raise InvalidInput(Issue("the file has a header but no data rows", str(path), hint="export the data rows too"))
+    return int(rows), {r[0]: r[1] for r in con.execute(f"DESCRIBE {quote(table)}").fetchall()}
+
+
+class _Hasher:
+    """sha256 of the file on a thread, overlapping DuckDB's read (both release the GIL)."""
+
+    def __init__(self, path: Path):
+        self.path, self.value, self.error = path, None, None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.value = sha256_file(self.path)
+        except OSError as exc:
+            self.error = exc
+
+    def join(self) -> None:
+        self.thread.join()
+
+    def result(self) -> str:
+        self.join()
+        if self.error:
+            raise InvalidInput(Issue(f"could not read the file to fingerprint it: {self.error}", str(self.path)))
+        return self.value
+
+
+def read_file_frame(path: str | Path, sheet=None) -> tuple[pd.DataFrame, str]:
+    """A file binding read without touching the data factory: (frame, fingerprint)."""
+    path = Path(path)
+    check_file(path)
+    con = duckdb.connect()
+    try:
+        _create(con, "bound_file", path, IngestOptions(sheet=sheet), lambda f, m: None)
+        frame = con.execute('SELECT * FROM "bound_file"').df()
+    finally:
+        con.close()
+    if frame.empty:
+        raise InvalidInput(Issue("the file has a header but no data rows", str(path)))
+    return frame, _fingerprint(sha256_file(path), str(sheet))
+
+
+def describe_file(path: str | Path, sheet=None) -> dict[str, str]:
+    """Column name -> DuckDB type of a file (for compiling a recipe bound to a file)."""
+    frame, _ = read_file_frame(path, sheet)
+    con = duckdb.connect()
+    try:
+        con.register("f", frame)
+        return {r[0]: r[1] for r in con.execute("DESCRIBE f").fetchall()}
+    finally:
+        con.close()
+
+
+__all__ = ["IngestOptions", "describe_file", "ingest_file", "read_file_frame"]
