@@ -18,7 +18,7 @@ from engine.catalog import Catalog, TableInfo
 from engine.compiler import check_template, compile_pipeline
 from engine.errors import InvalidInput, Issue, RunFailed
 from engine.executor import Executor, LocalExecutor, ProgressEvent, StepFailed
-from engine.ingest import ingest_file
+from engine.ingest import IngestOptions, ingest_file
 from engine.library import TemplateLibrary, load_template
 from engine.pipeline import Pipeline
 from engine.runs import RunStore
@@ -70,8 +70,11 @@ def catalog(db: str | Path | None = None, on_busy: Callable[[str], None] | None 
     return Catalog(db, on_busy=on_busy or _on_busy)
 
 
-def ingest(path: str | Path, table: str, *, db=None, replace: bool = False, sheet=None) -> TableInfo:
-    return ingest_file(catalog(db), path, table, replace=replace, sheet=sheet)
+def ingest(path: str | Path, table: str, *, db=None, replace: bool = False, sheet=None,
+           options: IngestOptions | dict | None = None,
+           on_progress: Callable[[float, str], None] | None = None) -> TableInfo:
+    """Ingest a file as a table (options: mode create/replace/append, sheet, delimiter, types, formats ...)."""
+    return ingest_file(catalog(db), path, table, options, replace=replace, sheet=sheet, on_progress=on_progress)
 
 
 def tables(db=None) -> list[TableInfo]:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
+from pydantic import ValidationError
+
 from engine import api
-from engine.errors import InvalidInput, StudioError
+from engine.errors import InvalidInput, Issue, StudioError
 from engine.executor import ProgressEvent
 
 
@@ -34,6 +37,19 @@ class ProgressBar:
             self.stream.write(text + "\n")
         self.last = (event.step, event.message)
         self.stream.flush()
+
+
+class ProgressLine:
+    """Ingest progress on stderr (only when it is a terminal: logs stay clean)."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if self.stream.isatty():
+            end = "\n" if fraction >= 1.0 else ""
+            self.stream.write(f"\r{message}: {fraction * 100:5.1f}%".ljust(60) + end)
+            self.stream.flush()
 
 
 def cmd_templates(args) -> int:
@@ -78,8 +94,27 @@ def cmd_validate(args) -> int:
     return 2 if issues else 0
 
 
+def _pairs(items: list[str] | None, flag: str) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"{flag} '{item}' is not COLUMN=VALUE")
+        out[key] = value
+    return out
+
+
 def cmd_ingest(args) -> int:
-    info = api.ingest(args.file, args.table, db=args.db, replace=args.replace, sheet=args.sheet)
+    mode = "append" if args.append else ("replace" if args.replace else "create")
+    options = {"mode": mode, "sheet": args.sheet, "delimiter": args.delimiter,
+               "types": _pairs(args.type, "--type"), "formats": _pairs(args.format, "--format"),
+               "skip_bad_rows": args.skip_bad_rows}
+    try:
+        options = api.IngestOptions.model_validate(options)
+    except ValidationError as exc:
+        raise InvalidInput([Issue(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}") for e in exc.errors()]) from None
+    progress = ProgressLine() if not args.quiet else None
+    info = api.ingest(args.file, args.table, db=args.db, options=options, on_progress=progress)
     print(f"ingested {info.rows} rows × {len(info.columns)} columns into table '{info.name}'")
     for warning in info.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -160,6 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", required=True)
     p.add_argument("--sheet", help="Excel sheet name")
     p.add_argument("--replace", action="store_true", help="replace an existing table of that name")
+    p.add_argument("--append", action="store_true", help="append to an existing table with the same columns")
+    p.add_argument("--delimiter", help="CSV delimiter (detected when not given)")
+    p.add_argument("--type", action="append", metavar="COL=KIND",
+                   help="column type: numeric, category, datetime, text or id (repeatable)")
+    p.add_argument("--format", action="append", metavar="COL=FORMAT", help="datetime format, e.g. 时间=%%d/%%m/%%Y")
+    p.add_argument("--skip-bad-rows", action="store_true", help="skip malformed rows instead of stopping")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(fn=cmd_ingest)
     p = add("tables", help="list tables in the data factory")
     p.add_argument("--json", action="store_true")
@@ -199,3 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug of ours: say so plainly; the traceback only when asked for
+        if os.environ.get("AI_STUDIO_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} — this is a bug in the studio; rerun with "
+              f"AI_STUDIO_DEBUG=1 for details and report it", file=sys.stderr)
+        return 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from engine.dtypes import dtype_class
 from engine.catalog import quote
 from engine.errors import InvalidInput, Issue
-from engine.ingest.dialect import DAY_MONTH, CsvDialect, DateColumn
+from engine.ingest.dialect import CsvDialect, DateColumn
 
 EXAMPLES = 5
 SQL_TYPES = {"numeric": "DOUBLE", "datetime": "TIMESTAMP", "category": "VARCHAR", "text": "VARCHAR", "id": "VARCHAR"}
@@ -27,9 +27,12 @@ def _failures(con, table: str, col: str, converted: str) -> tuple[int, list[str]
     t, c = quote(table), quote(col)
     where = f"{c} IS NOT NULL AND ({converted}) IS NULL"
     count = con.execute(f"SELECT count(*) FROM {t} WHERE {where}").fetchone()[0]
-    rows = con.execute(f"SELECT rowid + 1, CAST({c} AS VARCHAR) FROM {t} WHERE {where} ORDER BY rowid LIMIT ?",
-                       [EXAMPLES]).fetchall()
-    return count, [f"row {r}: '{v}'" for r, v in rows]
+    if not count:
+        return 0, []
+    # row_number over the scan order (DuckDB keeps insertion order); rowid is not stable inside the transaction
+    rows = con.execute(f"SELECT n, CAST({c} AS VARCHAR) FROM (SELECT row_number() OVER () AS n, * FROM {t}) "
+                       f"WHERE {where} ORDER BY n LIMIT ?", [EXAMPLES]).fetchall()
+    return count, [f"data row {r}: '{v}'" for r, v in rows]
 
 
 def _alter(con, table: str, col: str, sql_type: str, converted: str) -> None:
@@ -68,10 +71,10 @@ def settle_dates(con, table: str, dates: list[DateColumn], declared: set[str]) -
         if d.name in declared:
             continue
         c = quote(d.name)
-        pattern = DAY_MONTH.pattern
+        pattern = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-]"  # RE2 in DuckDB has no back-references
         first, second = con.execute(
             f"SELECT max(TRY_CAST(regexp_extract({c}, '{pattern}', 1) AS INTEGER)), "
-            f"max(TRY_CAST(regexp_extract({c}, '{pattern}', 3) AS INTEGER)) FROM {quote(table)}").fetchone()
+            f"max(TRY_CAST(regexp_extract({c}, '{pattern}', 2) AS INTEGER)) FROM {quote(table)}").fetchone()
         example = con.execute(f"SELECT {c} FROM {quote(table)} WHERE {c} IS NOT NULL LIMIT 1").fetchone()[0]
         if (first or 0) > 12 and (second or 0) > 12:
             warnings.append(f"column '{d.name}': dates mix day-first and month-first (e.g. '{example}'); kept as "
@@ -100,7 +103,11 @@ def check_values(con, table: str, dialect: CsvDialect | None, skip: set[str]) ->
     for col, sql_type in columns.items():
         c, kind = quote(col), dtype_class(sql_type)
         if kind == "text" and col not in skip:
-            warnings += _mixed(con, table, col, dialect, rows)
+            all_numbers, found = _mixed(con, table, col, dialect)
+            warnings += found
+            if all_numbers:  # e.g. 'inf' made the sniffer read a numeric column as text
+                _alter(con, table, col, "DOUBLE", f"TRY_CAST({_number_text(col, dialect)} AS DOUBLE)")
+                sql_type = "DOUBLE"
         if sql_type in ("DOUBLE", "FLOAT"):
             infinite = con.execute(f"SELECT count(*) FROM {quote(table)} WHERE isinf({c})").fetchone()[0]
             if infinite:
@@ -111,11 +118,14 @@ def check_values(con, table: str, dialect: CsvDialect | None, skip: set[str]) ->
     return warnings
 
 
-def _mixed(con, table: str, col: str, dialect: CsvDialect | None, rows: int) -> list[str]:
+def _mixed(con, table: str, col: str, dialect: CsvDialect | None) -> tuple[bool, list[str]]:
+    """(every value is a number, warnings when most but not all are)."""
     converted = f"TRY_CAST({_number_text(col, dialect)} AS DOUBLE)"
     filled, numeric = con.execute(f"SELECT count({quote(col)}), count({converted}) FROM {quote(table)}").fetchone()
-    if not filled or numeric == filled or numeric < 0.8 * filled:
-        return []
+    if not filled or numeric < 0.8 * filled:
+        return False, []
+    if numeric == filled:
+        return True, []
     count, examples = _failures(con, table, col, converted)
-    return [f"column '{col}' is mostly numbers but {count} value(s) are text ({'; '.join(examples)}); it was kept "
+    return False, [f"column '{col}' is mostly numbers but {count} value(s) are text ({'; '.join(examples)}); it was kept "
             f"as text — fix those values, or declare the column numeric to make them missing"]

@@ -61,13 +61,14 @@ def _records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
 
 
 def _score(records: list[tuple[int, list[str]]]) -> tuple[int, int]:
-    """(lines agreeing on the typical field count, that count) over the second half of the sample."""
+    """(lines having the typical field count, that count); the typical count is read off the second half of the
+    sample so that title lines above the header do not decide it."""
     counts = [len(r) for _, r in records if any(f.strip() for f in r)]
     tail = counts[len(counts) // 2:] or counts
     if not tail:
         return 0, 0
-    width, agree = Counter(tail).most_common(1)[0]
-    return (agree if width >= 2 else 0), width
+    width = Counter(tail).most_common(1)[0][0]
+    return (sum(c == width for c in counts) if width >= 2 else 0), width
 
 
 def sniff(text: str, complete: bool, delimiter: str | None = None) -> CsvDialect:

@@ -42,10 +42,12 @@ def read_sheet(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
 
 
 def _header_row(raw: pd.DataFrame) -> int:
-    """First row with the typical number of filled cells (title rows above a table have fewer)."""
+    """First row with at least half the typical number of filled cells: title rows above a table fill one cell,
+    while a header with merged (blank) cells still fills most of them."""
     filled = raw.notna().sum(axis=1).tolist()
     width = Counter(filled[len(filled) // 2:]).most_common(1)[0][0]
-    return next((i for i, n in enumerate(filled) if n >= width), 0)
+    need = max(2, -(-width // 2)) if width >= 2 else 1
+    return next((i for i, n in enumerate(filled) if n >= need), 0)
 
 
 def _infer(frame: pd.DataFrame) -> pd.DataFrame:
