@@ -56,7 +56,7 @@ def _plain(value: Any) -> Any:
     """A report value as plain JSON (numpy scalars and timestamps are not)."""
     if isinstance(value, (np.generic,)):
         value = value.item()
-    if isinstance(value, float) and np.isnan(value):
+    if isinstance(value, float) and not np.isfinite(value):  # NaN and an open bound are "none" in JSON
         return None
     return value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
 

@@ -119,23 +119,33 @@ def _tolerance(text: str | None, times: pd.Series):
         raise StudioError(f"align.asof_join: tolerance '{text}' is not a duration such as '5min' ({exc})") from exc
 
 
+def _clock(s: pd.Series) -> np.ndarray:
+    """Times as DuckDB should compare them: zoned ones in UTC without the zone (to_numpy would give objects)."""
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    return s.to_numpy()
+
+
 def _asof_matches(left_t: pd.Series, right_t: pd.Series, left_by, right_by, tolerance) -> np.ndarray:
     """For each left row, the position of its right row (latest at or before its time), or -1: by DuckDB's ASOF JOIN."""
     import duckdb
 
-    keys = pd.DataFrame({"t": right_t.to_numpy(), "k": 0 if right_by is None else right_by.to_numpy(),
+    keys = pd.DataFrame({"t": _clock(right_t), "k": 0 if right_by is None else right_by.to_numpy(),
                          "pos": np.arange(len(right_t))})
     # merge_asof semantics for ties: of several right rows at one time, the last one counts
     keys = keys.dropna(subset=["t"]).drop_duplicates(subset=["t", "k"], keep="last")
-    lefts = pd.DataFrame({"t": left_t.to_numpy(), "k": 0 if left_by is None else left_by.to_numpy(),
+    lefts = pd.DataFrame({"t": _clock(left_t), "k": 0 if left_by is None else left_by.to_numpy(),
                           "row": np.arange(len(left_t))})
     match = 'CASE WHEN l."t" - r."t" <= $tol THEN r."pos" END' if tolerance is not None else 'r."pos"'
     sql = (f'SELECT l."row", {match} AS "pos" FROM "lefts" AS l ASOF LEFT JOIN "keys" AS r '
            'ON l."k" = r."k" AND l."t" >= r."t" ORDER BY l."row"')
-    with duckdb.connect() as con:
-        con.register("lefts", lefts)
-        con.register("keys", keys)
-        found = con.execute(sql, {"tol": tolerance} if tolerance is not None else None).df()
+    try:
+        with duckdb.connect() as con:
+            con.register("lefts", lefts)
+            con.register("keys", keys)
+            found = con.execute(sql, {"tol": tolerance} if tolerance is not None else None).df()
+    except duckdb.Error as exc:  # e.g. key columns of types that cannot be compared
+        raise StudioError(f"align.asof_join: the two tables cannot be matched ({exc})") from exc
     return found["pos"].fillna(-1).to_numpy(dtype=np.int64)
 
 
@@ -167,8 +177,9 @@ def asof_join(params: AsofParams, ctx: StepContext, frame: pd.DataFrame, right: 
     require_columns(frame, [params.time, *([params.by] if params.by else [])])
     require_columns(right, [right_time, *([params.by] if params.by else [])], "right-table column")
     left_t, right_t = _time_or_number(frame, params.time), _time_or_number(right, right_time)
-    if pd.api.types.is_datetime64_any_dtype(left_t) != pd.api.types.is_datetime64_any_dtype(right_t):
-        raise StudioError(f"align.asof_join: '{params.time}' and '{right_time}' must both be date/time or both numbers")
+    if _kind_of_clock(left_t) != _kind_of_clock(right_t):
+        raise StudioError(f"align.asof_join: '{params.time}' is {_kind_of_clock(left_t)} but '{right_time}' is "
+                          f"{_kind_of_clock(right_t)}; both must be the same kind of clock")
     ctx.progress(0.1, "matching")
     by_left, by_right = (frame[params.by], right[params.by]) if params.by else (None, None)
     positions = _asof_matches(left_t, right_t, by_left, by_right, _tolerance(params.tolerance, left_t))
@@ -180,6 +191,12 @@ def asof_join(params: AsofParams, ctx: StepContext, frame: pd.DataFrame, right: 
     report = {"rows": len(frame), "matched": matched, "unmatched": len(frame) - matched,
               "renamed": {c: n for c, n in names.items() if c != n}, "tolerance": params.tolerance, "by": params.by}
     return {"frame": out, "report": report}
+
+
+def _kind_of_clock(s: pd.Series) -> str:
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        return "date/time with a time zone"
+    return "date/time" if pd.api.types.is_datetime64_any_dtype(s) else "a number"
 
 
 def _time_or_number(frame: pd.DataFrame, column: str) -> pd.Series:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,14 +18,19 @@ def run(op_id: str, frame: pd.DataFrame, **params) -> tuple[pd.DataFrame, dict]:
     return out["frame"], out["report"]
 
 
-@pytest.mark.parametrize("op", [op for op in registry.all_operators() if op.module == "engine.operators.tidy"],
+NEW_MODULES = ("engine.operators.tidy", "engine.operators.timeseries")
+
+
+@pytest.mark.parametrize("op", [op for op in registry.all_operators() if op.module in NEW_MODULES],
                          ids=lambda op: op.id)
-def test_never_mutates_its_input(op):
+def test_keeps_its_input_and_reports_plain_json(op):
+    """For the cleaning and align operators (a candidate for the contract suite over every operator)."""
     params, inputs = op.example()
     before = {name: frame.copy(deep=True) for name, frame in inputs.items()}
-    op.fn(op.params_model.model_validate(params), StepContext("test", op.id, 0), **inputs)
+    out = op.fn(op.params_model.model_validate(params), StepContext("test", op.id, 0), **inputs)
     for name, frame in inputs.items():
         pd.testing.assert_frame_equal(frame, before[name])
+    json.dumps(out["report"], allow_nan=False)  # the report goes into result.json as is
 
 
 # ---------------------------------------------------------------- impute
