@@ -93,6 +93,7 @@ def _compute(con, name: str, fingerprint: str, types: dict[str, str], options: d
         "computed_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
     }
     profile["readiness"] = readiness(profile, options["target"], options["controllable"])
+    profile["columns"] = profile.pop("columns")  # the long list last, for people reading the JSON
     return profile
 
 

@@ -57,6 +57,11 @@ def select_one(con, table: str, exprs: dict[Any, tuple[str, list]], where: str =
     return dict(zip(keys, con.execute(sql, params).fetchone()))
 
 
+def _kinds(types: dict[str, str]):
+    """(column, type class) pairs: numeric / bool / datetime / text / other."""
+    return ((name, dtype_class(t)) for name, t in types.items())
+
+
 def _as_double(column: str) -> str:
     return f"CAST({quote(column)} AS DOUBLE)"
 
@@ -64,7 +69,7 @@ def _as_double(column: str) -> str:
 # -- scan A --------------------------------------------------------------------------------------------------
 def scan_exact(con, table: str, types: dict[str, str], exact: bool, extra: dict) -> dict:
     exprs = dict(extra)
-    for name, kind in ((n, dtype_class(t)) for n, t in types.items()):
+    for name, kind in _kinds(types):
         q = quote(name)
         exprs[(name, "n")] = (f"count({q})", [])
         if kind == "other":
@@ -92,7 +97,7 @@ def sample_filter(rows: int) -> str:
 def scan_robust(con, table: str, types: dict[str, str], counts: dict, rows: int) -> dict:
     """Quantiles and MAD: exact for columns with up to EXACT_ROWS values, from the hash sample for larger ones."""
     exact, sampled = {}, {}
-    for name, kind in ((n, dtype_class(t)) for n, t in types.items()):
+    for name, kind in _kinds(types):
         present = counts[(name, "n")]
         group = exact if present <= EXACT_ROWS else sampled
         if present and kind == "numeric":
@@ -105,13 +110,13 @@ def scan_robust(con, table: str, types: dict[str, str], counts: dict, rows: int)
 
 
 # -- scan C --------------------------------------------------------------------------------------------------
-def numeric_fences(stats: dict) -> dict:
+def numeric_fences(quantiles: list[float], mad: float | None) -> dict:
     """IQR and MAD fences of a numeric column from its quantiles and MAD (None where undefined)."""
-    q = dict(zip(QUANTILES, stats["quantiles"]))
+    q = dict(zip(QUANTILES, quantiles))
     iqr = q[0.75] - q[0.25]
     fences = {"iqr": (q[0.25] - IQR_K * iqr, q[0.75] + IQR_K * iqr), "mad": None, "median": q[0.5]}
-    if stats["mad"]:  # MAD 0 (over half the values equal): the modified z-score is undefined
-        reach = MAD_Z * float(stats["mad"]) / MAD_SCALE
+    if mad:  # MAD 0 (over half the values equal): the modified z-score is undefined
+        reach = MAD_Z * float(mad) / MAD_SCALE
         fences["mad"] = (q[0.5] - reach, q[0.5] + reach)
     return fences
 
@@ -125,10 +130,9 @@ def hist_edges(low: float, high: float) -> list[float]:
 
 def scan_counts(con, table: str, types: dict[str, str], stats: dict) -> dict:
     exprs = {}
-    for name, kind in ((n, dtype_class(t)) for n, t in types.items()):
+    for name, kind in _kinds(types):
         if kind == "numeric" and stats[(name, "n")]:
-            x, fences = _as_double(name), numeric_fences({"quantiles": stats[(name, "quantiles")],
-                                                          "mad": stats[(name, "mad")]})
+            x, fences = _as_double(name), numeric_fences(stats[(name, "quantiles")], stats[(name, "mad")])
             exprs[(name, "iqr")] = (f"count_if({x} < ? OR {x} > ?)", list(fences["iqr"]))
             if fences["mad"]:
                 exprs[(name, "mad_out")] = (f"count_if({x} < ? OR {x} > ?)", list(fences["mad"]))
@@ -189,7 +193,7 @@ def _most_common(name: str, kind: str, stats: dict, present: int, top: list[dict
 
 
 def _numeric_part(name: str, stats: dict) -> dict:
-    fences = numeric_fences({"quantiles": stats[(name, "quantiles")], "mad": stats[(name, "mad")]})
+    fences = numeric_fences(stats[(name, "quantiles")], stats[(name, "mad")])
     edges = hist_edges(stats[(name, "min")], stats[(name, "max")])
     counts = [int(c) for c in stats.get((name, "hist")) or [stats[(name, "n")]]]
     counts += [0] * (len(edges) - 1 - len(counts))  # DuckDB omits an empty overflow (last) bucket

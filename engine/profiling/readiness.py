@@ -64,9 +64,12 @@ def _names(columns: list[str]) -> str:
 
 # -- data density --------------------------------------------------------------------------------------------
 def _data_density(distinct_rows: int, features: list[dict], duplicates: int) -> tuple[float, list[dict]]:
+    per_feature = distinct_rows / len(features) if features else 0.0
+    ratio = math.log10(max(per_feature, 1.0)) / math.log10(GOOD_ROWS_PER_FEATURE)
+    score = 100 * min(1.0, ratio)
     reasons = []
     if duplicates:
-        reasons.append(_reason("duplicate_rows", "data_density", True,
+        reasons.append(_reason("duplicate_rows", "data_density", score < 100,
                                f"{duplicates} rows are exact copies of others and count once; remove them at the "
                                "source (data exported twice?)",
                                f"{duplicates} 行与其他行完全相同，只计一次；请在源头去除（是否重复导出？）"))
@@ -74,13 +77,10 @@ def _data_density(distinct_rows: int, features: list[dict], duplicates: int) -> 
         reasons.append(_reason("no_useful_columns", "data_density", True,
                                "no useful feature column: every column is constant, an identifier or time",
                                "没有可用的特征列：所有列都是常量、标识列或时间列"))
-        return 0.0, reasons
-    per_feature = distinct_rows / len(features)
-    score = 100 * min(1.0, max(0.0, math.log10(max(per_feature, 1e-9)) / math.log10(GOOD_ROWS_PER_FEATURE)))
-    if score < 100:
+    elif score < 100:
         reasons.append(_reason(
             "few_rows_per_feature", "data_density", True,
-            f"only {per_feature:.1f} rows per useful column ({distinct_rows} rows, {len(features)} columns); "
+            f"only {per_feature:.1f} rows per useful feature column ({distinct_rows} rows, {len(features)} columns); "
             f"aim for ≥ {GOOD_ROWS_PER_FEATURE}: collect more rows or leave out columns that do not matter",
             f"每个有效列仅 {per_feature:.1f} 行（{distinct_rows} 行，{len(features)} 列）；建议 ≥ "
             f"{GOOD_ROWS_PER_FEATURE} 行/列：多采集数据，或去掉无关的列"))
@@ -117,7 +117,7 @@ def _gap_reasons(axis: dict) -> list[dict]:
     lost = 100 * (1 - axis["coverage"])
     return [_reason(
         "time_gaps", "collection_density", True,
-        f"{gaps['count']} gaps in '{axis['column']}' longer than 3× the typical interval of {axis['interval']} "
+        f"{gaps['count']} gap{'s' if gaps['count'] != 1 else ''} in '{axis['column']}' longer than 3× the typical interval of {axis['interval']} "
         f"(largest {big['duration']}, {big['start']} → {big['end']}); {lost:.1f}% of the time span is not sampled: "
         "check the logger or the export for those periods",
         f"'{axis['column']}' 中有 {gaps['count']} 处断档超过典型采样间隔 {axis['interval']} 的 3 倍"
