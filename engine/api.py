@@ -5,27 +5,24 @@ from __future__ import annotations
 import secrets
 import shutil
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from pydantic import ValidationError
-
-from engine import binding, config, registry, result as result_io
+from engine import config, recipes, registry, result as result_io
 from engine.cache import StepCache
 from engine.catalog import Catalog, TableInfo
 from engine.compiler import check_template, compile_pipeline
 from engine.errors import InvalidInput, Issue, RunFailed
+from engine.context import Cancelled
 from engine.executor import Executor, LocalExecutor, ProgressEvent, StepFailed
 from engine.ingest import IngestOptions, ingest_file
 from engine.library import TemplateLibrary, load_template
 from engine.pipeline import Pipeline
 from engine.runs import RunStore
-from engine.schema.errors import issues_from_validation
 from engine.schema.recipe import Recipe
 from engine.schema.template import Template
-from engine.yaml_io import SourceMap, dump, load_file, loads
+from engine.yaml_io import dump, load_file
 
 DEMO_TABLES = {"concrete": config.REPO_ROOT / "data" / "demo" / "concrete.csv",
                "ccpp": config.REPO_ROOT / "data" / "demo" / "ccpp.csv"}
@@ -93,67 +90,15 @@ def ensure_demo(db=None) -> list[str]:
     return added
 
 
-# -- recipes -----------------------------------------------------------------------------------------------
-@dataclass
-class LoadedRecipe:
-    recipe: Recipe
-    source: SourceMap
-    path: Path | None
-    data: dict[str, Any]
-
-
-def apply_overrides(data: dict[str, Any], overrides: list[str] | None) -> dict[str, Any]:
-    """--set key=value: `folds=3` sets params.folds; dotted paths (`roles.target=PE`) set any recipe key."""
-    for item in overrides or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidInput(Issue(f"--set '{item}' is not key=value", hint="e.g. --set folds=3"))
-        value, _ = loads(raw, "--set") if raw.strip() else (None, None)
-        path = key.strip().split(".")
-        if path[0] not in Recipe.model_fields:
-            path = ["params", *path]
-        node = data
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise InvalidInput(Issue(f"--set '{item}': '{part}' is not a mapping"))
-        node[path[-1]] = value
-    return data
-
-
-def load_recipe(source: str | Path | dict, overrides: list[str] | None = None) -> LoadedRecipe:
+# -- recipes ---------------------------------------------------------------------------------------------
+def load_recipe(source: str | Path | dict, overrides: list[str] | None = None) -> recipes.LoadedRecipe:
     """A recipe from a YAML file or a dict (as the UI builds it), validated, with --set overrides applied."""
-    if isinstance(source, dict):
-        data, smap, path = dict(source), SourceMap("<recipe>"), None
-    else:
-        data, smap = load_file(source)
-        path = Path(source)
-    if not isinstance(data, dict):
-        raise InvalidInput(Issue("a recipe must be a mapping (template, name, data, roles, params)", smap.file, 1))
-    data = apply_overrides(data, overrides)
-    try:
-        recipe = Recipe.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInput(issues_from_validation(exc, Recipe, data, smap)) from None
-    return LoadedRecipe(recipe, smap, path, data)
+    return recipes.load_recipe(source, overrides, library())
 
 
 def compile_recipe(source: str | Path | dict, *, db=None, overrides: list[str] | None = None) -> Pipeline:
-    loaded = load_recipe(source, overrides)
-    lib = library()
-    template = lib.get(loaded.recipe.template_id, loaded.recipe.template_version)
-    base_dir = loaded.path.parent if loaded.path else None
-    try:
-        data_source = binding.resolve(loaded.recipe.data, catalog(db), base_dir)
-    except InvalidInput as exc:
-        raise InvalidInput([_at(loaded.source, i, ("data",)) for i in exc.issues]) from None
-    return compile_pipeline(template, loaded.recipe, loaded.source, data_source)
-
-
-def _at(smap: SourceMap, issue: Issue, loc: tuple) -> Issue:
-    if issue.file:
-        return issue
-    return Issue(issue.message, smap.file, smap.line_for(loc), issue.path or ".".join(loc), issue.hint)
+    """Template + recipe + data -> a validated pipeline; InvalidInput lists every problem found."""
+    return recipes.compile_recipe(source, catalog(db), library(), overrides)
 
 
 def validate_file(path: str | Path, *, db=None) -> list[Issue]:
@@ -206,12 +151,12 @@ def run_recipe(source: str | Path | dict, *, db=None, out_dir: str | Path | None
             pass
         for record in getattr(exc, "records", [])[-1:]:
             store.step(run_id, record)
-        status = "cancelled" if "cancelled" in str(exc) else "failed"
+        status = _status_of(exc)
         wall = time.perf_counter() - started
         result = result_io.build(run_id, status, pipeline, None, recipe_path=recipe_path, wall_seconds=wall,
-                                 artifacts=artifacts, error={"step": step_id, "message": str(exc)})
+                                 artifacts=artifacts, error={"step": step_id, "message": _message_of(exc)})
         _publish(run_dir, out_dir, result, artifacts)
-        store.finish(run_id, status, wall, str(exc), step_id)
+        store.finish(run_id, status, wall, _message_of(exc), step_id)
         if isinstance(exc, StepFailed):
             raise RunFailed(run_id, step_id, str(exc)) from None
         raise
@@ -219,9 +164,23 @@ def run_recipe(source: str | Path | dict, *, db=None, out_dir: str | Path | None
     wall = time.perf_counter() - started
     result = result_io.build(run_id, "succeeded", pipeline, execution, recipe_path=recipe_path, wall_seconds=wall,
                              artifacts=artifacts)
+    result["run_dir"] = str(run_dir)
     _publish(run_dir, out_dir, result, artifacts)
     store.finish(run_id, "succeeded", wall)
     return result_io.to_jsonable(result)
+
+
+def _status_of(exc: BaseException) -> str:
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        return "interrupted"
+    cause = exc.__cause__ if isinstance(exc, StepFailed) else exc
+    return "cancelled" if isinstance(cause, Cancelled) or "cancelled" in str(exc) else "failed"
+
+
+def _message_of(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted by the user (Ctrl-C)"
+    return str(exc) or type(exc).__name__
 
 
 def _publish(run_dir: Path, out_dir, result: dict, artifacts: dict[str, str]) -> None:

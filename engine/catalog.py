@@ -130,7 +130,7 @@ class Catalog:
         if name.lower() in existing and not replace:
             other = existing[name.lower()]
             same = "already exists" if other == name else f"collides with existing table '{other}' (names ignore case)"
-            raise InvalidInput(Issue(f"table '{name}' {same}", hint="choose another name, or replace it explicitly"))
+            raise InvalidInput(Issue(f"table '{name}' {same}", hint="choose another name, or replace the table (ingest --replace)"))
 
     def table_names(self, con=None) -> list[str]:
         sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "

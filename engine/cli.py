@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -76,8 +77,17 @@ def cmd_operators(args) -> int:
         print(f"{op.id}@{op.version}  ({', '.join(op.inputs) or '-'} -> {', '.join(op.outputs)})  {op.description}")
         for name, field in op.params_model.model_fields.items():
             default = "required" if field.is_required() else f"default {field.default!r}"
-            print(f"    {name}: {getattr(field.annotation, '__name__', str(field.annotation))} ({default})")
+            print(f"    {name}: {_type_name(field.annotation)} ({default})")
     return 0
+
+
+def _type_name(annotation) -> str:
+    """int, list[str], one of 'a' | 'b' ... as a reader would write it."""
+    import typing
+
+    if typing.get_origin(annotation) is typing.Literal:
+        return "one of " + " | ".join(repr(a) for a in typing.get_args(annotation))
+    return getattr(annotation, "__name__", str(annotation)).replace("typing.", "")
 
 
 def cmd_schema(args) -> int:
@@ -86,7 +96,10 @@ def cmd_schema(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    issues = api.validate_file(args.file, db=args.db)
+    try:
+        issues = api.validate_file(args.file, db=args.db)
+    except InvalidInput as exc:  # unreadable file: reported like any other problem
+        issues = exc.issues
     for issue in issues:
         print(issue)
     if not issues:
@@ -146,7 +159,7 @@ def cmd_run(args) -> int:
     progress = None if args.quiet else ProgressBar()
     result = api.run_recipe(args.recipe, db=args.db, out_dir=args.out, overrides=args.set, on_progress=progress)
     t = result["timings"]
-    where = f" → {args.out}/result.json" if args.out else ""
+    where = f" → {Path(args.out or result['run_dir']) / 'result.json'}"
     print(f"run {result['run_id']} {result['status']} in {t['total_seconds']:.2f} s "
           f"(executor {t['executor_seconds']:.2f} s; cached {sum(s['cached'] for s in t['steps'])}/{len(t['steps'])} steps)"
           f"{where}")

@@ -263,9 +263,8 @@ def _check_expert(recipe: Recipe, rsmap: SourceMap, source: DataSource) -> list[
     for key in EXPERT_KEYS:
         value = getattr(expert, key)
         for col in value:
-            if col not in source.columns:
-                issues.append(rsmap.issue(("expert", key, col) if isinstance(value, dict) else ("expert", key),
-                                          f"column '{col}' is not in {source.label}"))
+            loc = ("expert", key, col) if isinstance(value, dict) else ("expert", key)
+            issues += _check_column(rsmap, loc, col, ["any"], source, f"expert.{key}")
     return issues
 
 

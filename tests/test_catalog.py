@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from engine import api
+from engine import binding
 from engine.binding import check_select
 from engine.catalog import Catalog
 from engine.errors import InvalidInput
@@ -133,12 +134,12 @@ def test_parquet_and_excel(tmp_path, db):
 def test_sql_binding_refuses_anything_but_one_select(demo_db, sql, match):
     before = _snapshot(demo_db)
     with pytest.raises(InvalidInput, match=match):
-        api.binding.resolve(DataBinding(sql=sql), Catalog(demo_db))
+        binding.resolve(DataBinding(sql=sql), Catalog(demo_db))
     assert _snapshot(demo_db) == before
 
 
 def test_sql_binding_select_works(demo_db):
-    source = api.binding.resolve(DataBinding(sql="SELECT * FROM concrete WHERE age_days = 28"), Catalog(demo_db))
+    source = binding.resolve(DataBinding(sql="SELECT * FROM concrete WHERE age_days = 28"), Catalog(demo_db))
     frame = source.load()
     assert len(frame) == 425 and set(frame["age_days"]) == {28}
     assert source.rows == 425

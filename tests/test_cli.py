@@ -20,7 +20,7 @@ def test_validate_ok_and_syntax_error(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\nsteps: [\n", encoding="utf-8")
     proc = run_cli("validate", str(bad))
-    assert proc.returncode == 2 and "YAML syntax error" in proc.stderr and "bad.yaml:" in proc.stderr
+    assert proc.returncode == 2 and "YAML syntax error" in proc.stdout and "bad.yaml:" in proc.stdout
 
 
 def test_templates_operators_schema():

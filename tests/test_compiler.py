@@ -128,3 +128,30 @@ def test_file_binding_relative_to_recipe(tmp_path, db):
     pipeline = api.compile_recipe(path, db=db)
     assert pipeline.source.columns == {"temp": "BIGINT", "yield": "BIGINT"}
     assert len(pipeline.source.load()) == 60
+
+
+def test_set_problems_are_blamed_on_the_override(demo_db):
+    recipe = REPO / "recipes" / "concrete_strength.yaml"
+    issues = _issues(recipe, demo_db, overrides=["folds=abc", "roles.target=strenght"])
+    assert any(i.startswith("--set folds=abc: params.folds:") for i in issues), issues
+    assert any(i.startswith("--set roles.target=strenght: roles.target: column 'strenght'") for i in issues), issues
+
+
+def test_schema_errors_do_not_hide_template_and_param_errors(tmp_path, demo_db):
+    path = _recipe(tmp_path, """template: quick_model@2.0.0
+name: x
+data: {table: concrete}
+roles: {targt: strength_mpa}
+params: {folds: 1}
+""")
+    issues = _issues(path, demo_db)
+    assert any("r.yaml:4: roles.targt: unknown key" in i for i in issues), issues
+    assert any("r.yaml:1: template: template 'quick_model' has no version 2.0.0" in i for i in issues), issues
+    path.write_text(path.read_text().replace("@2.0.0", ""))
+    issues = _issues(path, demo_db)
+    assert any("r.yaml:5: params.folds:" in i for i in issues), issues
+
+
+def test_data_file_given_as_recipe(demo_db):
+    with pytest.raises(InvalidInput, match="is a data file, not a recipe — ingest it first"):
+        api.compile_recipe(REPO / "data" / "demo" / "concrete.csv", db=demo_db)

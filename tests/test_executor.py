@@ -109,3 +109,26 @@ def test_bounds_far_from_all_operation_fail_clearly(demo_db, fast_recipe):
     with pytest.raises(RunFailed, match="trust region") as info:
         api.run_recipe(fast_recipe, db=demo_db, overrides=["expert.bounds={water: [400, 410]}"])
     assert info.value.step_id == "recommend"
+
+
+def test_ctrl_c_marks_run_interrupted(demo_db, fast_recipe):
+    def interrupt():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.run_recipe(fast_recipe, db=demo_db, cancelled=interrupt)
+    run = api.runs(demo_db)[0]
+    assert run["status"] == "interrupted" and "Ctrl-C" in run["error"]
+
+
+@pytest.mark.parametrize("goal", ["maximize", "minimize"])
+def test_uplift_interval_contains_the_value_and_bands_stay_observed(demo_db, fast_recipe, goal):
+    result = api.run_recipe(fast_recipe, db=demo_db, overrides=[f"goal={goal}"])
+    pred = result["predicted"]
+    assert pred["uplift"]["low"] <= pred["uplift"]["value"] <= pred["uplift"]["high"]
+    lo, hi = pred["observed_range"]
+    for key in ("baseline", "recommended"):
+        assert lo <= pred[key]["low"] <= pred[key]["high"] <= hi
+    if (goal == "maximize" and pred["recommended"]["value"] > hi) or (
+            goal == "minimize" and pred["recommended"]["value"] < lo):
+        assert any("beyond anything observed" in w["en"] for w in pred["warnings"])

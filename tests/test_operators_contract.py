@@ -80,3 +80,14 @@ def test_rejects_unknown_params(op):
     with pytest.raises(Exception) as info:
         op.params_model.model_validate({**params, "no_such_param": 1})
     assert "no_such_param" in str(info.value)
+
+
+@pytest.mark.parametrize("op", OPERATORS, ids=lambda op: op.key)
+def test_never_mutates_its_inputs(op):
+    import pandas as pd
+
+    params, inputs = op.example()
+    before = {k: v.copy(deep=True) for k, v in inputs.items() if isinstance(v, pd.DataFrame)}
+    op.fn(op.params_model.model_validate(params), StepContext("contract", op.id, 0), **inputs)
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(inputs[name], frame)

@@ -72,9 +72,22 @@ def lightgbm_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame) -
                          (float(np.quantile(residual, 0.05)), float(np.quantile(residual, 0.95))))
     metrics = {"task": task, "folds": len(fold_idx), "cv": "time-ordered" if order is not None else
                ("group" if groups is not None else "shuffled"), "rows": int(len(frame)), **summarize(cv["per_fold"])}
+    metrics["warnings"] = _weak_folds(cv["per_fold"], task)
     importance = _rank(features, cv["importances"], cv["directions"], params.top_k)
     report = {"features_used": features, "features_skipped": skipped, "monotone": params.monotone}
     return {"model": bundle, "metrics": metrics, "importance": importance, "report": report}
+
+
+def _weak_folds(per_fold: list[dict], task: str) -> list[dict]:
+    """Folds where the model learned nothing (R² ≤ 0, AUC ≤ 0.5): often too little history before them."""
+    key, floor = ("r2", 0.0) if task == "regression" else ("auc", 0.5)
+    weak = [i + 1 for i, f in enumerate(per_fold) if not f[key] > floor]
+    if not weak:
+        return []
+    folds = ", ".join(map(str, weak))
+    return [{"en": f"In fold(s) {folds} the model did no better than a constant ({key} ≤ {floor}); "
+                   f"treat the metrics and recommendations with care (more data or fewer folds may help).",
+             "zh": f"第 {folds} 折中模型不优于常数预测（{key} ≤ {floor}）；请谨慎看待指标和推荐（更多数据或更少折数可能有帮助）。"}]
 
 
 def _time_order(frame: pd.DataFrame, time: str | None) -> np.ndarray | None:

@@ -83,7 +83,7 @@ def sample_search(params: SampleSearchParams, ctx: StepContext, frame: pd.DataFr
                           f"towards 1.0")
     point = _full_point(scenario_row, best, params.pin)
     base_point = _full_point(scenario_row, baseline[box.names], params.pin)
-    predicted = _predicted(model, base_point, point, params, evaluations)
+    predicted = _predicted(model, base_point, point, params, evaluations, frame[model.target].dropna())
     predicted["distance_to_data"] = {"value": float(region.distance(best.to_frame().T)[0]),
                                      "trust_radius": region.radius,
                                      "unit": "nearest historical point, in envelope widths"}
@@ -140,25 +140,48 @@ def _full_point(scenario_row: pd.Series, settings: pd.Series, pin: dict) -> pd.D
     return point.to_frame().T.reset_index(drop=True).infer_objects()
 
 
-def _predicted(model: ModelBundle, base: pd.DataFrame, best: pd.DataFrame, params, evaluations: int) -> dict:
-    """Outcome at baseline and recommendation, re-predicted by the model (verified), with intervals."""
+def _predicted(model: ModelBundle, base: pd.DataFrame, best: pd.DataFrame, params, evaluations: int,
+               observed: pd.Series) -> dict:
+    """Outcome at baseline and recommendation, re-predicted by the model (verified), with intervals.
+
+    Outcome bands: out-of-fold residual quantiles, clipped to the target's observed range (a band below zero
+    strength helps nobody). Uplift interval: the range over the fold models and the final model."""
     base_value, best_value = float(model.predict(base)[0]), float(model.predict(best)[0])
-    base_folds, best_folds = model.predict_folds(base)[:, 0], model.predict_folds(best)[:, 0]
-    uplift_folds = best_folds - base_folds
+    uplift = best_value - base_value
+    uplifts = np.append(model.predict_folds(best)[:, 0] - model.predict_folds(base)[:, 0], uplift)
     q_lo, q_hi = model.residual_q
+    lo_obs, hi_obs = float(observed.min()), float(observed.max())
 
     def outcome(value: float) -> dict:
-        return {"value": value, "low": value + q_lo, "high": value + q_hi}
+        return {"value": value, "low": float(np.clip(value + q_lo, lo_obs, hi_obs)),
+                "high": float(np.clip(value + q_hi, lo_obs, hi_obs))}
 
-    uplift = best_value - base_value
     return {"target": model.target, "goal": params.goal, "scenario": params.scenario,
             "baseline": outcome(base_value), "recommended": outcome(best_value),
-            "uplift": {"value": uplift, "low": float(uplift_folds.min()), "high": float(uplift_folds.max()),
+            "uplift": {"value": uplift, "low": float(uplifts.min()), "high": float(uplifts.max()),
                        "pct": 100.0 * uplift / abs(base_value) if base_value else None,
-                       "interval": "range over the cross-validation fold models"},
-            "outcome_interval": "90% band from out-of-fold residuals",
+                       "interval": "range over the cross-validation fold models and the final model"},
+            "outcome_interval": "90% band from out-of-fold residuals, within the observed range",
+            "observed_range": [lo_obs, hi_obs],
             "verified": True, "method": "sampling", "evaluations": evaluations,
-            "settings": {k: _plain(v) for k, v in best.iloc[0].items()}}
+            "settings": {k: _plain(v) for k, v in best.iloc[0].items()},
+            "warnings": _caveats(params.goal, best_value, uplifts, lo_obs, hi_obs)}
+
+
+def _caveats(goal: str, best_value: float, uplifts: np.ndarray, lo_obs: float, hi_obs: float) -> list[dict]:
+    """What a plant manager should know before trusting the number (en + zh)."""
+    out = []
+    beyond = best_value > hi_obs if goal == "maximize" else best_value < lo_obs
+    if beyond:
+        edge = hi_obs if goal == "maximize" else lo_obs
+        out.append({"en": f"The predicted outcome {best_value:.4g} is beyond anything observed ({edge:.4g}): "
+                          f"take it as a direction and confirm it with a trial.",
+                    "zh": f"预测结果 {best_value:.4g} 超出历史观测范围（{edge:.4g}）：请视为改进方向，并通过试验确认。"})
+    sign = 1 if goal == "maximize" else -1
+    if (sign * uplifts <= 0).any():
+        out.append({"en": "Not every cross-validation model predicts an improvement here: the uplift is uncertain.",
+                    "zh": "并非所有交叉验证模型都预测会有改善：提升幅度不确定。"})
+    return out
 
 
 def _recommendation(col, best, baseline, box: Box, frame, score, floor, params) -> dict:
