@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from engine import config, recipes, registry, result as result_io
+from engine import config, profiling, recipes, registry, result as result_io
 from engine.cache import StepCache
 from engine.catalog import Catalog, TableInfo
 from engine.compiler import check_template, compile_pipeline
@@ -76,6 +76,15 @@ def ingest(path: str | Path, table: str, *, db=None, replace: bool = False, shee
 
 def tables(db=None) -> list[TableInfo]:
     return catalog(db).tables()
+
+
+# -- profiles ----------------------------------------------------------------------------------------------
+def profile_table(name: str, db=None, *, time: str | None = None, target: str | None = None,
+                  controllable: list[str] | None = None, near_constant: float = 0.99,
+                  refresh: bool = False) -> dict[str, Any]:
+    """Profile of a data-factory table with its data readiness score (computed in DuckDB, cached per fingerprint)."""
+    return profiling.profile_table(catalog(db), name, time=time, target=target, controllable=controllable,
+                                   near_constant=near_constant, refresh=refresh)
 
 
 def ensure_demo(db=None) -> list[str]:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from engine import api
 from engine.errors import InvalidInput, Issue, StudioError
 from engine.executor import ProgressEvent
+from engine.profiling.text import summary_lines
 
 
 def _print_json(data: Any) -> None:
@@ -149,6 +150,17 @@ def cmd_drop(args) -> int:
     return 0
 
 
+def cmd_profile(args) -> int:
+    profile = api.profile_table(args.table, args.db, time=args.time, target=args.target,
+                                controllable=args.controllable, near_constant=args.near_constant,
+                                refresh=args.refresh)
+    if args.json:
+        _print_json(profile)
+    else:
+        print("\n".join(summary_lines(profile, args.lang)))
+    return 0
+
+
 def cmd_demo(args) -> int:
     added = api.ensure_demo(args.db)
     print("demo tables ready" + (f" (added: {', '.join(added)})" if added else " (already there)"))
@@ -222,6 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("drop", help="drop a table")
     p.add_argument("table")
     p.set_defaults(fn=cmd_drop)
+    p = add("profile", help="profile a table: column statistics, time axis, data readiness score")
+    p.add_argument("table")
+    p.add_argument("--time", help="time column (default: detected)")
+    p.add_argument("--target", help="target column (for the closed-loop score)")
+    p.add_argument("--controllable", nargs="+", metavar="COLUMN", help="controllable columns (closed loop)")
+    p.add_argument("--near-constant", type=float, default=0.99,
+                   help="share of one value that makes a column near-constant")
+    p.add_argument("--refresh", action="store_true", help="recompute even if a cached profile exists")
+    p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_profile)
     p = add("demo", help="ingest the bundled demo tables (concrete, ccpp)")
     p.set_defaults(fn=cmd_demo)
     p = add("run", help="run a recipe")

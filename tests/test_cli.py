@@ -68,3 +68,18 @@ def test_invalid_input_exit_2_and_failed_run_exit_1(studio_home, tmp_path):
     failed = run_cli("run", str(recipe), env=env)
     assert failed.returncode == 1 and "failed at step 'train'" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_profile_command(studio_home):
+    env = {"AI_STUDIO_HOME": str(studio_home)}
+    assert run_cli("demo", env=env).returncode == 0
+    proc = run_cli("profile", "concrete", "--target", "strength_mpa", "--controllable", "cement", "water",
+                   "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    profile = json.loads(proc.stdout)
+    assert profile["table"] == "concrete" and profile["rows"] == 1030 and profile["duplicate_rows"] == 25
+    assert 0 <= profile["readiness"]["score"] <= 100
+    zh = run_cli("profile", "concrete", "--lang", "zh", env=env)
+    assert "数据就绪度" in zh.stdout
+    typo = run_cli("profile", "concret", env=env)
+    assert typo.returncode == 2 and "did you mean 'concrete'" in typo.stderr
