@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from engine import config, profiling, recipes, registry, result as result_io
+from engine import config, derive, profiling, recipes, registry, result as result_io
 from engine.cache import StepCache
 from engine.catalog import Catalog, TableInfo
 from engine.compiler import check_template, compile_pipeline
@@ -76,6 +76,12 @@ def ingest(path: str | Path, table: str, *, db=None, replace: bool = False, shee
 
 def tables(db=None) -> list[TableInfo]:
     return catalog(db).tables()
+
+
+def derive_table(source: str, op_id: str, params: dict[str, Any], new_table: str, *, right: str | None = None,
+                 db=None) -> tuple[TableInfo, dict]:
+    """A cleaning/alignment action: operator on a table -> a new table (the source is never overwritten)."""
+    return derive.derive_table(catalog(db), source, op_id, params, new_table, right=right)
 
 
 # -- profiles ----------------------------------------------------------------------------------------------

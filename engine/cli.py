@@ -161,6 +161,25 @@ def cmd_profile(args) -> int:
     return 0
 
 
+def cmd_derive(args) -> int:
+    params = {}
+    for item in args.set or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"--set '{item}' is not key=value")
+        params[key] = yaml_value(raw)
+    info, report = api.derive_table(args.table, args.op, params, args.into, right=args.right, db=args.db)
+    print(f"table '{info.name}': {info.rows} rows × {len(info.columns)} columns from {info.source}")
+    _print_json(report)
+    return 0
+
+
+def yaml_value(raw: str):
+    from engine.yaml_io import loads
+
+    return loads(raw, "--set")[0] if raw.strip() else None
+
+
 def cmd_demo(args) -> int:
     added = api.ensure_demo(args.db)
     print("demo tables ready" + (f" (added: {', '.join(added)})" if added else " (already there)"))
@@ -245,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["en", "zh"], default="en")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_profile)
+    p = add("derive", help="apply a cleaning/alignment operator to a table, writing a new table")
+    p.add_argument("table")
+    p.add_argument("--op", required=True, help="operator id, e.g. clean.impute (see: operators)")
+    p.add_argument("--into", required=True, help="name of the new table")
+    p.add_argument("--right", help="second table (for align.asof_join)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="operator parameter (repeatable)")
+    p.set_defaults(fn=cmd_derive)
     p = add("demo", help="ingest the bundled demo tables (concrete, ccpp)")
     p.set_defaults(fn=cmd_demo)
     p = add("run", help="run a recipe")

@@ -156,3 +156,39 @@ def test_cli_ingest_flags(tmp_path, studio_home):
     assert "decimal ','" in proc.stderr
     bad = run_cli("ingest", str(path), "--table", "c2", "--type", "t=number", env=env)
     assert bad.returncode == 2 and "--types.t" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_time_zones_to_utc_or_reported_when_mixed(tmp_path, db):
+    info = api.ingest(_write(tmp_path, "tz.csv", "t,v\n2026-01-01T08:00:00+08:00,1\n2026-01-01T01:00:00Z,2\n"),
+                      "tz", db=db)
+    assert info.columns["t"] == "TIMESTAMP"
+    assert Catalog(db).read_table("tz")["t"].dt.hour.tolist() == [0, 1]
+    assert any("converted to UTC" in w for w in info.warnings)
+    mixed = api.ingest(_write(tmp_path, "mx.csv", "t,v\n2026-01-01T08:00:00+08:00,1\n2026-01-01 09:00:00,2\n"),
+                       "mx", db=db)
+    assert mixed.columns["t"] == "VARCHAR"
+    assert any("mixes times with a time zone (1) and without (1)" in w for w in mixed.warnings)
+
+
+def test_derive_table_never_overwrites_the_source(demo_db):
+    info, report = api.derive_table("concrete", "clean.filter_rows", {"condition": "age_days = 28"}, "c28",
+                                    db=demo_db)
+    assert info.rows == report["rows_out"] == 425 and "clean.filter_rows@1(concrete)" == info.source
+    assert Catalog(demo_db).table_info("concrete").rows == 1030
+    with pytest.raises(InvalidInput, match="already exists"):
+        api.derive_table("concrete", "clean.deduplicate", {}, "c28", db=demo_db)
+    with pytest.raises(InvalidInput, match="not an operator that makes a table"):
+        api.derive_table("concrete", "model.lightgbm_cv", {}, "m", db=demo_db)
+    with pytest.raises(InvalidInput, match="unknown column 'agee'"):
+        api.derive_table("concrete", "clean.filter_rows", {"condition": "agee = 28"}, "c29", db=demo_db)
+
+
+def test_text_after_the_type_sample_is_reported_not_refused(tmp_path, db):
+    rows = "".join(f"{i},{i * 0.5}\n" for i in range(30000))
+    path = _write(tmp_path, "late.csv", "i,v\n" + rows + "30000,n/a\n30001,oops\n")
+    info = api.ingest(path, "late", db=db)
+    assert info.rows == 30002 and info.columns["v"] == "VARCHAR"
+    assert any("mostly numbers but 1 value(s) are text (data row 30002: 'oops')" in w for w in info.warnings)
+    clean = _write(tmp_path, "late2.csv", "i,v\n" + rows + "30000,n/a\n")
+    info = api.ingest(clean, "late2", db=db)
+    assert info.columns["v"] == "DOUBLE" and Catalog(db).read_table("late2")["v"].isna().sum() == 1

@@ -7,6 +7,7 @@ from engine.dtypes import dtype_class
 from engine.catalog import quote
 from engine.errors import InvalidInput, Issue
 from engine.ingest.dialect import CsvDialect, DateColumn
+from engine.ingest.options import NULL_TOKENS
 
 EXAMPLES = 5
 SQL_TYPES = {"numeric": "DOUBLE", "datetime": "TIMESTAMP", "category": "VARCHAR", "text": "VARCHAR", "id": "VARCHAR"}
@@ -96,36 +97,72 @@ def settle_dates(con, table: str, dates: list[DateColumn], declared: set[str]) -
 
 
 def check_values(con, table: str, dialect: CsvDialect | None, skip: set[str]) -> list[str]:
-    """Warnings about numbers written as text, inf values (made missing) and empty columns."""
+    """Warnings about numbers written as text, inf values (made missing) and empty columns.
+
+    One scan counts every column's filled and infinite values; only columns that need more get more queries."""
     warnings = []
     columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE {quote(table)}").fetchall()}
-    rows = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0]
+    parts = [f"count({quote(c)})" for c in columns] + [
+        f"count(*) FILTER (WHERE isinf({quote(c)}))" for c, t in columns.items() if t in ("DOUBLE", "FLOAT")]
+    counts = con.execute(f"SELECT count(*), {', '.join(parts)} FROM {quote(table)}").fetchone()
+    rows, filled = counts[0], dict(zip(columns, counts[1:]))
+    infinite = dict(zip([c for c, t in columns.items() if t in ("DOUBLE", "FLOAT")], counts[1 + len(columns):]))
     for col, sql_type in columns.items():
-        c, kind = quote(col), dtype_class(sql_type)
-        if kind == "text" and col not in skip:
-            all_numbers, found = _mixed(con, table, col, dialect)
+        kind = dtype_class(sql_type)
+        if sql_type.startswith("TIMESTAMP WITH TIME ZONE") or (kind == "text" and col not in skip and filled[col]):
+            found, sql_type = _timezones(con, table, col, sql_type)
             warnings += found
-            if all_numbers:  # e.g. 'inf' made the sniffer read a numeric column as text
-                _alter(con, table, col, "DOUBLE", f"TRY_CAST({_number_text(col, dialect)} AS DOUBLE)")
-                sql_type = "DOUBLE"
-        if sql_type in ("DOUBLE", "FLOAT"):
-            infinite = con.execute(f"SELECT count(*) FROM {quote(table)} WHERE isinf({c})").fetchone()[0]
-            if infinite:
-                con.execute(f"UPDATE {quote(table)} SET {c} = NULL WHERE isinf({c})")
-                warnings.append(f"column '{col}': {infinite} infinite value(s) (inf) made missing")
-        if rows and con.execute(f"SELECT count({c}) FROM {quote(table)}").fetchone()[0] == 0:
+            kind = dtype_class(sql_type)
+        if kind == "text" and col not in skip and filled[col]:
+            converted, found = _mixed(con, table, col, dialect)
+            warnings += found
+            if converted:  # e.g. 'inf' or a late 'n/a' made the sniffer read a numeric column as text
+                _alter(con, table, col, "DOUBLE", converted)
+                infinite[col] = con.execute(f"SELECT count(*) FROM {quote(table)} WHERE isinf({quote(col)})"
+                                            ).fetchone()[0]
+        if infinite.get(col):
+            con.execute(f"UPDATE {quote(table)} SET {quote(col)} = NULL WHERE isinf({quote(col)})")
+            warnings.append(f"column '{col}': {infinite[col]} infinite value(s) (inf) made missing")
+        if rows and not filled[col]:
             warnings.append(f"column '{col}' is empty in every row")
     return warnings
 
 
-def _mixed(con, table: str, col: str, dialect: CsvDialect | None) -> tuple[bool, list[str]]:
-    """(every value is a number, warnings when most but not all are)."""
-    converted = f"TRY_CAST({_number_text(col, dialect)} AS DOUBLE)"
-    filled, numeric = con.execute(f"SELECT count({quote(col)}), count({converted}) FROM {quote(table)}").fetchone()
+def _mixed(con, table: str, col: str, dialect: CsvDialect | None) -> tuple[str | None, list[str]]:
+    """(SQL converting the column to numbers when every value is one — missing-value words like 'n/a' count as
+    missing —, warnings when most but not all values are numbers)."""
+    c = quote(col)
+    tokens = ", ".join("'" + t.replace("'", "''") + "'" for t in NULL_TOKENS)
+    converted = f"CASE WHEN trim({c}) IN ({tokens}) THEN NULL ELSE TRY_CAST({_number_text(col, dialect)} AS DOUBLE) END"
+    filled, numeric = con.execute(f"SELECT count(*) FILTER (WHERE trim({c}) NOT IN ({tokens})), count({converted}) "
+                                  f"FROM {quote(table)}").fetchone()
     if not filled or numeric < 0.8 * filled:
-        return False, []
+        return None, []
     if numeric == filled:
-        return True, []
-    count, examples = _failures(con, table, col, converted)
-    return False, [f"column '{col}' is mostly numbers but {count} value(s) are text ({'; '.join(examples)}); it was kept "
-            f"as text — fix those values, or declare the column numeric to make them missing"]
+        return converted, []
+    count, examples = _failures(con, table, col, f"CASE WHEN trim({c}) IN ({tokens}) THEN 0 ELSE {converted} END")
+    return None, [f"column '{col}' is mostly numbers but {count} value(s) are text ({'; '.join(examples)}); it was "
+                  f"kept as text — fix those values, or declare the column numeric to make them missing"]
+
+
+_OFFSET = r"(Z|[+-]\d{2}(:?\d{2})?)$"
+
+
+def _timezones(con, table: str, col: str, sql_type: str) -> tuple[list[str], str]:
+    """Times carrying UTC offsets become UTC; a column mixing offset and local times is reported, not guessed."""
+    c, t = quote(col), quote(table)
+    to_utc = f"timezone('UTC', TRY_CAST({c} AS TIMESTAMPTZ))"
+    if sql_type.startswith("TIMESTAMP WITH TIME ZONE"):
+        _alter(con, table, col, "TIMESTAMP", f"timezone('UTC', {c})")
+        return [f"column '{col}': times with UTC offsets converted to UTC"], "TIMESTAMP"
+    filled, stamps, with_offset = con.execute(
+        f"SELECT count({c}), count(TRY_CAST({c} AS TIMESTAMPTZ)), "
+        f"count(*) FILTER (WHERE regexp_matches(trim({c}), '{_OFFSET}') AND TRY_CAST({c} AS TIMESTAMPTZ) IS NOT NULL) "
+        f"FROM {t}").fetchone()
+    if not filled or stamps < filled or not with_offset:
+        return [], sql_type
+    if with_offset < filled:
+        return [f"column '{col}' mixes times with a time zone ({with_offset}) and without ({filled - with_offset}); "
+                f"kept as text — export all times in one zone"], sql_type
+    _alter(con, table, col, "TIMESTAMP", to_utc)
+    return [f"column '{col}': times with UTC offsets converted to UTC"], "TIMESTAMP"

@@ -21,7 +21,7 @@ from engine.errors import InvalidInput, Issue
 from engine.ingest import convert
 from engine.ingest.dialect import CsvDialect, sniff
 from engine.ingest.excel import read_sheet
-from engine.ingest.options import NULL_TOKENS, IngestOptions
+from engine.ingest.options import IngestOptions
 from engine.ingest.text import CSV_EXT, PARQUET_EXT, check_file, detect_encoding, sha256_file, transcode_to_utf8
 
 Progress = Callable[[float, str], None]
@@ -39,15 +39,22 @@ def _read_csv(con, table: str, path: Path, dialect: CsvDialect, opts: IngestOpti
     """CREATE TABLE from a UTF-8 CSV with the sniffed dialect; malformed rows stop it unless skipped."""
     as_text = {c: "VARCHAR" for c in [*opts.types, *(d.name for d in dialect.date_columns)] if c in dialect.names}
     args = {"path": str(path), "delim": dialect.delimiter, "skip": dialect.skip, "names": dialect.names,
-            "nulls": NULL_TOKENS, "dec": dialect.decimal}
-    extra = ", thousands = $th" if dialect.thousands else ""
-    extra += ", types = $types" if as_text else ""
-    args.update({"th": dialect.thousands} if dialect.thousands else {})
-    args.update({"types": as_text} if as_text else {})
-    sql = (f"CREATE TABLE {quote(table)} AS SELECT * FROM read_csv($path, delim = $delim, skip = $skip, "
-           f"header = true, names = $names, nullstr = $nulls, decimal_separator = $dec, quote = '\"', "
-           f"store_rejects = true, rejects_table = '_studio_rejects', rejects_scan = '_studio_reject_scans'{extra})")
-    _with_progress(con, sql, args, path, progress)
+            "nulls": dialect.null_tokens, "dec": dialect.decimal}
+    if dialect.thousands:
+        args["th"] = dialect.thousands
+    # DuckDB reads local times and times with offsets alike as TIMESTAMPTZ; read those as text so that
+    # convert.check_values can tell a clean offset column from a mixed one
+    sniffed = con.execute(f"DESCRIBE SELECT * FROM {_reader(dialect, as_text)}", _args(args, as_text)).fetchall()
+    as_text.update({name: "VARCHAR" for name, kind, *_ in sniffed if kind.startswith("TIMESTAMP WITH TIME ZONE")})
+    _with_progress(con, f"CREATE TABLE {quote(table)} AS SELECT * FROM {_reader(dialect, as_text)}",
+                   _args(args, as_text), path, progress)
+    late_text = _cast_rejects(con)
+    if late_text:  # text after DuckDB's type sample (a stray 'n/a' at row 50,000): read those columns as text
+        as_text.update({c: "VARCHAR" for c in late_text})
+        con.execute(f"DROP TABLE {quote(table)}")
+        con.execute("DELETE FROM _studio_rejects")
+        _with_progress(con, f"CREATE TABLE {quote(table)} AS SELECT * FROM {_reader(dialect, as_text)}",
+                       _args(args, as_text), path, progress)
     warnings = _rejects(con, path, dialect, opts.skip_bad_rows)
     if dialect.skip:
         warnings.insert(0, f"took line {dialect.skip + 1} as the header ({dialect.skip} line(s) above it skipped)")
@@ -57,6 +64,25 @@ def _read_csv(con, table: str, path: Path, dialect: CsvDialect, opts: IngestOpti
         warnings.append(f"numbers read with decimal '{dialect.decimal}'"
                         + (f" and thousands separator '{dialect.thousands}'" if dialect.thousands else ""))
     return warnings
+
+
+def _reader(dialect: CsvDialect, types: dict) -> str:
+    extra = (", thousands = $th" if dialect.thousands else "") + (", types = $types" if types else "")
+    return (f"read_csv($path, delim = $delim, skip = $skip, header = true, names = $names, nullstr = $nulls, "
+            f"decimal_separator = $dec, quote = '\"', store_rejects = true, rejects_table = '_studio_rejects', "
+            f"rejects_scan = '_studio_reject_scans'{extra})")
+
+
+def _args(args: dict, types: dict) -> dict:
+    return {**args, "types": types} if types else args
+
+
+def _cast_rejects(con) -> list[str]:
+    """Columns whose values failed the sniffed type (only when every reject is such a cast error)."""
+    kinds = con.execute("SELECT DISTINCT error_type FROM _studio_rejects").fetchall()
+    if not kinds or {k[0] for k in kinds} != {"CAST"}:
+        return []
+    return [r[0] for r in con.execute("SELECT DISTINCT column_name FROM _studio_rejects").fetchall()]
 
 
 def _with_progress(con, sql: str, args, path: Path, progress: Progress) -> None:

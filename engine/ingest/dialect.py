@@ -10,6 +10,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from engine.ingest.options import NULL_TOKENS
+
 DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_RECORDS = 400
 DEC_COMMA = re.compile(r"^[-+]?\d+,\d+$")
@@ -43,6 +45,7 @@ class CsvDialect:
     decimal: str = "."
     thousands: str | None = None
     date_columns: list[DateColumn] = field(default_factory=list)
+    null_tokens: list[str] = field(default_factory=lambda: [""])  # only those seen: each costs DuckDB time
 
 
 def _records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
@@ -84,7 +87,9 @@ def sniff(text: str, complete: bool, delimiter: str | None = None) -> CsvDialect
     names, renames = unique_names(header)
     body = [r for _, r in records[header_at + 1:] if len(r) == len(names)]
     decimal, thousands = _number_format(body, best)
-    return CsvDialect(best, line - 1, names, renames, decimal, thousands, _date_columns(names, body))
+    seen = {v.strip() for row in body for v in row}
+    nulls = [""] + [t for t in NULL_TOKENS if t and t in seen]
+    return CsvDialect(best, line - 1, names, renames, decimal, thousands, _date_columns(names, body), nulls)
 
 
 def _header_index(records: list[tuple[int, list[str]]], width: int) -> int:
