@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import traceback
 from abc import ABC, abstractmethod
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -64,6 +65,9 @@ def _now() -> str:
     return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
+_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="step-cache")
+
+
 class Executor(ABC):
     @abstractmethod
     def execute(self, pipeline: Pipeline, run_id: str, *, on_event: Callable[[ProgressEvent], None] | None = None,
@@ -75,6 +79,7 @@ class Executor(ABC):
 class LocalExecutor(Executor):
     def __init__(self, cache: StepCache):
         self.cache = cache
+        self._writes: list[Future] = []
 
     def keys(self, pipeline: Pipeline) -> dict[str, str]:
         """Each step's cache key; an input's key chains the key of the step that produced it."""
@@ -93,30 +98,39 @@ class LocalExecutor(Executor):
         keys, values, records = self.keys(pipeline), {}, []
         needed = self._needed(pipeline, keys)
         total = len(pipeline.steps)
-        for index, step in enumerate(pipeline.steps):
-            if cancelled():
-                raise StepFailed(step.id, f"cancelled before step '{step.id}'", records)
-            t0, started = time.perf_counter(), _now()
-            cached = keys[step.id] in needed.cached
-            if cached and step.id in needed.load:
-                try:
-                    values[step.id] = self.cache.get(keys[step.id])
-                except Exception:  # unreadable entry (older library, disk trouble): recompute, never fail on it
-                    cached = False
-            op_seconds = 0.0
-            if cached:
-                on_event(ProgressEvent(step.id, index, total, (index + 1) / total, "cached", True))
-            else:
-                values[step.id], op_seconds = self._run_step(pipeline, step, index, total, run_id, values, keys,
-                                                             records, on_event, cancelled, started, t0)
-                on_event(ProgressEvent(step.id, index, total, (index + 1) / total, "done"))
-            elapsed = time.perf_counter() - t0
-            record = StepRecord(step.id, step.op.key, "cached" if cached else "done", cached, op_seconds, started,
-                                _now(), io_seconds=elapsed - op_seconds)
-            records.append(record)
-            on_step(record)
+        try:
+            for index, step in enumerate(pipeline.steps):
+                if cancelled():
+                    raise StepFailed(step.id, f"cancelled before step '{step.id}'", records)
+                t0, started = time.perf_counter(), _now()
+                cached = keys[step.id] in needed.cached
+                if cached and step.id in needed.load:
+                    try:
+                        values[step.id] = self.cache.get(keys[step.id])
+                    except Exception:  # unreadable entry (older library, disk trouble): recompute, never fail on it
+                        cached = False
+                op_seconds = 0.0
+                if cached:
+                    on_event(ProgressEvent(step.id, index, total, (index + 1) / total, "cached", True))
+                else:
+                    values[step.id], op_seconds = self._run_step(pipeline, step, index, total, run_id, values, keys,
+                                                                 records, on_event, cancelled, started, t0)
+                    on_event(ProgressEvent(step.id, index, total, (index + 1) / total, "done"))
+                elapsed = time.perf_counter() - t0
+                record = StepRecord(step.id, step.op.key, "cached" if cached else "done", cached, op_seconds, started,
+                                    _now(), io_seconds=elapsed - op_seconds)
+                records.append(record)
+                on_step(record)
+        finally:
+            self._flush()  # also on failure: the steps that finished stay cached for the rerun
         outputs = {name: values[ref.step][ref.output] for name, ref in pipeline.outputs.items()}
         return Execution(outputs, records, time.perf_counter() - start)
+
+    def _flush(self) -> None:
+        """Wait for the cache writes of this run (a failed write only costs a recomputation next time)."""
+        writes, self._writes = self._writes, []
+        for future in writes:
+            future.exception()
 
     @dataclass
     class _Plan:
@@ -154,7 +168,8 @@ class LocalExecutor(Executor):
             records.append(StepRecord(step.id, step.op.key, "failed", False, time.perf_counter() - t0, started,
                                       _now(), message))
             raise StepFailed(step.id, message, records, traceback.format_exc()) from exc
-        self.cache.put(keys[step.id], outputs)
+        # written while the next step runs: safe because operators never mutate their inputs (contract test)
+        self._writes.append(_WRITER.submit(self.cache.put, keys[step.id], outputs))
         return outputs, op_seconds
 
     @staticmethod
