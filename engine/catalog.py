@@ -192,6 +192,16 @@ class Catalog:
                      info.ingested_at])
 
 
+def create_from_frame(con, table: str, frame: pd.DataFrame) -> dict[str, str]:
+    """CREATE TABLE from a DataFrame inside the caller's transaction; returns column -> DuckDB type."""
+    con.register("_studio_frame", frame)
+    try:
+        con.execute(f"CREATE TABLE {quote(table)} AS SELECT * FROM _studio_frame")
+    finally:
+        con.unregister("_studio_frame")
+    return {r[0]: r[1] for r in con.execute(f"DESCRIBE {quote(table)}").fetchall()}
+
+
 def _table_info(row: dict) -> TableInfo:
     return TableInfo(row["name"], row["source"], row["sha256"], row["fingerprint"], int(row["rows"]),
                      json.loads(row["columns"]), json.loads(row["warnings"] or "[]"), str(row["ingested_at"]))

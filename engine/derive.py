@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine import registry
-from engine.catalog import Catalog, TableInfo, quote
+from engine.catalog import Catalog, TableInfo, create_from_frame
 from engine.context import StepContext
 from engine.errors import InvalidInput, Issue, StudioError
 from engine.result import to_jsonable
@@ -53,12 +53,7 @@ def derive_table(catalog: Catalog, source: str, op_id: str, params: dict[str, An
                          "inputs": [i.fingerprint for i in infos], "seed": seed}, sort_keys=True)
     with catalog.transaction() as con:
         catalog.check_new_name(new_table, con=con)
-        con.register("_studio_derived", frame)
-        try:
-            con.execute(f"CREATE TABLE {quote(new_table)} AS SELECT * FROM _studio_derived")
-        finally:
-            con.unregister("_studio_derived")
-        columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE {quote(new_table)}").fetchall()}
+        columns = create_from_frame(con, new_table, frame)
         origin = f"{op.key}({', '.join(i.name for i in infos)})"
         info = TableInfo(new_table, origin, "", hashlib.sha256(recipe.encode()).hexdigest(), len(frame), columns,
                          [json.dumps({"operator": op.key, "report": report}, ensure_ascii=False)],

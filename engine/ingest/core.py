@@ -16,7 +16,7 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
-from engine.catalog import Catalog, TableInfo, quote
+from engine.catalog import Catalog, TableInfo, create_from_frame, quote
 from engine.errors import InvalidInput, Issue
 from engine.ingest import convert
 from engine.ingest.dialect import CsvDialect, sniff
@@ -141,11 +141,7 @@ def _create(con, table: str, path: Path, opts: IngestOptions, progress: Progress
     else:
         frame, sheet_warnings = read_sheet(path, opts.sheet)
         warnings += sheet_warnings
-        con.register("_studio_upload", frame)
-        try:
-            con.execute(f"CREATE TABLE {quote(table)} AS SELECT * FROM _studio_upload")
-        finally:
-            con.unregister("_studio_upload")
+        create_from_frame(con, table, frame)
     columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE {quote(table)}").fetchall()}
     warnings += convert.apply_overrides(con, table, columns, opts.types, opts.formats, dialect)
     declared = set(opts.types) | set(opts.formats)
