@@ -15,41 +15,9 @@ import pandas as pd
 from engine import expr
 from engine.context import StepContext
 from engine.errors import StudioError
+from engine.frames import as_datetime, require_columns, row_numbers
 from engine.registry import OpParams, operator
 from engine.schema.base import ui_field
-
-
-# ---------------------------------------------------------------- helpers shared by the cleaning and align families
-
-def require_columns(frame: pd.DataFrame, names, what: str = "column") -> None:
-    """Raise one error naming every missing column, each with its closest match."""
-    problems = []
-    for name in names:
-        if name not in frame.columns:
-            guess = expr.closest(name, frame.columns)
-            problems.append(f"{what} '{name}' is not in the data" + (f" (did you mean '{guess}'?)" if guess else ""))
-    if problems:
-        raise StudioError("; ".join(problems))
-
-
-def as_datetime(frame: pd.DataFrame, column: str) -> pd.Series:
-    """Column `column` as datetimes; text in one consistent format is parsed, anything else is refused."""
-    require_columns(frame, [column], "time column")
-    s = frame[column]
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return s
-    if pd.api.types.is_numeric_dtype(s):
-        raise StudioError(f"time column '{column}' is numeric, not a date/time; convert it with clean.fix_types")
-    try:
-        return pd.to_datetime(s)
-    except (ValueError, TypeError) as exc:
-        raise StudioError(f"time column '{column}' does not parse as date/time ({exc}); "
-                          "convert it with clean.fix_types and a datetime format") from exc
-
-
-def row_numbers(flags: pd.Series, limit: int) -> list[int]:
-    """1-based positions of the first `limit` flagged rows."""
-    return [int(i) + 1 for i in np.flatnonzero(flags.to_numpy())[:limit]]
 
 
 def _plain(value: Any) -> Any:

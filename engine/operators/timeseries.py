@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 
 from engine.context import StepContext
 from engine.errors import StudioError
-from engine.operators.tidy import as_datetime, require_columns
+from engine.frames import as_datetime, require_columns
 from engine.registry import OpParams, operator
 from engine.schema.base import ui_field
 
