@@ -197,6 +197,18 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    economics = None
+    if args.price is not None or args.volume is not None:
+        if args.price is None or args.volume is None:
+            raise InvalidInput("give both --price (per unit of the target) and --volume (units per year)")
+        economics = {"price": args.price, "volume": args.volume, "currency": args.currency}
+    out = args.out or f"report-{args.run_id}-{args.lang}.{args.format}"
+    path = api.write_report(args.run_id, out, fmt=args.format, lang=args.lang, db=args.db, economics=economics)
+    print(f"wrote {path}")
+    return 0
+
+
 def cmd_runs(args) -> int:
     rows = api.runs(args.db, args.limit)
     if args.json:
@@ -279,6 +291,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe value (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(fn=cmd_run)
+    p = add("report", help="write a run's report (self-contained HTML or A4 PDF, en or zh)")
+    p.add_argument("run_id")
+    p.add_argument("--format", choices=["html", "pdf"], default="html")
+    p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p.add_argument("--out", help="file to write (default report-RUN-LANG.FORMAT)")
+    p.add_argument("--price", type=float, help="value of one unit of the target (for money per year)")
+    p.add_argument("--volume", type=float, help="units per year (for money per year)")
+    p.add_argument("--currency", default="", help="currency label, e.g. CNY")
+    p.set_defaults(fn=cmd_report)
     p = add("runs", help="list runs")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")

@@ -74,8 +74,17 @@ def lightgbm_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame) -
                ("group" if groups is not None else "shuffled"), "rows": int(len(frame)), **summarize(cv["per_fold"])}
     metrics["warnings"] = _weak_folds(cv["per_fold"], task)
     importance = _rank(features, cv["importances"], cv["directions"], params.top_k)
-    report = {"features_used": features, "features_skipped": skipped, "monotone": params.monotone}
+    report = {"features_used": features, "features_skipped": skipped, "monotone": params.monotone,
+              "predicted_vs_actual": _sample_pairs(y[scored], cv["oof"][scored], ctx.seed),
+              "residual_std": float(np.std(residual)) if len(residual) > 1 else None}
     return {"model": bundle, "metrics": metrics, "importance": importance, "report": report}
+
+
+def _sample_pairs(actual: np.ndarray, predicted: np.ndarray, seed: int, limit: int = 400) -> dict:
+    """Out-of-fold predictions against the truth (a sample), for the predicted-vs-actual chart."""
+    pick = np.random.default_rng(seed).permutation(len(actual))[:limit]
+    return {"actual": [round(float(v), 6) for v in actual[pick]],
+            "predicted": [round(float(v), 6) for v in predicted[pick]]}
 
 
 def _weak_folds(per_fold: list[dict], task: str) -> list[dict]:

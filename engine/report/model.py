@@ -1,0 +1,189 @@
+"""The report as pure data: sections of blocks (text, kpis, table, figure, list, code), built once from a run.
+
+Renderers (HTML, PDF) only lay the blocks out; nothing here knows about HTML.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import plotly.graph_objects as go
+
+from engine import __version__
+from engine.report.text import num, signed, tr
+from engine.report.trial import batches_per_arm
+from engine.yaml_io import dump
+
+
+def _fig(fig: go.Figure, height: int = 320) -> dict:
+    fig.update_layout(height=height, margin=dict(l=50, r=20, t=30, b=40), template="plotly_white",
+                      font=dict(family="Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif"))
+    return {"kind": "figure", "figure": json.loads(fig.to_json())}
+
+
+def build_report(result: dict, lang: str = "en", *, profile: dict | None = None,
+                 economics: dict | None = None) -> dict[str, Any]:
+    """Everything a plant manager needs from one run, in `lang` ('en' or 'zh')."""
+    pred = result.get("predicted") or {}
+    sections = [_summary(result, pred, lang, economics), _data(result, lang, profile), _model(result, lang),
+                _keys(result, lang), _recommendations(result, pred, lang), _trial(result, pred, lang),
+                _appendix(result, lang)]
+    return {"lang": lang, "title": tr("title", lang), "subtitle": result["recipe"].get("name"),
+            "run_id": result["run_id"], "status": result["status"],
+            "generated": tr("generated", lang, time=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+            "sections": [s for s in sections if s["blocks"]]}
+
+
+def _section(sid: str, lang: str, blocks: list[dict]) -> dict:
+    return {"id": sid, "title": tr(sid, lang), "blocks": blocks}
+
+
+def _controls(result: dict) -> list[str]:
+    return [r["name"] for r in result.get("recommendations", [])]
+
+
+def _summary(result: dict, pred: dict, lang: str, economics: dict | None) -> dict:
+    if not pred:
+        return _section("summary", lang, [{"kind": "text", "text": result.get("error", {}).get("message", "")}])
+    target, up = pred["target"], pred.get("uplift", {})
+    goal = tr(f"goal_{pred.get('goal', 'maximize')}", lang)
+    kpis = [{"label": tr("baseline", lang), "value": num(pred["baseline"]["value"]),
+             "note": tr("interval", lang, low=num(pred["baseline"]["low"]), high=num(pred["baseline"]["high"]))},
+            {"label": tr("expected", lang, target=target), "value": num(pred["recommended"]["value"]),
+             "note": tr("interval", lang, low=num(pred["recommended"]["low"]), high=num(pred["recommended"]["high"]))},
+            {"label": tr("uplift", lang), "value": signed(up.get("value")) + (
+                f" ({signed(up['pct'])} %)" if up.get("pct") is not None else ""),
+             "note": tr("interval", lang, low=signed(up.get("low")), high=signed(up.get("high")))}]
+    if economics and up.get("value") is not None:
+        value = up["value"] * economics["price"] * economics["volume"]
+        kpis.append({"label": tr("money", lang), "value": f"{num(value)} {economics.get('currency', '')}".strip(),
+                     "note": tr("interval", lang, low=num(up["low"] * economics["price"] * economics["volume"]),
+                                high=num(up["high"] * economics["price"] * economics["volume"]))})
+    answer = ", ".join(f"{r['name']} = {num(r['value'])}" for r in result["recommendations"])
+    caveats = [w.get(lang, w.get("en")) for w in pred.get("warnings", []) + result["metrics"].get("warnings", [])]
+    return _section("summary", lang, [
+        {"kind": "kv", "items": [[tr("question", lang), tr("question_text", lang, controls=", ".join(
+            _controls(result)), goal=goal, target=target)], [tr("answer", lang), answer],
+            [tr("confidence", lang), _confidence(result["metrics"], lang)]]},
+        {"kind": "kpis", "items": kpis},
+        {"kind": "list", "title": tr("caveats", lang), "items": caveats or [tr("no_caveats", lang)]}])
+
+
+def _confidence(metrics: dict, lang: str) -> str:
+    key = "r2" if "r2" in metrics else "auc"
+    if key not in metrics:
+        return "—"
+    return tr("confidence_text", lang, metric=key.upper().replace("R2", "R²"), mean=num(metrics[key]["mean"], 3),
+              std=num(metrics[key]["std"], 2), folds=metrics.get("folds"), cv=metrics.get("cv"))
+
+
+def _data(result: dict, lang: str, profile: dict | None) -> dict:
+    data = result["data"]
+    items = [[tr("source", lang), data["source"]], [tr("rows", lang), num(data["rows"], 9)],
+             [tr("columns", lang), data["columns"]]]
+    if profile:
+        time = profile.get("time") or {}
+        if time.get("start"):
+            items.append([tr("period", lang), f"{time['start']} — {time['end']}"])
+        items.append([tr("readiness", lang), f"{num(profile['readiness']['score'], 3)} / 100"])
+    cleaning = result.get("outputs", {}).get("cleaning")
+    if cleaning:
+        items.append([tr("cleaning", lang), tr("cleaning_text", lang, rows_in=cleaning["rows_in"],
+                                                 rows_out=cleaning["rows_out"],
+                                                 dropped=len(cleaning["dropped_columns"]))])
+    blocks = [{"kind": "kv", "items": items}]
+    if profile:
+        blocks.append({"kind": "list", "items": [r[lang] if lang in r else r["en"]
+                                                 for r in profile["readiness"].get("reasons", [])]})
+    return _section("data", lang, blocks)
+
+
+def _model(result: dict, lang: str) -> dict:
+    metrics = result["metrics"]
+    names = [k for k, v in metrics.items() if isinstance(v, dict) and "mean" in v]
+    rows = [[k.upper().replace("R2", "R²"), num(metrics[k]["mean"]), num(metrics[k]["std"]),
+             ", ".join(num(v, 3) for v in metrics[k]["folds"])] for k in names]
+    blocks = [{"kind": "table", "columns": [tr("metric", lang), tr("mean", lang), tr("spread", lang),
+                                            tr("per_fold", lang)], "rows": rows}] if rows else []
+    pairs = result.get("outputs", {}).get("model_report", {}).get("predicted_vs_actual")
+    if pairs and pairs["actual"]:
+        lo, hi = min(pairs["actual"] + pairs["predicted"]), max(pairs["actual"] + pairs["predicted"])
+        fig = go.Figure([go.Scatter(x=pairs["actual"], y=pairs["predicted"], mode="markers",
+                                    marker=dict(size=5, opacity=0.5), name=tr("predicted", lang)),
+                         go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line=dict(dash="dash", color="grey"),
+                                    showlegend=False)])
+        fig.update_layout(title=tr("pred_vs_actual", lang), xaxis_title=tr("actual", lang),
+                          yaxis_title=tr("predicted", lang), showlegend=False)
+        blocks.append(_fig(fig))
+    return _section("model", lang, blocks)
+
+
+def _keys(result: dict, lang: str) -> dict:
+    keys = result.get("key_parameters", [])[:20]
+    if not keys:
+        return _section("key_parameters", lang, [])
+    words = {1: tr("up", lang), -1: tr("down", lang), 0: tr("mixed", lang)}
+    colours = {1: "#2a9d8f", -1: "#e76f51", 0: "#8d99ae"}
+    fig = go.Figure(go.Bar(x=[k["importance"] for k in keys][::-1], y=[k["name"] for k in keys][::-1],
+                           orientation="h", marker_color=[colours[k["direction"]] for k in keys][::-1],
+                           error_x=dict(array=[k["importance_std"] for k in keys][::-1])))
+    fig.update_layout(xaxis_title=tr("importance", lang))
+    rows = [[k["name"], num(k["importance"], 3), words[k["direction"]], num(k["stability"], 2), k["role"]]
+            for k in keys]
+    return _section("key_parameters", lang, [
+        _fig(fig, 60 + 26 * len(keys)),
+        {"kind": "table", "columns": [tr("parameter", lang), tr("importance", lang), tr("direction", lang),
+                                      tr("stability", lang), tr("role", lang)], "rows": rows}])
+
+
+def _recommendations(result: dict, pred: dict, lang: str) -> dict:
+    rows = []
+    for r in result.get("recommendations", []):
+        window = f"{num(r['low'])} – {num(r['high'])}" if not r.get("pinned") else tr("pinned", lang)
+        envelope = f"{num(r['envelope'][0])} – {num(r['envelope'][1])}" if r.get("envelope") else "—"
+        rows.append([r["name"], num(r["value"]), window, num(r.get("baseline")), envelope,
+                     num(r.get("data_percentile"), 3)])
+    if not rows:
+        return _section("recommendations", lang, [])
+    blocks = [{"kind": "table", "columns": [tr("parameter", lang), tr("recommended", lang), tr("window", lang),
+                                            tr("current", lang), tr("envelope", lang), tr("percentile", lang)],
+               "rows": rows}]
+    notes = [tr("method", lang, method=pred.get("method"), evaluations=pred.get("evaluations"),
+                verified=tr("verified_yes" if pred.get("verified") else "verified_no", lang))]
+    if pred.get("distance_to_data"):
+        d = pred["distance_to_data"]
+        notes.append(tr("distance", lang, value=num(d["value"], 3), radius=num(d["trust_radius"], 3)))
+    blocks.append({"kind": "list", "items": notes})
+    return _section("recommendations", lang, blocks)
+
+
+def _trial(result: dict, pred: dict, lang: str) -> dict:
+    up = pred.get("uplift") or {}
+    sigma = result.get("outputs", {}).get("model_report", {}).get("residual_std")
+    n = batches_per_arm(up.get("value") or 0, sigma or 0)
+    if n is None:
+        return _section("trial", lang, [{"kind": "text", "text": tr("trial_none", lang)}] if pred else [])
+    items = [tr("trial_text", lang, delta=signed(up["value"]), sigma=num(sigma), n=n)]
+    n_low = batches_per_arm(up.get("low") or 0, sigma)
+    if n_low and (up.get("low") or 0) * (up.get("value") or 0) > 0 and n_low > n:
+        items.append(tr("trial_conservative", lang, low=signed(up["low"]), n=n_low))
+    context = [c for c in (result["recipe"]["content"].get("roles", {}).get("context") or [])]
+    items.append(f"{tr('record', lang)}: " + tr("record_text", lang, controls=", ".join(_controls(result)),
+                                                  context=", ".join(context) or "—", target=pred["target"]))
+    return _section("trial", lang, [{"kind": "list", "items": items}])
+
+
+def _appendix(result: dict, lang: str) -> dict:
+    import duckdb
+    import lightgbm
+    import pandas
+
+    items = [[tr("template", lang), f"{result['template']['id']}@{result['template']['version']}"],
+             [tr("run", lang), result["run_id"]], [tr("fingerprint", lang), result["data"]["fingerprint"]],
+             [tr("software", lang), f"AI Studio {__version__}, lightgbm {lightgbm.__version__}, "
+                                    f"duckdb {duckdb.__version__}, pandas {pandas.__version__}"]]
+    return _section("appendix", lang, [{"kind": "kv", "items": items},
+                                       {"kind": "code", "title": tr("recipe", lang),
+                                        "text": dump(result["recipe"]["content"])}])

@@ -1,0 +1,36 @@
+"""Report wording in English or Chinese, and number formatting."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+
+@lru_cache(maxsize=1)
+def _strings() -> dict[str, dict[str, str]]:
+    return yaml.safe_load((Path(__file__).parent / "strings.yaml").read_text(encoding="utf-8"))
+
+
+def tr(key: str, lang: str, **kw) -> str:
+    entry = _strings()[key]
+    text = entry.get(lang) or entry["en"]
+    return text.format(**kw) if kw else text
+
+
+def num(value, digits: int = 4) -> str:
+    """A number as a person reads it: 4 significant digits, thousands separators, '—' when missing."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, (int, float)):
+        if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
+            return f"{value:.{digits - 1}e}"
+        text = f"{value:,.{digits}g}" if abs(value) >= 1000 else f"{value:.{digits}g}"
+        return text
+    return str(value)
+
+
+def signed(value) -> str:
+    return "—" if value is None else ("+" if value > 0 else "") + num(value)
