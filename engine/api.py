@@ -244,7 +244,9 @@ def write_report(run_id: str, out: str | Path, *, fmt: str = "html", lang: str =
     profile = None
     if binding.get("table"):
         try:
-            profile = profile_table(binding["table"], db)
+            roles = result["recipe"]["content"].get("roles", {})
+            profile = profile_table(binding["table"], db, target=(roles.get("target") or [None])[0],
+                                    controllable=roles.get("controllable") or None)
         except InvalidInput:  # the table was dropped since: the report goes without its profile
             profile = None
     return report.write_report(result, out, fmt, lang, profile=profile, economics=economics)
