@@ -152,6 +152,14 @@ def _recommendations(result: dict, pred: dict, lang: str) -> dict:
                "rows": rows}]
     notes = [tr("method", lang, method=pred.get("method"), evaluations=pred.get("evaluations"),
                 verified=tr("verified_yes" if pred.get("verified") else "verified_no", lang))]
+    solver = pred.get("solver")
+    if solver:
+        notes.append(tr("solver", lang, name=solver.get("name"), status=solver.get("status"),
+                        gap=num(100 * solver["gap"], 3) if solver.get("gap") is not None else "—",
+                        seconds=num(solver.get("seconds"), 3)))
+    for constraint in pred.get("constraints", []):
+        notes.append(tr("constraint", lang, text=constraint.get("text", constraint.get("name", "")),
+                        ok=tr("verified_yes" if constraint.get("ok") else "verified_no", lang)))
     if pred.get("distance_to_data"):
         d = pred["distance_to_data"]
         notes.append(tr("distance", lang, value=num(d["value"], 3), radius=num(d["trust_radius"], 3)))
