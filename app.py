@@ -15,5 +15,8 @@ with st.sidebar:
     st.selectbox(t("language"), list(LANGS), index=list(LANGS).index(lang()), format_func=LANGS.get,
                  key="_lang_choice", on_change=_set_lang)
 
-page = st.navigation([st.Page("pages/home.py", title=t("home"), icon="🏠", default=True)])
+PAGES = [("pages/home.py", "home", "🏠"), ("pages/data.py", "nav_data", "🗄️"), ("pages/gallery.py", "nav_gallery", "🧩"),
+         ("pages/build.py", "nav_build", "🛠️"), ("pages/run.py", "nav_run", "⏳"), ("pages/results.py", "nav_results", "📈"),
+         ("pages/history.py", "nav_history", "🗂️")]
+page = st.navigation([st.Page(path, title=t(key), icon=icon, default=(key == "home")) for path, key, icon in PAGES])
 page.run()

@@ -5,11 +5,17 @@ import streamlit as st
 from engine import api
 from engine.errors import StudioError
 from ui.i18n import bilingual, t
+from ui.widgets import status_text
 
 DEMO_RECIPE = "recipes/concrete_strength.yaml"
 
 st.title(t("app_title"))
 st.write(t("tagline"))
+st.markdown(t("home_how"))
+links = st.columns(4)
+for col, (path, key, icon) in zip(links, [("pages/data.py", "nav_data", "🗄️"), ("pages/gallery.py", "nav_gallery", "🧩"),
+                                         ("pages/build.py", "nav_build", "🛠️"), ("pages/results.py", "nav_results", "📈")]):
+    col.page_link(path, label=t(key), icon=icon)
 
 try:
     templates = api.list_templates()
@@ -59,7 +65,7 @@ if result:
 
 st.subheader(t("recent_runs"))
 if runs:
-    st.dataframe([{t("col_run"): r["run_id"], t("col_status"): r["status"], t("col_template"): r["template_id"],
+    st.dataframe([{t("col_run"): r["run_id"], t("col_status"): status_text(r["status"]), t("col_template"): r["template_id"],
                    t("col_recipe"): r["recipe_name"]} for r in runs], hide_index=True)
 else:
     st.caption(t("no_runs"))

@@ -1,9 +1,14 @@
-"""Translation layer: t(key, **kw) from ui/strings.yaml, English as fallback; the language lives in session_state."""
+"""Translation layer: t(key, **kw) from ui/strings.yaml, English as fallback; the language lives in session_state.
+
+The language is a plain session_state key (set by the sidebar switch's on_change), defaulting to the browser's
+locale: widgets of the entry file vanish from AppTest's tree after the second run, a plain key does not.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 import yaml
@@ -12,7 +17,7 @@ LANGS = {"zh": "中文", "en": "English"}
 
 
 @lru_cache(maxsize=1)
-def _strings() -> dict[str, dict[str, str]]:
+def _strings() -> dict[str, Any]:
     return yaml.safe_load((Path(__file__).parent / "strings.yaml").read_text(encoding="utf-8"))
 
 
@@ -29,8 +34,29 @@ def t(key: str, **kw) -> str:
     return text.format(**kw) if kw else text
 
 
-def bilingual(text: dict | None) -> str:
-    """A {en, zh} mapping (template titles, labels) in the current language."""
+def bilingual(text: Any) -> str:
+    """A {en, zh} mapping (template titles, labels, reasons, warnings) in the current language."""
     if not text:
         return ""
+    if hasattr(text, "model_dump"):
+        text = text.model_dump()
+    if isinstance(text, str):
+        return text
     return text.get(lang()) or text.get("en", "")
+
+
+def choice_label(value: Any) -> str:
+    """How a choice value (a status, a role, an option of a form) is shown: translated when known."""
+    entry = _strings().get("choices", {}).get(str(value))
+    return (entry.get(lang()) or entry.get("en")) if entry else str(value)
+
+
+def has(key: str) -> bool:
+    return key in _strings()
+
+
+def labeller(options, fn=choice_label):
+    """A format_func for a widget with the labels computed now, in the current language: format functions are
+    also called outside the script run (AppTest, state checks) where the session's language is not at hand."""
+    table = {option: fn(option) for option in options}
+    return lambda option: table.get(option, str(option))
