@@ -1,0 +1,110 @@
+"""Build: template + table → roles (drag or pick) → parameters → expert knowledge → live validation → save / run."""
+
+import streamlit as st
+
+from engine import api
+from engine.errors import InvalidInput
+from ui.expert import expert_form
+from ui.forms import model_form
+from ui.i18n import bilingual, labeller, t
+from ui.roles import recipe_roles, role_board, role_label
+from ui.widgets import guard, issues_by_key, show_error
+
+st.title(t("build_title"))
+st.caption(t("build_intro"))
+
+with guard():
+    templates = {tpl.id: tpl for tpl in api.list_templates()}
+    tables = api.tables()
+    if not templates or not tables:
+        st.info(t("build_needs_data"))
+        st.stop()
+
+    loaded = st.session_state.get("build_loaded") or {}
+    gen = st.session_state.get("build_gen", 0)
+    with st.expander(t("load_recipe")):
+        paths = api.saved_recipes()
+        path = st.selectbox(t("saved_recipes"), paths, format_func=lambda p: p.name, index=None, key="build_path")
+        if st.button(t("load_button"), disabled=path is None):
+            loaded = api.read_recipe(path)
+            st.session_state.update(build_loaded=loaded, build_gen=gen + 1,
+                                    build_template=loaded["template"].split("@")[0],
+                                    build_table=loaded["data"].get("table"))
+            st.rerun()
+
+    ids, names = list(templates), [i.name for i in tables]
+    c1, c2 = st.columns(2)
+    want = st.session_state.get("build_template")
+    tpl_id = c1.selectbox(t("pick_template"), ids, index=ids.index(want) if want in ids else 0,
+                          format_func=labeller(ids, lambda i: bilingual(templates[i].title)))
+    want = st.session_state.get("build_table")
+    table = c2.selectbox(t("pick_table"), names, index=names.index(want) if want in names else 0)
+    st.session_state.update(build_template=tpl_id, build_table=table)
+    template = templates[tpl_id]
+    from_recipe = loaded if loaded.get("template", "").split("@")[0] == tpl_id else {}
+    key = f"build.{gen}.{tpl_id}.{table}"
+
+    st.subheader(t("step_roles"))
+    st.caption(t("roles_drag_help"))
+    roles = role_board(template, table, "build.roles", from_recipe.get("roles"), gen)
+    role_slot = st.empty()
+
+    st.subheader(t("step_params"))
+    columns = list(api.catalog().table_info(table).columns)
+    kinds = {n: s.type for n, s in template.params.items() if s.type in ("column", "columns")}
+    labels = {n: {str(c): v.model_dump() for c, v in (s.choice_labels or {}).items()}
+              for n, s in template.params.items() if getattr(s, "choice_labels", None)}
+    params = model_form(template.params_model(), key=f"{key}.params", columns=columns, kinds=kinds,
+                        choice_labels=labels, initial=from_recipe.get("params"))
+
+    st.subheader(t("step_expert"))
+    features = roles.get("controllable", []) + roles.get("context", [])
+    profile = api.profile_table(table)
+    ranges = {c["name"]: (c["quantiles"]["p1"], c["quantiles"]["p99"]) for c in profile["columns"]
+              if c.get("quantiles")}
+    expert, expert_slots = expert_form(features, roles.get("controllable", []), ranges, f"{key}.expert",
+                                       from_recipe.get("expert"))
+
+    st.subheader(t("step_check"))
+    name = st.text_input(t("recipe_name"), value=from_recipe.get("name") or f"{bilingual(template.title)} · {table}",
+                         key=f"{key}.name")
+    recipe = {"template": template.key, "name": name, "data": {"table": table}, "roles": recipe_roles(roles),
+              "params": params.values, "expert": expert}
+    try:
+        pipeline = api.compile_recipe(recipe)
+    except InvalidInput as exc:
+        pipeline = None
+        st.error(t("recipe_problems", count=len(exc.issues)))
+        by_role = issues_by_key(exc, "roles")
+        if by_role:
+            role_slot.error("\n\n".join(f"**{role_label(template, r)}**: {'; '.join(m)}" for r, m in by_role.items()))
+        leftover = params.show(issues_by_key(exc, "params"))
+        for part, messages in issues_by_key(exc, "expert").items():
+            expert_slots.get(part, st).error("\n\n".join(messages))
+        shown = ("roles", "params", "expert")
+        for issue in exc.issues:
+            if not (issue.path or "").startswith(shown):
+                st.error(t("error", message=issue))
+        for message in leftover:
+            st.error(t("error", message=message))
+    if params.errors:
+        pipeline = None
+    if pipeline is not None:
+        st.success(t("recipe_ok", steps=len(pipeline.steps), features=len(pipeline.roles.get("features", []))))
+        st.graphviz_chart(pipeline.to_dot())
+
+    text = api.recipe_yaml(recipe)
+    with st.expander(t("recipe_yaml")):
+        st.code(text, language="yaml")
+    a, b, c = st.columns(3)
+    a.download_button(t("download_recipe"), text, file_name=f"{tpl_id}_{table}.yaml", mime="application/x-yaml",
+                      disabled=pipeline is None)
+    if b.button(t("save_recipe"), disabled=pipeline is None):
+        st.success(t("recipe_saved", path=api.save_recipe(recipe)))
+    if c.button(t("run_button"), type="primary", disabled=pipeline is None):
+        try:
+            st.session_state["current_run"] = api.start_run(recipe)
+        except InvalidInput as exc:
+            show_error(exc)
+        else:
+            st.switch_page("pages/run.py")
