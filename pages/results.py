@@ -1,0 +1,130 @@
+"""Results: metrics with fold spread, key parameters, recommendations, expected uplift, warnings, and what-if."""
+
+import json
+
+import streamlit as st
+
+from engine import api
+from engine.errors import StudioError
+from ui import charts
+from ui.i18n import bilingual, choice_label, t
+from ui.widgets import guard, num, status_text
+
+st.title(t("results_title"))
+
+with guard():
+    done = [r for r in api.runs(limit=50) if r["status"] == "succeeded"]
+    if not done:
+        st.info(t("no_results"))
+        st.stop()
+    ids = [r["run_id"] for r in done]
+    wanted = st.session_state.get("results_run") or st.query_params.get("result")
+    run_id = st.selectbox(t("pick_run"), ids, index=ids.index(wanted) if wanted in ids else 0,
+                          format_func=lambda i: next(f"{i} · {r['recipe_name']}" for r in done if r["run_id"] == i))
+    st.session_state["results_run"] = run_id
+    st.query_params["result"] = run_id
+    result = api.load_result(run_id)
+    metrics, predicted = result["metrics"], result["predicted"]
+    st.caption(t("result_caption", template=f"{result['template']['id']}@{result['template']['version']}",
+                 source=result["data"]["source"], rows=result["data"]["rows"], status=status_text(result["status"]),
+                 seconds=result["timings"]["total_seconds"]))
+
+with guard():
+    st.subheader(t("model_quality"))
+    names = [k for k, v in metrics.items() if isinstance(v, dict) and "mean" in v]
+    cols = st.columns(max(len(names), 1))
+    for col, name in zip(cols, names):
+        col.metric(choice_label(f"metric.{name}"), f"{num(metrics[name]['mean'])} ± {num(metrics[name]['std'])}")
+    st.caption(t("cv_caption", folds=metrics.get("folds"), cv=choice_label(metrics.get("cv")),
+                 task=choice_label(metrics.get("task"))))
+    for warning in metrics.get("warnings") or []:
+        st.warning(bilingual(warning))
+    if names:
+        st.plotly_chart(charts.fold_metrics(metrics, names[:1]), width="stretch")
+
+with guard():
+    st.subheader(t("expected_outcome"))
+    if predicted:
+        up = predicted["uplift"]
+        c1, c2, c3 = st.columns(3)
+        c1.metric(t("baseline"), num(predicted["baseline"]["value"]))
+        c2.metric(t("recommended"), num(predicted["recommended"]["value"]),
+                  f"{num(up['value'])} ({num(up.get('pct'), 2)} %)")
+        c3.metric(t("uplift_interval"), f"[{num(up['low'])}, {num(up['high'])}]")
+        st.caption(t("outcome_caption", target=predicted.get("target"), goal=choice_label(predicted.get("goal")),
+                     scenario=choice_label(predicted.get("scenario"))))
+        for warning in predicted.get("warnings") or []:
+            st.warning(bilingual(warning))
+        dist = predicted.get("distance_to_data") or {}
+        if dist:
+            st.caption(t("distance_caption", value=num(dist.get("value")), radius=num(dist.get("trust_radius"))))
+
+with guard():
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader(t("recommendations"))
+        st.dataframe([{t("col_name"): r["name"], t("col_value"): num(r["value"]),
+                       t("col_window"): f"{num(r.get('low'))} – {num(r.get('high'))}",
+                       t("col_baseline"): num(r.get("baseline")),
+                       t("col_envelope"): " – ".join(num(x) for x in r.get("envelope") or []) or "—",
+                       t("col_percentile"): num(r.get("data_percentile")),
+                       t("col_note"): t("pinned") if r.get("pinned") else (t("expert_bounded")
+                                                                            if r.get("expert_bounds") else "")}
+                      for r in result["recommendations"]], hide_index=True, width="stretch")
+    with right:
+        if result["key_parameters"]:
+            st.plotly_chart(charts.key_parameters(result["key_parameters"]), width="stretch")
+
+
+def what_if_inputs(recs: list[dict]) -> dict:
+    settings = {}
+    cols = st.columns(2)
+    for i, rec in enumerate(r for r in recs if not r.get("pinned")):
+        with cols[i % 2]:
+            if rec.get("levels"):
+                settings[rec["name"]] = st.selectbox(rec["name"], rec["levels"], key=f"wi.{run_id}.{rec['name']}",
+                                                     index=rec["levels"].index(rec["value"]))
+                continue
+            lo, hi = rec.get("envelope") or [rec["low"], rec["high"]]
+            lo, hi = min(lo, rec["value"]), max(hi, rec["value"])
+            if hi > lo:
+                settings[rec["name"]] = st.slider(rec["name"], float(lo), float(hi), float(rec["value"]),
+                                                  step=(hi - lo) / 200, key=f"wi.{run_id}.{rec['name']}")
+    return settings
+
+
+with guard():
+    st.subheader(t("what_if"))
+    st.caption(t("what_if_help"))
+    settings = what_if_inputs(result["recommendations"])
+    try:
+        outcome = api.what_if(run_id, settings)
+    except StudioError as exc:
+        st.info(t("what_if_unavailable", message=exc))
+        outcome = None
+    if outcome:
+        c1, c2, c3 = st.columns(3)
+        c1.metric(t("what_if_value"), num(outcome["value"]),
+                  f"{num(outcome['change'])} {t('vs_baseline')}" if outcome.get("change") is not None else None)
+        c2.metric(t("what_if_band"), f"[{num(outcome['low'])}, {num(outcome['high'])}]")
+        c3.metric(t("what_if_folds"), f"[{num(outcome['folds_low'])}, {num(outcome['folds_high'])}]")
+    if predicted:
+        st.plotly_chart(charts.outcome_band(predicted, outcome), width="stretch")
+
+with guard():
+    st.subheader(t("rerun_pinned"))
+    recs = [r for r in result["recommendations"] if not r.get("levels")]
+    if recs:
+        a, b, c = st.columns([2, 2, 1])
+        name = a.selectbox(t("pin_which"), [r["name"] for r in recs], key=f"pin_name.{run_id}")
+        rec = next(r for r in recs if r["name"] == name)
+        value = b.number_input(t("pin_value"), value=float(rec.get("baseline") or rec["value"]), format="%g",
+                               key=f"pin_value.{run_id}.{name}")
+        if c.button(t("rerun_button")):
+            recipe = result["recipe"]["content"]
+            expert = {**recipe.get("expert", {}), "pin": {**recipe.get("expert", {}).get("pin", {}), name: value}}
+            st.session_state["current_run"] = api.start_run({**recipe, "expert": expert,
+                                                             "name": f"{recipe['name']} · {name}={num(value)}"})
+            st.switch_page("pages/run.py")
+    st.download_button(t("download_result"), json.dumps(result, ensure_ascii=False, indent=2),
+                       file_name=f"result_{run_id}.json", mime="application/json")
