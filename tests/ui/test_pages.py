@@ -1,0 +1,192 @@
+"""AppTest for every page: renders in en and zh without exception or mixed language; each page's main flow works."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import api
+
+REPO = Path(__file__).resolve().parents[2]
+PAGES = ["pages/home.py", "pages/data.py", "pages/gallery.py", "pages/build.py", "pages/run.py", "pages/results.py",
+         "pages/history.py"]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+FAST = {"n_estimators": 40, "n_samples": 200, "folds": 3}
+
+
+def open_page(page: str, lang: str = "en") -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.session_state["lang"] = lang
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def chrome_texts(at: AppTest) -> list[str]:
+    """Texts the studio itself writes (titles, buttons, widget labels, tabs), not data such as column names."""
+    texts = [e.value for e in [*at.title, *at.subheader]] + [b.label for b in at.button]
+    texts += [tab.label for tab in at.tabs] + [e.label for e in at.expander]
+    return [x for x in texts if x]
+
+
+@pytest.fixture
+def fast_run(demo_db):
+    """A finished quick run of the concrete demo recipe."""
+    recipe = api.read_recipe(REPO / "recipes" / "concrete_strength.yaml")
+    recipe["params"].update(FAST)
+    run_id = api.start_run(recipe)
+    assert api.wait_run(run_id, 120)["status"] == "succeeded"
+    return run_id
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_in_one_language_at_a_time(fast_run, monkeypatch, page):
+    monkeypatch.chdir(REPO)
+    for lang in ("en", "zh"):
+        at = open_page(page, lang)
+        assert not at.error, [e.value for e in at.error]
+        texts = chrome_texts(at)
+        assert texts
+        if lang == "zh":
+            assert all(CJK.search(x) or not re.search(r"[A-Za-z]{4,}", x) for x in texts), texts
+        else:
+            assert not any(CJK.search(x) for x in texts), texts
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_an_empty_data_factory(studio_home, monkeypatch, page):
+    monkeypatch.chdir(REPO)
+    at = open_page(page)
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_data_page_uploads_profiles_and_cleans(studio_home, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = open_page("pages/data.py")
+    csv = "temp;speed;yield\n850,5;1,2;0,91\n860,0;1,3;0,93\n855,5;1,1;\n870,0;1,4;0,95\n"
+    at.file_uploader[0].upload("line3.csv", csv.encode("utf-8"), "text/csv").run()
+    at.text_input(key="data_name_line3").input("line3").run()
+    at.button[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Table line3 loaded: 4 rows, 3 columns" in s.value for s in at.success)
+    assert api.tables()[0].name == "line3"
+    assert any(m.label == "Data readiness" for m in at.metric)
+    # a cleaning action: fill the missing yield -> a new table, the source unchanged
+    at.selectbox(key="clean_op").select("clean.impute").run()
+    clean = next(b for b in at.button if b.label == "Make the new table")
+    clean.click().run()
+    assert any("New table line3_impute (4 rows)" in s.value for s in at.success), [e.value for e in at.error]
+    assert {i.name for i in api.tables()} == {"line3", "line3_impute"}
+
+
+def test_data_page_shows_ingest_problems_as_messages(demo_db, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = open_page("pages/data.py", "zh")
+    at.file_uploader[0].upload("concrete.csv", b"a,b\n1,2\n", "text/csv").run()
+    at.text_input(key="data_name_concrete").input("concrete").run()
+    next(b for b in at.button if b.label == "导入数据工厂").click().run()
+    assert not at.exception
+    assert any("already exists" in e.value for e in at.error)
+
+
+def test_gallery_opens_the_build_page(demo_db, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = open_page("pages/gallery.py")
+    assert any("Quick model" in m.value for m in at.markdown)
+    at.button(key="use_quick_model").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Build a recipe"
+
+
+def test_build_with_the_fallback_widgets_then_run(demo_db, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = open_page("pages/build.py")
+    table = next(s for s in at.selectbox if s.label == "Table")
+    table.select("concrete").run()
+    # the suggestion: last numeric column as the target
+    assert at.multiselect(key="build.roles.pick.target").value == ["strength_mpa"]
+    assert any("The recipe is valid" in s.value for s in at.success)
+    # a role problem is shown next to the roles, then fixed with the fallback multiselect
+    at.multiselect(key="build.roles.pick.target").select("cement").run()
+    assert any("Target" in e.value and "at most 1" in e.value for e in at.error)
+    at.multiselect(key="build.roles.pick.target").unselect("cement").run()  # back to the unused columns
+    assert "cement" not in at.multiselect(key="build.roles.pick.controllable").value
+    at.multiselect(key="build.roles.pick.controllable").select("cement").run()
+    at.multiselect(key="build.roles.pick.context").select("age_days").run()
+    assert "age_days" not in at.multiselect(key="build.roles.pick.controllable").value
+    # parameter bounds come from the template: the generated widget enforces them
+    assert at.number_input(key="build.0.quick_model.concrete.params.n_estimators").min == 10
+    # an expert-knowledge problem is shown below its field
+    at.multiselect(key="build.0.quick_model.concrete.expert.bounded").select("water").run()
+    at.number_input(key="build.0.quick_model.concrete.expert.lo.water").set_value(200).run()
+    at.number_input(key="build.0.quick_model.concrete.expert.hi.water").set_value(100).run()
+    assert any("low is above high" in e.value for e in at.error), [e.value for e in at.error]
+    at.multiselect(key="build.0.quick_model.concrete.expert.bounded").unselect("water").run()
+    at.number_input(key="build.0.quick_model.concrete.params.n_estimators").set_value(40).run()
+    at.number_input(key="build.0.quick_model.concrete.params.n_samples").set_value(200).run()
+    at.slider(key="build.0.quick_model.concrete.params.folds").set_value(3).run()
+    at.multiselect(key="build.0.quick_model.concrete.expert.up").select("cement").run()
+    assert not at.error, [e.value for e in at.error]
+    assert any("The recipe is valid" in s.value for s in at.success)
+    assert "monotone:\n    cement: 1" in at.code[0].value
+    next(b for b in at.button if b.label == "Save in the studio").click().run()
+    assert any("Saved as" in s.value for s in at.success)
+    next(b for b in at.button if b.label == "Run").click().run()
+    assert not at.exception
+    run_id = at.session_state["current_run"]
+    assert at.title[0].value == "Run"  # the page switched to the run
+    assert api.wait_run(run_id, 120)["status"] == "succeeded"
+    at.switch_page("pages/run.py").run()  # as after a browser refresh: the session remembers the run
+    assert any("Finished in" in s.value for s in at.success)
+    next(b for b in at.button if b.label == "Open the results").click().run()
+    assert not at.exception and not at.error
+    assert "R²" in [m.label for m in at.metric]
+
+
+def test_results_what_if_re_predicts(fast_run, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = open_page("pages/results.py")
+    labels = [m.label for m in at.metric]
+    assert {"R²", "Today (baseline)", "With the recommendation", "Predicted outcome"} <= set(labels)
+    before = next(m.value for m in at.metric if m.label == "Predicted outcome")
+    recommended = next(m.value for m in at.metric if m.label == "With the recommendation")
+    assert before == recommended  # the what-if starts at the recommendation
+    cement = at.slider(key=f"wi.{fast_run}.cement")
+    cement.set_value(cement.min).run()
+    after = next(m.value for m in at.metric if m.label == "Predicted outcome")
+    assert after != before
+    assert not at.error
+
+
+def test_history_compares_two_runs(fast_run, monkeypatch):
+    monkeypatch.chdir(REPO)
+    recipe = api.read_recipe(REPO / "recipes" / "concrete_strength.yaml")
+    recipe["params"].update({**FAST, "goal": "minimize"})
+    assert api.wait_run(api.start_run(recipe), 120)["status"] == "succeeded"
+    at = open_page("pages/history.py", "zh")
+    assert at.subheader[0].value == "比较两次运行"
+    assert len(at.dataframe) == 4
+    assert not at.error
+
+
+def test_cancel_from_the_run_page(demo_db, monkeypatch):
+    monkeypatch.chdir(REPO)
+    recipe = api.read_recipe(REPO / "recipes" / "concrete_strength.yaml")
+    recipe["params"].update({"n_estimators": 3000, "folds": 10})
+    run_id = api.start_run(recipe)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.session_state["lang"] = "en"
+    at.session_state["current_run"] = run_id
+    at.run()
+    at.switch_page("pages/run.py").run()
+    cancel = [b for b in at.button if b.label == "Cancel the run"]
+    if cancel:  # still running when the page was drawn
+        cancel[0].click().run()
+    status = api.wait_run(run_id, 120)
+    assert status["status"] in ("cancelled", "succeeded")
+    at.run()
+    assert not at.exception
