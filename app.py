@@ -4,7 +4,7 @@ import streamlit as st
 
 from ui.i18n import LANGS, lang, t
 
-st.set_page_config(page_title="AI Studio · AI 创作间", page_icon="🏭", layout="wide")
+st.set_page_config(page_title="AI Studio · AI 创作间", page_icon=":material/factory:", layout="wide")
 
 
 def _set_lang() -> None:
@@ -15,8 +15,10 @@ with st.sidebar:
     st.selectbox(t("language"), list(LANGS), index=list(LANGS).index(lang()), format_func=LANGS.get,
                  key="_lang_choice", on_change=_set_lang)
 
-PAGES = [("pages/home.py", "home", "🏠"), ("pages/data.py", "nav_data", "🗄️"), ("pages/gallery.py", "nav_gallery", "🧩"),
-         ("pages/build.py", "nav_build", "🛠️"), ("pages/run.py", "nav_run", "⏳"), ("pages/results.py", "nav_results", "📈"),
-         ("pages/history.py", "nav_history", "🗂️")]
+PAGES = [("pages/home.py", "home", ":material/home:"), ("pages/data.py", "nav_data", ":material/database:"),
+         ("pages/gallery.py", "nav_gallery", ":material/widgets:"), ("pages/build.py", "nav_build", ":material/build:"),
+         ("pages/run.py", "nav_run", ":material/play_circle:"),
+         ("pages/results.py", "nav_results", ":material/insights:"),
+         ("pages/history.py", "nav_history", ":material/history:")]
 page = st.navigation([st.Page(path, title=t(key), icon=icon, default=(key == "home")) for path, key, icon in PAGES])
 page.run()

@@ -1,4 +1,4 @@
-"""Build: template + table → roles (drag or pick) → parameters → expert knowledge → live validation → save / run."""
+"""Build: template + table → roles (drag or pick) → parameters → expert knowledge → live check → save, run."""
 
 import streamlit as st
 
@@ -8,7 +8,9 @@ from ui.expert import expert_form
 from ui.forms import model_form
 from ui.i18n import bilingual, labeller, t
 from ui.roles import recipe_roles, role_board, role_label
-from ui.widgets import guard, issues_by_key, show_error
+from ui.widgets import guard, issues_by_key, page_start, show_error
+
+page_start()
 
 st.title(t("build_title"))
 st.caption(t("build_intro"))
@@ -24,7 +26,8 @@ with guard():
     gen = st.session_state.get("build_gen", 0)
     with st.expander(t("load_recipe")):
         paths = api.saved_recipes()
-        path = st.selectbox(t("saved_recipes"), paths, format_func=lambda p: p.name, index=None, key="build_path")
+        path = st.selectbox(t("saved_recipes"), paths, format_func=lambda p: p.name, index=None, key="build_path",
+                            placeholder=t("form_pick"))
         if st.button(t("load_button"), disabled=path is None):
             loaded = api.read_recipe(path)
             st.session_state.update(build_loaded=loaded, build_gen=gen + 1,

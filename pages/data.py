@@ -12,7 +12,9 @@ from engine.ingest import IngestOptions
 from ui import charts
 from ui.forms import model_form
 from ui.i18n import bilingual, choice_label, has, labeller, t
-from ui.widgets import guard, num, place_issues
+from ui.widgets import guard, num, page_start, place_issues
+
+page_start()
 
 st.title(t("data_title"))
 st.caption(t("data_intro"))
@@ -34,11 +36,16 @@ def ingest_upload(upload, table: str, options: dict) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def name_from_upload() -> None:
+    """A new file proposes its name as the table name (the user may change it)."""
+    upload = st.session_state.get("data_upload")
+    st.session_state["data_name"] = Path(upload.name).stem if upload else ""
+
+
 with st.expander(t("upload_title"), expanded=not api.tables()):
     upload = st.file_uploader(t("upload_file"), type=["csv", "tsv", "txt", "xlsx", "xls", "xlsm", "parquet"],
-                              key="data_upload")
-    default_name = Path(upload.name).stem if upload else ""
-    table_name = st.text_input(t("table_name"), value=default_name, key=f"data_name_{default_name}")
+                              key="data_upload", on_change=name_from_upload)
+    table_name = st.text_input(t("table_name"), key="data_name")
     with st.container(border=True):
         st.caption(t("ingest_options"))
         form = model_form(IngestOptions, key="ingest")

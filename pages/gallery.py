@@ -4,7 +4,9 @@ import streamlit as st
 
 from engine import api
 from ui.i18n import bilingual, choice_label, t
-from ui.widgets import guard
+from ui.widgets import guard, page_start
+
+page_start()
 
 st.title(t("gallery_title"))
 st.caption(t("gallery_intro"))

@@ -4,7 +4,9 @@ import streamlit as st
 
 from engine import api
 from ui.i18n import choice_label, t
-from ui.widgets import guard, num, status_text
+from ui.widgets import guard, num, page_start, seconds, status_text
+
+page_start()
 
 st.title(t("history_title"))
 
@@ -13,10 +15,10 @@ with guard():
     if not runs:
         st.info(t("no_runs_yet"))
         st.stop()
-    st.dataframe([{t("col_run"): r["run_id"], t("col_status"): status_text(r["status"]),
+    st.dataframe([{t("col_run"): r["run_id"], t("col_status"): status_text(r["status"], plain=True),
                    t("col_recipe"): r["recipe_name"], t("col_template"): f"{r['template_id']}@{r['template_version']}",
                    t("col_started"): (r["started_at"] or "")[:19].replace("T", " "),
-                   t("col_seconds"): num(r["seconds"]), t("col_failed_step"): r["failed_step"] or ""}
+                   t("col_seconds"): seconds(r["seconds"]), t("col_failed_step"): r["failed_step"] or ""}
                   for r in runs], hide_index=True, width="stretch")
 
     done = [r for r in runs if r["status"] == "succeeded"]
@@ -46,7 +48,8 @@ with guard():
         st.dataframe([{t("col_name"): choice_label(f"metric.{r['name']}") if translate else r["name"],
                        "A": num(r["a"]), "B": num(r["b"]),
                        "B − A": num(r["b"] - r["a"]) if isinstance(r["a"], (int, float))
-                       and isinstance(r["b"], (int, float)) else "—"} for r in rows], hide_index=True, width="stretch")
+                       and isinstance(r["b"], (int, float)) else "—"} for r in rows],
+                     hide_index=True, width="stretch")
 
     table(diff["metrics"], t("model_quality"), translate=True)
     left, right = st.columns(2)

@@ -5,7 +5,9 @@ import streamlit as st
 from engine import api
 from engine.errors import StudioError
 from ui.i18n import bilingual, t
-from ui.widgets import status_text
+from ui.widgets import page_start, status_text
+
+page_start()
 
 DEMO_RECIPE = "recipes/concrete_strength.yaml"
 
@@ -13,8 +15,10 @@ st.title(t("app_title"))
 st.write(t("tagline"))
 st.markdown(t("home_how"))
 links = st.columns(4)
-for col, (path, key, icon) in zip(links, [("pages/data.py", "nav_data", "🗄️"), ("pages/gallery.py", "nav_gallery", "🧩"),
-                                         ("pages/build.py", "nav_build", "🛠️"), ("pages/results.py", "nav_results", "📈")]):
+for col, (path, key, icon) in zip(links, [("pages/data.py", "nav_data", ":material/database:"),
+                                         ("pages/gallery.py", "nav_gallery", ":material/widgets:"),
+                                         ("pages/build.py", "nav_build", ":material/build:"),
+                                         ("pages/results.py", "nav_results", ":material/insights:")]):
     col.page_link(path, label=t(key), icon=icon)
 
 try:
@@ -65,7 +69,8 @@ if result:
 
 st.subheader(t("recent_runs"))
 if runs:
-    st.dataframe([{t("col_run"): r["run_id"], t("col_status"): status_text(r["status"]), t("col_template"): r["template_id"],
+    st.dataframe([{t("col_run"): r["run_id"], t("col_status"): status_text(r["status"], plain=True),
+                   t("col_template"): r["template_id"],
                    t("col_recipe"): r["recipe_name"]} for r in runs], hide_index=True)
 else:
     st.caption(t("no_runs"))

@@ -8,7 +8,9 @@ from engine import api
 from engine.errors import StudioError
 from ui import charts
 from ui.i18n import bilingual, choice_label, t
-from ui.widgets import guard, num, status_text
+from ui.widgets import guard, num, page_start, status_text
+
+page_start()
 
 st.title(t("results_title"))
 
@@ -24,17 +26,17 @@ with guard():
     st.session_state["results_run"] = run_id
     st.query_params["result"] = run_id
     result = api.load_result(run_id)
-    metrics, predicted = result["metrics"], result["predicted"]
+    metrics, predicted, data = result["metrics"], result["predicted"], result["data"]
     st.caption(t("result_caption", template=f"{result['template']['id']}@{result['template']['version']}",
-                 source=result["data"]["source"], rows=result["data"]["rows"], status=status_text(result["status"]),
-                 seconds=result["timings"]["total_seconds"]))
+                 source=(data.get("binding") or {}).get("table") or data["source"], rows=data["rows"],
+                 status=status_text(result["status"]), seconds=result["timings"]["total_seconds"]))
 
 with guard():
     st.subheader(t("model_quality"))
     names = [k for k, v in metrics.items() if isinstance(v, dict) and "mean" in v]
     cols = st.columns(max(len(names), 1))
     for col, name in zip(cols, names):
-        col.metric(choice_label(f"metric.{name}"), f"{num(metrics[name]['mean'])} ± {num(metrics[name]['std'])}")
+        col.metric(choice_label(f"metric.{name}"), f"{num(metrics[name]['mean'])} ± {num(metrics[name]['std'], 1)}")
     st.caption(t("cv_caption", folds=metrics.get("folds"), cv=choice_label(metrics.get("cv")),
                  task=choice_label(metrics.get("task"))))
     for warning in metrics.get("warnings") or []:
@@ -60,62 +62,59 @@ with guard():
             st.caption(t("distance_caption", value=num(dist.get("value")), radius=num(dist.get("trust_radius"))))
 
 with guard():
-    left, right = st.columns([3, 2])
-    with left:
-        st.subheader(t("recommendations"))
-        st.dataframe([{t("col_name"): r["name"], t("col_value"): num(r["value"]),
-                       t("col_window"): f"{num(r.get('low'))} – {num(r.get('high'))}",
-                       t("col_baseline"): num(r.get("baseline")),
-                       t("col_envelope"): " – ".join(num(x) for x in r.get("envelope") or []) or "—",
-                       t("col_percentile"): num(r.get("data_percentile")),
-                       t("col_note"): t("pinned") if r.get("pinned") else (t("expert_bounded")
-                                                                            if r.get("expert_bounds") else "")}
-                      for r in result["recommendations"]], hide_index=True, width="stretch")
-    with right:
-        if result["key_parameters"]:
-            st.plotly_chart(charts.key_parameters(result["key_parameters"]), width="stretch")
+    st.subheader(t("recommendations"))
+    st.dataframe([{t("col_name"): r["name"], t("col_value"): num(r["value"]),
+                   t("col_window"): f"{num(r.get('low'))} – {num(r.get('high'))}",
+                   t("col_baseline"): num(r.get("baseline")),
+                   t("col_envelope"): " – ".join(num(x) for x in r.get("envelope") or []) or "—",
+                   t("col_percentile"): num(r.get("data_percentile")),
+                   t("col_note"): t("pinned") if r.get("pinned") else (t("expert_bounded")
+                                                                        if r.get("expert_bounds") else "")}
+                  for r in result["recommendations"]], hide_index=True, width="stretch")
+    if result["key_parameters"]:
+        st.plotly_chart(charts.key_parameters(result["key_parameters"]), width="stretch")
 
 
 def what_if_inputs(recs: list[dict]) -> dict:
     settings = {}
-    cols = st.columns(2)
-    for i, rec in enumerate(r for r in recs if not r.get("pinned")):
-        with cols[i % 2]:
-            if rec.get("levels"):
-                settings[rec["name"]] = st.selectbox(rec["name"], rec["levels"], key=f"wi.{run_id}.{rec['name']}",
-                                                     index=rec["levels"].index(rec["value"]))
-                continue
-            lo, hi = rec.get("envelope") or [rec["low"], rec["high"]]
-            lo, hi = min(lo, rec["value"]), max(hi, rec["value"])
-            if hi > lo:
-                settings[rec["name"]] = st.slider(rec["name"], float(lo), float(hi), float(rec["value"]),
-                                                  step=(hi - lo) / 200, key=f"wi.{run_id}.{rec['name']}")
+    for rec in (r for r in recs if not r.get("pinned")):
+        if rec.get("levels"):
+            settings[rec["name"]] = st.selectbox(rec["name"], rec["levels"], key=f"wi.{run_id}.{rec['name']}",
+                                                 index=rec["levels"].index(rec["value"]))
+            continue
+        lo, hi = rec.get("envelope") or [rec["low"], rec["high"]]
+        lo, hi = min(lo, rec["value"]), max(hi, rec["value"])
+        if hi > lo:
+            settings[rec["name"]] = st.slider(rec["name"], float(lo), float(hi), float(rec["value"]),
+                                              step=(hi - lo) / 200, key=f"wi.{run_id}.{rec['name']}")
     return settings
 
 
 with guard():
     st.subheader(t("what_if"))
     st.caption(t("what_if_help"))
-    settings = what_if_inputs(result["recommendations"])
-    try:
-        outcome = api.what_if(run_id, settings)
-    except StudioError as exc:
-        st.info(t("what_if_unavailable", message=exc))
-        outcome = None
-    if outcome:
-        c1, c2, c3 = st.columns(3)
-        c1.metric(t("what_if_value"), num(outcome["value"]),
-                  f"{num(outcome['change'])} {t('vs_baseline')}" if outcome.get("change") is not None else None)
-        c2.metric(t("what_if_band"), f"[{num(outcome['low'])}, {num(outcome['high'])}]")
-        c3.metric(t("what_if_folds"), f"[{num(outcome['folds_low'])}, {num(outcome['folds_high'])}]")
-    if predicted:
-        st.plotly_chart(charts.outcome_band(predicted, outcome), width="stretch")
+    sliders, outcome_box = st.columns([2, 3])
+    with sliders:
+        settings = what_if_inputs(result["recommendations"])
+    with outcome_box:
+        try:
+            outcome = api.what_if(run_id, settings)
+        except StudioError as exc:
+            st.info(t("what_if_unavailable", message=exc))
+            outcome = None
+        if outcome:
+            st.metric(t("what_if_value"), num(outcome["value"]),
+                      f"{num(outcome['change'])} {t('vs_baseline')}" if outcome.get("change") is not None else None)
+            st.caption(t("what_if_ranges", low=num(outcome["low"]), high=num(outcome["high"]),
+                         folds_low=num(outcome["folds_low"]), folds_high=num(outcome["folds_high"])))
+        if predicted:
+            st.plotly_chart(charts.outcome_band(predicted, outcome), width="stretch")
 
 with guard():
     st.subheader(t("rerun_pinned"))
     recs = [r for r in result["recommendations"] if not r.get("levels")]
     if recs:
-        a, b, c = st.columns([2, 2, 1])
+        a, b, c = st.columns([2, 2, 1], vertical_alignment="bottom")
         name = a.selectbox(t("pin_which"), [r["name"] for r in recs], key=f"pin_name.{run_id}")
         rec = next(r for r in recs if r["name"] == name)
         value = b.number_input(t("pin_value"), value=float(rec.get("baseline") or rec["value"]), format="%g",

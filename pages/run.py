@@ -5,7 +5,9 @@ import streamlit as st
 
 from engine import api
 from ui.i18n import bilingual, t
-from ui.widgets import guard, num, status_text
+from ui.widgets import guard, page_start, seconds, status_text
+
+page_start()
 
 ACTIVE = ("running", "starting")
 
@@ -20,7 +22,8 @@ with guard():
     if not ids:
         st.info(t("no_runs_yet"))
         st.stop()
-    labels = {r["run_id"]: f"{r['run_id']} · {r['recipe_name']} · {status_text(r['status'])}" for r in runs}
+    labels = {r["run_id"]: f"{r['run_id']} · {r['recipe_name']} · {status_text(r['status'], plain=True)}"
+              for r in runs}
     run_id = st.selectbox(t("pick_run"), ids, index=ids.index(wanted) if wanted in ids else 0,
                           format_func=lambda i: labels.get(i, i))
     st.session_state["current_run"] = run_id
@@ -39,7 +42,7 @@ def panel(run_id: str) -> dict:
     st.progress(fraction, text=t("progress_step", step=step_name(current), pct=round(100 * fraction))
                 if current else f"{round(100 * fraction)} %")
     st.dataframe([{t("col_step"): step_name(s), t("col_operator"): s.get("op") or "",
-                   t("col_status"): status_text(s["status"]), t("col_seconds"): num(s.get("seconds")),
+                   t("col_status"): status_text(s["status"], plain=True), t("col_seconds"): seconds(s.get("seconds")),
                    t("col_cached"): "✓" if s.get("cached") else ""} for s in status["steps"]],
                  hide_index=True, width="stretch")
     if status.get("error"):

@@ -46,8 +46,8 @@ def fold_metrics(metrics: dict[str, Any], names: list[str]) -> go.Figure:
     fig = go.Figure()
     for name in names:
         folds = metrics[name].get("folds") or []
-        fig.add_trace(go.Box(y=folds, name=name, boxpoints="all", jitter=0.3))
-    fig.update_layout(title=t("chart_folds"), showlegend=False, **_LAYOUT)
+        fig.add_trace(go.Box(y=folds, name=name, boxpoints="all", jitter=0.2, pointpos=0))
+    fig.update_layout(title=t("chart_folds"), showlegend=False, **{**_LAYOUT, "height": 240})
     return fig
 
 

@@ -9,6 +9,10 @@ import streamlit as st
 from ui.i18n import t
 
 
+def pick_many(label: str, options: list, **kw) -> list:
+    return st.multiselect(label, options, placeholder=t("form_pick_columns"), **kw)
+
+
 def _num(value: Any, fallback: float = 0.0) -> float:
     return float(value) if isinstance(value, (int, float)) else fallback
 
@@ -20,19 +24,19 @@ def expert_form(features: list[str], controllable: list[str], ranges: dict[str, 
     mono = initial.get("monotone", {})
     c1, c2 = st.columns(2)
     with c1:
-        expert["exclude"] = st.multiselect(t("expert_exclude"), features, key=f"{key}.exclude",
+        expert["exclude"] = pick_many(t("expert_exclude"), features, key=f"{key}.exclude",
                                            default=[c for c in initial.get("exclude", []) if c in features],
                                            help=t("expert_exclude_help"))
         slots["exclude"] = st.empty()
-        up = st.multiselect(t("expert_up"), features, key=f"{key}.up", help=t("expert_up_help"),
+        up = pick_many(t("expert_up"), features, key=f"{key}.up", help=t("expert_up_help"),
                             default=[c for c, d in mono.items() if d == 1 and c in features])
         slots["monotone"] = st.empty()
     with c2:
-        expert["force"] = st.multiselect(t("expert_force"), features, key=f"{key}.force",
+        expert["force"] = pick_many(t("expert_force"), features, key=f"{key}.force",
                                          default=[c for c in initial.get("force", []) if c in features],
                                          help=t("expert_force_help"))
         slots["force"] = st.empty()
-        down = st.multiselect(t("expert_down"), [c for c in features if c not in up], key=f"{key}.down",
+        down = pick_many(t("expert_down"), [c for c in features if c not in up], key=f"{key}.down",
                               default=[c for c, d in mono.items() if d == -1 and c in features and c not in up],
                               help=t("expert_down_help"))
     expert["monotone"] = {**{c: 1 for c in up}, **{c: -1 for c in down}}
@@ -45,7 +49,7 @@ def expert_form(features: list[str], controllable: list[str], ranges: dict[str, 
 
 
 def _ranges(label: str, help_text: str, columns: list[str], ranges: dict, key: str, initial: dict) -> dict:
-    chosen = st.multiselect(label, columns, key=f"{key}.bounded", help=help_text,
+    chosen = pick_many(label, columns, key=f"{key}.bounded", help=help_text,
                             default=[c for c in initial if c in columns])
     out = {}
     for col in chosen:
@@ -58,7 +62,7 @@ def _ranges(label: str, help_text: str, columns: list[str], ranges: dict, key: s
 
 
 def _pins(columns: list[str], ranges: dict, key: str, initial: dict) -> dict:
-    chosen = st.multiselect(t("expert_pin"), columns, key=f"{key}.pinned", help=t("expert_pin_help"),
+    chosen = pick_many(t("expert_pin"), columns, key=f"{key}.pinned", help=t("expert_pin_help"),
                             default=[c for c in initial if c in columns])
     out = {}
     for col in chosen:

@@ -53,11 +53,11 @@ def model_form(model: type[BaseModel], *, key: str, columns: list[str] | None = 
                initial: dict[str, Any] | None = None, skip: tuple[str, ...] = ()) -> FormResult:
     """Render a widget per field of `model`; return the values read (only non-default ones) and text errors."""
     result, initial = FormResult(), initial or {}
+    fields = [(n, f, f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {})
+              for n, f in model.model_fields.items() if n not in skip]
+    fields.sort(key=lambda item: bool(item[2].get("advanced")))  # advanced ones last, in one expander
     advanced_box = None
-    for name, info in model.model_fields.items():
-        if name in skip:
-            continue
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    for name, info, extra in fields:
         box = st.container()
         if extra.get("advanced"):
             advanced_box = advanced_box or st.expander(t("advanced"))
@@ -180,16 +180,17 @@ def _choice(spec: _Spec, info, start):
     options = ([None] if spec.optional else []) + list(typing.get_args(spec.base))
     index = options.index(start) if start in options else None
     if spec.widget == "radio":
-        return st.radio(spec.label, options, index=index, format_func=labeller(options, spec.fmt), help=spec.help, key=spec.key,
-                        horizontal=True)
+        return st.radio(spec.label, options, index=index, format_func=labeller(options, spec.fmt), help=spec.help,
+                        key=spec.key, horizontal=True)
     return st.selectbox(spec.label, options, index=index, format_func=labeller(options, spec.fmt), help=spec.help,
-                        key=spec.key)
+                        key=spec.key, placeholder=t("form_pick"))
 
 
 def _choices(spec: _Spec, info, start):
     options = list(typing.get_args(spec.base))
     default = [v for v in (start if isinstance(start, list) else []) if v in options]
-    return st.multiselect(spec.label, options, default=default, format_func=labeller(options, spec.fmt), help=spec.help, key=spec.key)
+    return st.multiselect(spec.label, options, default=default, format_func=labeller(options, spec.fmt), help=spec.help,
+                          key=spec.key, placeholder=t("form_pick"))
 
 
 def _column(spec: _Spec, info, start):

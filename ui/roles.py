@@ -58,7 +58,7 @@ def role_board(template, table: str, key: str, given: dict | None = None, genera
         state.update(source=source, roles=initial_roles(template, table, given), version=state["version"] + 1)
     roles, names = state["roles"], role_names(template)
     items = [{"header": role_label(template, r), "items": list(roles[r])} for r in names]
-    dragged = sort_items(items, multi_containers=True, direction="horizontal", custom_style=_STYLE,
+    dragged = sort_items(items, multi_containers=True, direction="vertical", custom_style=_STYLE,
                          key=f"{key}.drag.{state['version']}")
     if isinstance(dragged, list) and len(dragged) == len(names):
         new = {r: list(box.get("items", [])) for r, box in zip(names, dragged)}
@@ -72,6 +72,7 @@ def role_board(template, table: str, key: str, given: dict | None = None, genera
             widget_key = f"{key}.pick.{role}"
             st.session_state[widget_key] = list(roles[role])
             st.multiselect(role_label(template, role), sum(roles.values(), []), key=widget_key,
+                           placeholder=t("form_pick_columns"),
                            on_change=_picked, args=(key, role, widget_key))
     return roles
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from pathlib import Path
 from typing import Any, Iterator
 
 import streamlit as st
@@ -11,8 +12,10 @@ import streamlit as st
 from engine.errors import InvalidInput, StudioError
 from ui.i18n import t
 
-STATUS_ICON = {"succeeded": "✅", "failed": "❌", "cancelled": "⏹️", "interrupted": "⚠️", "running": "⏳",
-               "starting": "⏳", "pending": "·", "done": "✅", "cached": "♻️"}
+STATUS_ICON = {"succeeded": ":material/check_circle:", "failed": ":material/error:", "cancelled": ":material/cancel:",
+               "interrupted": ":material/warning:", "running": ":material/hourglass_top:",
+               "starting": ":material/hourglass_top:", "done": ":material/check:", "cached": ":material/cached:"}
+PLAIN = {"succeeded": "✓", "failed": "✗", "cancelled": "–", "interrupted": "!", "done": "✓", "cached": "↺"}
 
 
 @contextlib.contextmanager
@@ -63,7 +66,28 @@ def num(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
-def status_text(status: str | None) -> str:
+def seconds(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else "—"
+
+
+def status_text(status: str | None, plain: bool = False) -> str:
+    """A status with its icon: Material icons in Markdown, plain symbols where Markdown is not drawn (tables,
+    select boxes)."""
     from ui.i18n import choice_label
 
-    return f"{STATUS_ICON.get(status or '', '')} {choice_label(status)}".strip()
+    icon = (PLAIN if plain else STATUS_ICON).get(status or "", "")
+    return f"{icon} {choice_label(status)}".strip()
+
+
+def page_start() -> None:
+    """Streamlit runs a pages/ file WITHOUT app.py while its legacy multipage mode is on: on the first request after
+    a server start that deep-links to a page, and in every AppTest run. Then run app.py here (its sidebar and
+    st.navigation, which switches that mode off and runs this page again inside) and stop this outer run: widget
+    events of the run are kept (a rerun would drop a button click)."""
+    import runpy
+
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        runpy.run_path(str(Path(__file__).resolve().parent.parent / "app.py"), run_name="__studio_app__")
+        st.stop()

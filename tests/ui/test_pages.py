@@ -69,7 +69,7 @@ def test_data_page_uploads_profiles_and_cleans(studio_home, monkeypatch):
     at = open_page("pages/data.py")
     csv = "temp;speed;yield\n850,5;1,2;0,91\n860,0;1,3;0,93\n855,5;1,1;\n870,0;1,4;0,95\n"
     at.file_uploader[0].upload("line3.csv", csv.encode("utf-8"), "text/csv").run()
-    at.text_input(key="data_name_line3").input("line3").run()
+    assert at.text_input(key="data_name").value == "line3"
     at.button[0].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("Table line3 loaded: 4 rows, 3 columns" in s.value for s in at.success)
@@ -87,7 +87,7 @@ def test_data_page_shows_ingest_problems_as_messages(demo_db, monkeypatch):
     monkeypatch.chdir(REPO)
     at = open_page("pages/data.py", "zh")
     at.file_uploader[0].upload("concrete.csv", b"a,b\n1,2\n", "text/csv").run()
-    at.text_input(key="data_name_concrete").input("concrete").run()
+    assert at.text_input(key="data_name").value == "concrete"
     next(b for b in at.button if b.label == "导入数据工厂").click().run()
     assert not at.exception
     assert any("already exists" in e.value for e in at.error)
