@@ -4,6 +4,7 @@ import streamlit as st
 
 from engine import api
 from engine.errors import InvalidInput
+from ui import charts
 from ui.expert import expert_form
 from ui.forms import model_form
 from ui.i18n import bilingual, labeller, t
@@ -94,7 +95,7 @@ with guard():
         pipeline = None
     if pipeline is not None:
         st.success(t("recipe_ok", steps=len(pipeline.steps), features=len(pipeline.roles.get("features", []))))
-        st.graphviz_chart(pipeline.to_dot())
+        st.graphviz_chart(charts.pipeline_dot(pipeline, {s.id: s.title for s in template.steps}))
 
     text = api.recipe_yaml(recipe)
     with st.expander(t("recipe_yaml")):

@@ -29,13 +29,13 @@ with guard():
     if not templates:
         st.info(t("no_templates"))
     for scenario, group in sorted(scenarios.items()):
-        st.subheader(choice_label(scenario))
+        st.subheader(choice_label(scenario, "scenario"))
         cols = st.columns(min(len(group), 3))
         for i, tpl in enumerate(group):
             with cols[i % len(cols)].container(border=True):
                 st.markdown(f"#### {bilingual(tpl.title)}")
-                st.caption(f"`{tpl.id}@{tpl.version}`" + (" · " + ", ".join(choice_label(x) for x in tpl.industries)
-                                                         if tpl.industries else ""))
+                industries = ", ".join(choice_label(x, "industry") for x in tpl.industries)
+                st.caption(f"`{tpl.id}@{tpl.version}`" + (f" · {industries}" if industries else ""))
                 st.write(bilingual(tpl.description))
                 st.markdown(f"**{t('needs')}**\n\n" + "\n".join(role_line(n, s) for n, s in tpl.roles.items()
                                                                  if n != "ignore"))

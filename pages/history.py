@@ -43,17 +43,17 @@ with guard():
     run_b = b.selectbox(t("run_b"), ids, index=0, format_func=label.get, key="cmp_b")
     diff = api.compare_runs(run_a, run_b)
 
-    def table(rows: list[dict], title: str, translate: bool = False) -> None:
+    def table(rows: list[dict], title: str, header: str, translate: bool = False) -> None:
         st.markdown(f"**{title}**")
-        st.dataframe([{t("col_name"): choice_label(f"metric.{r['name']}") if translate else r["name"],
+        st.dataframe([{header: choice_label(f"metric.{r['name']}") if translate else r["name"],
                        "A": num(r["a"]), "B": num(r["b"]),
                        "B − A": num(r["b"] - r["a"]) if isinstance(r["a"], (int, float))
                        and isinstance(r["b"], (int, float)) else "—"} for r in rows],
                      hide_index=True, width="stretch")
 
-    table(diff["metrics"], t("model_quality"), translate=True)
+    table(diff["metrics"], t("model_quality"), t("col_metric"), translate=True)
     left, right = st.columns(2)
     with left:
-        table(diff["recommendations"], t("recommendations"))
+        table(diff["recommendations"], t("recommendations"), t("col_name"))
     with right:
-        table(diff["predicted"], t("expected_outcome"), translate=True)
+        table(diff["predicted"], t("expected_outcome"), t("col_quantity"), translate=True)

@@ -41,8 +41,12 @@ with guard():
                  task=choice_label(metrics.get("task"))))
     for warning in metrics.get("warnings") or []:
         st.warning(bilingual(warning))
+    pva = (result.get("outputs", {}).get("model_report") or {}).get("predicted_vs_actual")
+    left, right = st.columns(2) if pva else (st.container(), None)
     if names:
-        st.plotly_chart(charts.fold_metrics(metrics, names[:1]), width="stretch")
+        left.plotly_chart(charts.fold_metrics(metrics, names[:1]), width="stretch")
+    if pva:
+        right.plotly_chart(charts.predicted_vs_actual(pva, predicted.get("target", "")), width="stretch")
 
 with guard():
     st.subheader(t("expected_outcome"))
@@ -73,6 +77,16 @@ with guard():
                   for r in result["recommendations"]], hide_index=True, width="stretch")
     if result["key_parameters"]:
         st.plotly_chart(charts.key_parameters(result["key_parameters"]), width="stretch")
+
+
+curves = result.get("outputs", {}).get("curves") or []
+if curves:
+    with guard():
+        st.subheader(t("parameter_curves"))
+        st.caption(t("curves_help"))
+        pick = st.selectbox(t("curve_of"), [c["name"] for c in curves], key=f"curve.{run_id}")
+        st.plotly_chart(charts.curve(next(c for c in curves if c["name"] == pick), predicted.get("target", "")),
+                        width="stretch")
 
 
 def what_if_inputs(recs: list[dict]) -> dict:

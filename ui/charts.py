@@ -63,3 +63,54 @@ def outcome_band(predicted: dict[str, Any], what_if: dict[str, Any] | None) -> g
                  "arrayminus": [r["value"] - r["low"] for _, r in rows]}))
     fig.update_layout(title=t("chart_outcome", target=predicted.get("target", "")), **_LAYOUT)
     return fig
+
+
+def curve(c: dict[str, Any], target: str) -> go.Figure:
+    """A parameter curve: mean prediction (PD), the 10–90 % band of individual rows, where the data lies."""
+    fig = go.Figure()
+    hist = c.get("histogram") or {}
+    if hist.get("counts"):
+        edges = hist["edges"]
+        fig.add_trace(go.Bar(x=[(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])], y=hist["counts"], yaxis="y2",
+                             width=[b - a for a, b in zip(edges[:-1], edges[1:])], name=t("chart_data"),
+                             marker_color="rgba(127,127,127,0.25)", hoverinfo="skip"))
+    if c.get("ice_low") and c.get("ice_high"):
+        fig.add_trace(go.Scatter(x=c["grid"] + c["grid"][::-1], y=c["ice_high"] + c["ice_low"][::-1], fill="toself",
+                                 fillcolor="rgba(31,119,180,0.15)", line={"width": 0}, name=t("chart_band"),
+                                 hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=c["grid"], y=c["pd"], mode="lines+markers", name=t("chart_mean_prediction"),
+                             line={"color": "#1f77b4", "width": 3}))
+    if c.get("best_value") is not None and c.get("kind") == "numeric":
+        fig.add_vline(x=c["best_value"], line_dash="dot", line_color="#2ca02c")
+    fig.update_layout(title=t("chart_curve", name=c["name"], target=target), xaxis_title=c["name"],
+                      yaxis={"title": target}, yaxis2={"overlaying": "y", "side": "right", "showgrid": False,
+                                                       "title": t("chart_count")},
+                      legend={"orientation": "h", "y": -0.25}, **{**_LAYOUT, "height": 360})
+    return fig
+
+
+def predicted_vs_actual(pva: dict[str, list], target: str) -> go.Figure:
+    actual, predicted = pva["actual"], pva["predicted"]
+    lo, hi = min(actual + predicted), max(actual + predicted)
+    fig = go.Figure([go.Scatter(x=actual, y=predicted, mode="markers", marker={"size": 5, "opacity": 0.6},
+                                name=t("chart_rows")),
+                     go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"dash": "dash", "color": "#7f7f7f"},
+                                name=t("chart_perfect"))])
+    fig.update_layout(title=t("chart_pva", target=target), xaxis_title=t("chart_actual"),
+                      yaxis_title=t("chart_predicted"), showlegend=False, **_LAYOUT)
+    return fig
+
+
+def pipeline_dot(pipeline, titles: dict[str, Any]) -> str:
+    """DOT text of a compiled pipeline with the template's step titles in the current language."""
+    from ui.i18n import bilingual
+
+    def node(step_id: str | None) -> str:
+        return f'"{step_id or "data"}"'
+
+    lines = ["digraph pipeline {", '  rankdir=LR; node [shape=box, style=rounded, fontname="sans-serif"];',
+             f'  "data" [shape=cylinder, label="{t("dag_data")}"];']
+    for step in pipeline.steps:
+        lines.append(f'  {node(step.id)} [label="{bilingual(titles.get(step.id)) or step.id}\\n{step.op.id}"];')
+        lines += [f"  {node(ref.step)} -> {node(step.id)};" for ref in step.inputs.values()]
+    return "\n".join(dict.fromkeys(lines + ["}"]))

@@ -45,9 +45,11 @@ def bilingual(text: Any) -> str:
     return text.get(lang()) or text.get("en", "")
 
 
-def choice_label(value: Any) -> str:
-    """How a choice value (a status, a role, an option of a form) is shown: translated when known."""
-    entry = _strings().get("choices", {}).get(str(value))
+def choice_label(value: Any, kind: str = "") -> str:
+    """How a choice value (a status, a role, an option of a form) is shown: translated when known; `kind`
+    ("industry", "scenario") picks a specific entry first, e.g. `industry.energy`."""
+    choices = _strings().get("choices", {})
+    entry = choices.get(f"{kind}.{value}") or choices.get(str(value))
     return (entry.get(lang()) or entry.get("en")) if entry else str(value)
 
 
