@@ -190,3 +190,25 @@ def test_cancel_from_the_run_page(demo_db, monkeypatch):
     assert status["status"] in ("cancelled", "succeeded")
     at.run()
     assert not at.exception
+
+
+@pytest.mark.parametrize("template_id", [tpl.id for tpl in api.list_templates()])
+def test_every_template_builds_from_the_suggestion_and_shows_results(demo_db, monkeypatch, template_id):
+    """The generated forms and the role suggestion work for any template in the library, not only the demo one."""
+    import yaml
+
+    monkeypatch.chdir(REPO)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    for key, value in {"lang": "zh", "build_template": template_id, "build_table": "concrete"}.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page("pages/build.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("配方有效" in s.value for s in at.success)
+    recipe = yaml.safe_load(at.code[0].value)
+    template = next(tpl for tpl in api.list_templates() if tpl.id == template_id)
+    recipe["params"].update({k: v for k, v in FAST.items() if k in template.params})
+    assert api.wait_run(api.start_run(recipe), 300)["status"] == "succeeded"
+    at.switch_page("pages/results.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "预测结果" in [m.label for m in at.metric]
