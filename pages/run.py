@@ -45,7 +45,9 @@ def panel(run_id: str) -> dict:
                    t("col_status"): status_text(s["status"], plain=True), t("col_seconds"): seconds(s.get("seconds")),
                    t("col_cached"): "✓" if s.get("cached") else ""} for s in status["steps"]],
                  hide_index=True, width="stretch")
-    if status.get("error"):
+    if status["status"] == "cancelled":
+        st.warning(t("run_cancelled"))
+    elif status.get("error"):
         st.error(t("run_error", step=status.get("failed_step") or "—", message=status["error"]))
     if status["live"]:
         if status["cancel_requested"]:

@@ -171,3 +171,33 @@ def _whole_flow(server, page):
     page.get_by_role("link", name="搭建").click()  # same session: the language stays
     page.get_by_text("配方有效").wait_for()
     shot(page, "07_build_zh")
+
+
+def test_a_long_run_survives_page_switches_and_a_refresh_and_can_be_cancelled(server, browser_page):
+    page = browser_page
+    from engine import api
+
+    api.ensure_demo()  # the same studio home as the server's
+    try:
+        page.goto(server + "/build")
+        page.get_by_text("The recipe is valid").wait_for()
+        page.get_by_text("Advanced settings").click()
+        for label, value in (("Trees", "5000"), ("Learning rate", "0.01")):
+            page.get_by_label(label).fill(value)
+            page.get_by_label(label).press("Enter")
+            settle(page)
+        page.get_by_role("button", name="Run", exact=True).click()
+        page.wait_for_url("**/run**")
+        page.get_by_text("Train and validate ·").wait_for(timeout=60_000)  # live progress of the training step
+        shot(page, "08_run_in_progress")
+        page.get_by_role("link", name="History").click()
+        page.get_by_text("Run history").wait_for()
+        page.get_by_role("link", name="Run", exact=True).click()
+        page.get_by_role("button", name="Cancel the run").wait_for()  # still running, found again
+        page.reload()
+        page.get_by_role("button", name="Cancel the run").click()
+        page.get_by_text("The run was cancelled").wait_for(timeout=120_000)
+        shot(page, "09_run_cancelled")
+    except Exception:
+        shot(page, "failure_long_run")
+        raise
