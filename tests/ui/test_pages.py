@@ -212,3 +212,18 @@ def test_every_template_builds_from_the_suggestion_and_shows_results(demo_db, mo
     at.switch_page("pages/results.py").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "预测结果" in [m.label for m in at.metric]
+
+
+def test_build_opens_a_saved_recipe(demo_db, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = open_page("pages/build.py")
+    paths = at.selectbox(key="build_path").options
+    assert "concrete_strength.yaml" in paths
+    at.selectbox(key="build_path").select_index(paths.index("concrete_strength.yaml")).run()
+    next(b for b in at.button if b.label == "Open").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.multiselect(key="build.roles.pick.context").value == ["age_days"]
+    assert at.multiselect(key="build.1.quick_model.concrete.expert.up").value == ["cement"]
+    assert at.number_input(key="build.1.quick_model.concrete.params.top_k").value == 8
+    assert at.text_input(key="build.1.quick_model.concrete.name").value == "Concrete mix — maximise 28-day strength"
+    assert any("The recipe is valid" in s.value for s in at.success)
