@@ -1,0 +1,199 @@
+"""Exact recommendation: the trained LightGBM model as a mixed-integer program, solved by HiGHS and verified.
+
+Same inputs, outputs and result shape as `optimize.sample_search`; `predicted` adds `method: "milp"`, `solver`
+and `verification`. Categorical controllables (not encoded yet) fall back to sampling search, saying so.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from engine.context import StepContext
+from engine.errors import StudioError
+from engine.ml.lgbm import ModelBundle
+from engine.ml.search import Box
+from engine.operators.optimize import SampleSearchParams, _box, _full_point, _plain, _predicted, _recommendation, \
+    _scenario, sample_search
+from engine.optim import Domain, LinearConstraint, Problem, UnsupportedModel, solve, trust_region
+from engine.optim.constraints import TOLERANCE
+from engine.registry import operator
+from engine.schema.base import Strict, ui_field
+
+
+class LinearConstraintParams(Strict):
+    coefs: dict[str, float] = ui_field(en="Coefficients per column", zh="各列系数")
+    sense: Literal["<=", "==", ">="] = ui_field("<=", en="Relation", zh="关系")
+    rhs: float = ui_field(en="Right-hand side", zh="右端值")
+    name: str = ui_field("", en="Name", zh="名称")
+
+
+class TreeMilpParams(SampleSearchParams):
+    """The sampling operator's parameters (its n_samples/rounds serve the fallback), plus the solver's."""
+
+    constraints: list[LinearConstraintParams] = ui_field(
+        [], en="Linear constraints", zh="线性约束",
+        help_en="Σ coefficient·column (<=, ==, >=) value, e.g. fractions summing to 1 or a budget",
+        help_zh="Σ 系数·列 (<=, ==, >=) 数值，例如配比之和为 1 或成本预算")
+    trust: float = ui_field(0.95, en="Trust region (quantile)", zh="可信域(分位数)", gt=0.0, le=1.0,
+                            help_en="stay within an L∞ box around one historical setting, sized so the boxes cover "
+                                    "this share of the historical points; 1.0 allows the whole envelope",
+                            help_zh="推荐点须位于某个历史运行点周围的盒内（盒的大小使其覆盖该比例的历史点）；"
+                                    "1.0 表示允许整个包络")
+    time_limit: float = ui_field(30.0, en="Solver time limit (s)", zh="求解时限(秒)", gt=0.0, le=3600.0)
+    mip_gap: float = ui_field(1e-4, en="Target optimality gap", zh="目标最优性间隙", ge=0.0, le=0.5,
+                              help_en="the solver stops once the best point is proven within this relative gap")
+    report_seconds: bool = ui_field(True, en="Report solver wall time", zh="报告求解耗时",
+                                    help_en="off: identical inputs give byte-identical results (no wall time)")
+
+
+def _example() -> tuple[dict, dict]:
+    from engine.operators.optimize import _example as sampling_example
+
+    params, inputs = sampling_example()
+    return {"controllable": params["controllable"], "time_limit": 20.0, "report_seconds": False}, inputs
+
+
+@operator("optimize.tree_milp", version=1, inputs=("frame", "model"), outputs=("recommendations", "predicted"),
+          example=_example)
+def tree_milp(params: TreeMilpParams, ctx: StepContext, frame: pd.DataFrame, model: ModelBundle) -> dict:
+    """Best settings of the controllables by exact optimisation over the trained trees (MILP, HiGHS), verified."""
+    controls = [c for c in params.controllable if c in model.features]
+    if not controls:
+        raise StudioError("none of the controllable columns is in the model; assign controllable columns that "
+                          "survived cleaning")
+    scenario_row, baseline = _scenario(frame, model, controls, params)
+    box = _box(frame, controls, model, params)
+    if box.levels:
+        return _fallback(params, ctx, frame, model, f"categorical controllables {sorted(box.levels)}")
+    ctx.progress(0.1, "encoding the trees")
+    problem, region = _problem(params, frame, model, box, scenario_row, baseline, ctx.seed)
+    try:
+        solution = solve(problem)
+    except UnsupportedModel as exc:
+        return _fallback(params, ctx, frame, model, str(exc))
+    ctx.progress(0.8, "verifying")
+    best = pd.Series({c: _setting(solution.values[c], c in box.integer) for c in box.names})
+    point = _full_point(scenario_row, best, params.pin)
+    base_point = _full_point(scenario_row, baseline[box.names], params.pin)
+    predicted = _predicted(model, base_point, point, params, 0, frame[model.target].dropna())
+    verification = _verification(solution, predicted["recommended"]["value"])
+    if not verification["ok"]:
+        raise StudioError(f"the optimised point could not be verified ({verification['failed']}); not reporting "
+                          f"an unverified recommendation")
+    solver = solution.solver()
+    if not params.report_seconds:
+        solver.update(seconds=None, build_seconds=None)
+    predicted.update(method="milp", evaluations=None, solver=solver, verification=verification,
+                     constraints=solution.verification["constraints"],
+                     distance_to_data=_distance(frame, box, best, region))
+    score = _scorer(model, scenario_row, box, params, problem, region)
+    return {"recommendations": _recommendations(params, frame, box, best, baseline, predicted, score, controls),
+            "predicted": predicted}
+
+
+def _recommendations(params, frame, box: Box, best, baseline, predicted: dict, score, controls) -> list[dict]:
+    """Per controllable: value, operating window (values keeping most of the uplift), envelope; pins as given."""
+    sign = 1.0 if params.goal == "maximize" else -1.0
+    best_score = sign * predicted["recommended"]["value"]
+    floor = best_score - params.window_share * abs(best_score - sign * predicted["baseline"]["value"])
+    out = [_recommendation(c, best, baseline, box, frame, score, floor, params) for c in box.names]
+    return out + [{"name": c, "value": v, "low": v, "high": v, "baseline": _plain(baseline[c]), "pinned": True}
+                  for c, v in params.pin.items() if c in controls]
+
+
+def _problem(params: TreeMilpParams, frame, model: ModelBundle, box: Box, scenario_row, baseline, seed: int):
+    """The MILP problem: decision box, every other feature fixed (model-encoded), constraints, trust region."""
+    encoded = model.coder.transform(_full_point(scenario_row, baseline[box.names], params.pin))
+    fixed = {c: _encoded(encoded[c]) for c in model.features if c not in box.low}
+    decision = {c: Domain(box.low[c], box.high[c], c in box.integer) for c in box.low}
+    constraints = [LinearConstraint(dict(c.coefs), c.sense, c.rhs, c.name) for c in params.constraints]
+    region = trust_region(frame, list(box.low), box.low, box.high, params.trust, seed=seed)
+    problem = Problem([(1.0, model.final)], decision, fixed, params.goal, constraints=constraints, trust=region,
+                      time_limit=params.time_limit, mip_gap=params.mip_gap)
+    return problem, region
+
+
+def _encoded(column: pd.Series) -> float:
+    """One model-encoded value: a category becomes its code (as LightGBM sees it), missing becomes NaN."""
+    value = column.iloc[0]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        code = int(column.cat.codes.iloc[0])
+        return float(code) if code >= 0 else float("nan")
+    return float(value)
+
+
+def _setting(value: float, integer: bool):
+    return int(round(value)) if integer else float(value)
+
+
+def _verification(solution, bundle_value: float) -> dict:
+    """The brief's verification record: the model's prediction at the point against the MILP's objective.
+
+    Two re-predictions must agree with the MILP: the boosters on the encoded point (inside solve) and the
+    whole ModelBundle (coder + final model) on the recommended settings as a table."""
+    objective = solution.objective
+    diff = abs(bundle_value - objective)
+    check = solution.verification
+    failed = [f"the model predicts {bundle_value:.10g}, the MILP said {objective:.10g}"] if not (
+        check["objective_ok"] and diff <= TOLERANCE * max(1.0, abs(objective))) else []
+    failed += [f"constraint '{c['name']}' is violated" for c in check["constraints"] if not c["ok"]]
+    failed += [f"spec '{c['name']}' is not met" for c in check["specs"] if not c["ok"]]
+    failed += ["outside the trust region"] if check["trust"] and not check["trust"]["ok"] else []
+    out = {"predicted": bundle_value, "objective": objective, "abs_diff": diff, "ok": not failed,
+           "tolerance": f"{TOLERANCE:g} relative"}
+    if failed:
+        out["failed"] = "; ".join(failed)
+    if check.get("repaired"):
+        out["repaired"] = check["repaired"]
+    return out
+
+
+def _distance(frame: pd.DataFrame, box: Box, best: pd.Series, region) -> dict:
+    cols = list(box.low)
+    if region is not None:
+        return {"value": region.distance(best[cols].to_dict()), "trust_radius": region.radius,
+                "unit": "L∞ distance to the nearest historical setting, in shares of each column's 1-99% range",
+                "trust_region": region.describe()}
+    data = frame[cols].dropna().to_numpy(float)
+    spread = np.maximum(np.quantile(data, 0.99, axis=0) - np.quantile(data, 0.01, axis=0), 1e-12)
+    value = float(np.min(np.max(np.abs(data - best[cols].to_numpy(float)) / spread, axis=1))) if len(data) else None
+    return {"value": value, "trust_radius": None,
+            "unit": "L∞ distance to the nearest historical setting, in shares of each column's 1-99% range"}
+
+
+def _scorer(model: ModelBundle, scenario_row: pd.Series, box: Box, params, problem: Problem, region):
+    """score(candidates) for the operating windows: the signed prediction, -inf where a constraint or the trust
+    region is broken (a window never reaches into settings the recommendation itself could not take)."""
+    sign = 1.0 if params.goal == "maximize" else -1.0
+
+    def score(candidates: pd.DataFrame) -> np.ndarray:
+        full = pd.DataFrame([scenario_row] * len(candidates)).reset_index(drop=True)
+        for c in box.names:
+            full[c] = candidates[c].to_numpy()
+        for c, v in params.pin.items():
+            if c in full:
+                full[c] = v
+        values = sign * model.predict(full)
+        rows = full.to_dict("records")
+        ok = np.array([all(c.check(r)["ok"] for c in problem.constraints) and
+                       (region is None or region.distance(r) <= region.radius * (1 + 1e-9) + 1e-12) for r in rows])
+        return np.where(ok, values, -np.inf)
+
+    return score
+
+
+def _fallback(params: TreeMilpParams, ctx: StepContext, frame, model, reason: str) -> dict:
+    """Sampling search instead, with the reason in `predicted.fallback` (en + zh)."""
+    if params.constraints:
+        raise StudioError(f"the exact optimiser cannot be used here ({reason}) and sampling search does not "
+                          f"support linear constraints; drop the constraints or make the controllables numeric")
+    fields = set(SampleSearchParams.model_fields)
+    sampling = SampleSearchParams(**{k: v for k, v in params.model_dump().items() if k in fields})
+    out = sample_search(sampling, ctx, frame, model)
+    out["predicted"]["fallback"] = {"en": f"Exact optimisation was not possible ({reason}); sampling search was "
+                                          f"used instead.",
+                                    "zh": f"无法进行精确优化（{reason}）；已改用采样搜索。"}
+    return out

@@ -1,0 +1,202 @@
+"""Exact recommendation over trained LightGBM boosters: encode, solve with HiGHS in time, decode, verify.
+
+    problem = Problem(objective=[(1.0, booster)], decision={"temp": Domain(820, 880)}, fixed={"humidity": 50.0})
+    solution = solve(problem)        # raises Infeasible / NoFeasiblePoint with a message a user can act on
+
+Values are model-encoded (floats; a fixed categorical feature as its category code). The objective is the sum
+of weighted raw scores plus a linear term; with one booster of weight 1 it is reported on the model's own
+output scale (a probability for a binary model).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import lightgbm as lgb
+import numpy as np
+import pyomo.environ as pyo
+
+from engine.errors import StudioError
+from engine.optim.constraints import LinearConstraint, ModelSpec, TrustRegion, add_linear, add_trust, \
+    envelope_text
+from engine.optim.decode import decode, expected_leaves, repair, verify
+from engine.optim.highs import run_highs
+from engine.optim.tree_milp import Encoding
+from engine.optim.trees import Domain, Ensemble, read_ensemble
+from engine.optim.warm import warm_start
+
+
+class Infeasible(StudioError):
+    """No point meets the constraints inside the envelope; the message names the set that cannot be met."""
+
+
+class NoFeasiblePoint(StudioError):
+    """The time limit ended before any feasible point was found."""
+
+
+@dataclass
+class Problem:
+    objective: list[tuple[float, lgb.Booster]]  # weighted boosters; their raw scores are summed
+    decision: dict[str, Domain]
+    fixed: dict[str, float] = field(default_factory=dict)
+    goal: Literal["maximize", "minimize"] = "maximize"
+    linear_objective: dict[str, float] = field(default_factory=dict)  # e.g. -cost per unit, added to the objective
+    constraints: list[LinearConstraint] = field(default_factory=list)
+    specs: list[ModelSpec] = field(default_factory=list)
+    trust: TrustRegion | None = None
+    time_limit: float = 30.0
+    mip_gap: float = 1e-4
+    warm_samples: int = 2000  # random candidates (+ historical anchors) for HiGHS's starting point; 0: none
+
+
+@dataclass
+class Solution:
+    values: dict[str, float]  # decision features
+    point: dict[str, float]  # every model input: decision + fixed
+    objective: float  # the MILP's objective (output scale for a single model)
+    predicted: float  # re-predicted at `point` by the boosters, same scale
+    status: str  # optimal | time_limit | stopped
+    gap: float | None
+    bound: float | None
+    seconds: float  # solver wall time
+    build_seconds: float
+    time_limit: float
+    verification: dict
+    size: dict
+
+    def solver(self) -> dict:
+        return {"name": "highs", "status": self.status, "seconds": round(self.seconds, 4), "gap": self.gap,
+                "time_limit": self.time_limit, "build_seconds": round(self.build_seconds, 4), "size": self.size}
+
+
+def solve(problem: Problem) -> Solution:
+    started = time.perf_counter()
+    _check_fixed_constraints(problem)
+    ensembles = read_all(problem)
+    enc = build(problem, ensembles, with_objective=True)
+    start = warm_start(enc, problem, ensembles, problem.warm_samples) if problem.warm_samples else None
+    build_seconds = time.perf_counter() - started
+    # the limit is for the whole call: the encoding's time is not given to the solver again, and 5% is kept
+    # back because HiGHS finishes its current cut round or sub-MIP before it looks at the clock, and decoding
+    # and verifying come after it
+    run = run_highs(enc.m, max(0.95 * problem.time_limit - build_seconds, 0.01), problem.mip_gap, start)
+    if run.status == "infeasible":
+        raise Infeasible(diagnose(problem, ensembles))
+    if not run.has_solution:
+        if run.status == "no_solution":
+            raise NoFeasiblePoint(f"no feasible point was found within the time limit of {problem.time_limit:g} s; "
+                                  f"raise the time limit or relax the constraints")
+        raise StudioError(f"the MILP solver stopped without a solution ({run.message})")
+    cells = enc.chosen_cells()
+    anchor = int(np.argmax([pyo.value(enc.m.z[k]) for k in enc.m.z])) if problem.trust is not None else None
+    values = decode(enc, problem, cells, anchor)
+    point = {**problem.fixed, **values}
+    check = verify(problem, ensembles, point, run.objective)
+    if not check["ok"]:
+        point, moved = repair(enc, point, expected_leaves(enc, cells))
+        check = {**verify(problem, ensembles, point, run.objective), "repaired": moved}
+    single = _single(problem, ensembles)
+    scale = single.from_raw if single else (lambda v: v)
+    check.update(predicted=scale(check["recomputed"]), objective_output=scale(run.objective))
+    return Solution({f: point[f] for f in problem.decision}, point, scale(run.objective),
+                    scale(check["recomputed"]), run.status, run.gap, run.bound, run.seconds, build_seconds,
+                    problem.time_limit, check, enc.size())
+
+
+def read_all(problem: Problem) -> dict[str, Ensemble]:
+    """Objective boosters as objective0.., spec boosters as spec0.., each pruned to the problem's domain."""
+    out = {f"objective{i}": read_ensemble(b, problem.decision, problem.fixed)
+           for i, (_, b) in enumerate(problem.objective)}
+    out.update({f"spec{i}": read_ensemble(s.booster, problem.decision, problem.fixed)
+                for i, s in enumerate(problem.specs)})
+    if _single(problem, out) is None and any(e.link != "identity" for k, e in out.items() if k.startswith("obj")):
+        raise StudioError("a weighted sum of models or a model plus a linear term needs regression models "
+                          "(raw scores add up; probabilities do not)")
+    return out
+
+
+def build(problem: Problem, ensembles: dict[str, Ensemble], with_objective: bool = True,
+          specs: list[int] | None = None, linear: bool = True, trust: bool = True) -> Encoding:
+    """The MILP; the optional switches leave parts out (diagnose() uses them to find what cannot be met)."""
+    specs = list(range(len(problem.specs))) if specs is None else specs
+    used = {k: e for k, e in ensembles.items() if (with_objective and k.startswith("objective")) or
+            (k.startswith("spec") and int(k[4:]) in specs)}
+    enc = Encoding(problem.decision, used)
+    m = enc.m
+    if with_objective:
+        total = sum(w * enc.outputs[f"objective{i}"] for i, (w, _) in enumerate(problem.objective))
+        total += sum(c * (m.v[f] if f in problem.decision else problem.fixed[f])
+                     for f, c in problem.linear_objective.items())
+        m.obj = pyo.Objective(expr=total, sense=pyo.maximize if problem.goal == "maximize" else pyo.minimize)
+    else:
+        m.obj = pyo.Objective(expr=0.0)
+    if linear:
+        add_linear(m, problem.constraints, problem.fixed)
+    m.spec = pyo.ConstraintList()
+    for i in specs:
+        spec, ens = problem.specs[i], ensembles[f"spec{i}"]
+        raw, out = ens.to_raw(spec.bound), enc.outputs[f"spec{i}"]
+        m.spec.add(out >= raw if spec.sense == ">=" else out <= raw)
+    if trust and problem.trust is not None:
+        add_trust(m, problem.trust)
+    return enc
+
+
+def diagnose(problem: Problem, ensembles: dict[str, Ensemble]) -> str:
+    """Name the constraint set that cannot be met: add the sets one at a time until the problem turns infeasible."""
+    envelope = envelope_text(problem.decision)
+    for c in problem.constraints:  # one linear constraint alone in a box: its range is exact, no solver needed
+        low, high = _range_in_box(c, problem)
+        if (c.sense in ("<=", "==") and low > c.rhs + 1e-9) or (c.sense in (">=", "==") and high < c.rhs - 1e-9):
+            return (f"constraint '{c.label()}' cannot be met inside the operating envelope ({envelope}): there its "
+                    f"left-hand side ranges over [{low:.6g}, {high:.6g}]. Change the constraint or widen the bounds.")
+    stages = [("the linear constraints " + "; ".join(f"'{c.label()}'" for c in problem.constraints),
+               dict(specs=[], linear=True, trust=False))] if problem.constraints else []
+    stages += [(f"the spec '{s.label()}'", dict(specs=list(range(i + 1)), linear=True, trust=False))
+               for i, s in enumerate(problem.specs)]
+    if problem.trust is not None:
+        stages.append((f"the trust region (within {problem.trust.radius:.3g} of a historical setting's data "
+                       f"range)", dict(specs=None, linear=True, trust=True)))
+    earlier: list[str] = []
+    for name, parts in stages:
+        run = run_highs(build(problem, ensembles, with_objective=False, **parts).m, min(problem.time_limit, 20.0))
+        if run.status == "infeasible":
+            together = f", together with {' and '.join(earlier)}," if earlier else ""
+            return (f"{name}{together} cannot be met inside the operating envelope ({envelope}). Relax it, widen "
+                    f"the expert bounds, or raise trust towards 1.0.")
+        earlier.append(name)
+    return f"the constraints cannot all be met inside the operating envelope ({envelope})"
+
+
+def _range_in_box(c: LinearConstraint, problem: Problem) -> tuple[float, float]:
+    low = high = 0.0
+    for f, a in c.coefs.items():
+        if f in problem.decision:
+            lo, hi = problem.decision[f].start()
+            low, high = low + min(a * lo, a * hi), high + max(a * lo, a * hi)
+        else:
+            low, high = low + a * problem.fixed[f], high + a * problem.fixed[f]
+    return low, high
+
+
+def _check_fixed_constraints(problem: Problem) -> None:
+    unknown = sorted({f for c in problem.constraints for f in c.coefs} - set(problem.decision) - set(problem.fixed))
+    if unknown:
+        raise StudioError(f"constraints mention {unknown}, which are neither decision variables nor fixed values")
+    unknown = sorted(set(problem.linear_objective) - set(problem.decision) - set(problem.fixed))
+    if unknown:
+        raise StudioError(f"the linear objective mentions {unknown}, which are neither decision nor fixed")
+    for f, d in problem.decision.items():
+        lo, hi = d.start()
+        if not lo <= hi:
+            raise Infeasible(f"the operating envelope of '{f}' is empty: [{d.low:g}, {d.high:g}]"
+                             + (" holds no integer" if d.integer else ""))
+
+
+def _single(problem: Problem, ensembles: dict[str, Ensemble]) -> Ensemble | None:
+    """The one objective booster when the objective is exactly one model's output, else None."""
+    if len(problem.objective) == 1 and problem.objective[0][0] == 1.0 and not problem.linear_objective:
+        return ensembles["objective0"]
+    return None
