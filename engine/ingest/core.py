@@ -15,6 +15,7 @@ from typing import Callable
 
 import duckdb
 import pandas as pd
+from pydantic import ValidationError
 
 from engine.catalog import Catalog, TableInfo, create_from_frame, quote
 from engine.errors import InvalidInput, Issue
@@ -23,6 +24,7 @@ from engine.ingest.dialect import CsvDialect, sniff
 from engine.ingest.excel import read_sheet
 from engine.ingest.options import IngestOptions
 from engine.ingest.text import CSV_EXT, PARQUET_EXT, check_file, detect_encoding, sha256_file, transcode_to_utf8
+from engine.schema.errors import issues_from_validation
 
 Progress = Callable[[float, str], None]
 SNIFF_CHARS = 1 << 18
@@ -162,7 +164,10 @@ def _fingerprint(*parts: str) -> str:
 def ingest_file(catalog: Catalog, path: str | Path, table: str, options: IngestOptions | dict | None = None, *,
                 replace: bool = False, sheet=None, on_progress: Progress | None = None) -> TableInfo:
     """Ingest `path` into `table` in one transaction: on any error the data factory is unchanged."""
-    opts = IngestOptions.model_validate(options or {})
+    try:
+        opts = IngestOptions.model_validate(options or {})
+    except ValidationError as exc:
+        raise InvalidInput(issues_from_validation(exc, IngestOptions, options or {}, None, ("options",))) from None
     if replace:
         opts = opts.model_copy(update={"mode": "replace"})
     if sheet is not None:

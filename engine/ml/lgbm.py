@@ -60,10 +60,12 @@ def _threads(cells: int) -> int:
     return 1 if cells < 500_000 else (os.cpu_count() or 1)
 
 
-def fit_booster(x: pd.DataFrame, y: np.ndarray, params: dict) -> lgb.Booster:
+def fit_booster(x: pd.DataFrame, y: np.ndarray, params: dict, check: Callable[[], None] | None = None) -> lgb.Booster:
+    """Train; `check()` runs every 25 rounds so that a cancel request stops a long fit (it raises)."""
     params = dict(params)
     rounds = params.pop("n_estimators")
-    return lgb.train(params, lgb.Dataset(x, y, free_raw_data=True), num_boost_round=rounds)
+    callbacks = [lambda env: check() if env.iteration % 25 == 0 else None] if check else None
+    return lgb.train(params, lgb.Dataset(x, y, free_raw_data=True), num_boost_round=rounds, callbacks=callbacks)
 
 
 def splits(n: int, folds: int, seed: int, order: np.ndarray | None, groups: np.ndarray | None,
@@ -125,7 +127,8 @@ def cross_validate(frame: pd.DataFrame, target: str, y: np.ndarray, task: str, c
     models, per_fold, importances, directions = [], [], [], []
     for k, (train, test) in enumerate(fold_idx):
         progress(k / (len(fold_idx) + 1), f"fold {k + 1}/{len(fold_idx)}")
-        model = fit_booster(x.iloc[train], y[train], params)
+        model = fit_booster(x.iloc[train], y[train], params,
+                            check=lambda: progress(k / (len(fold_idx) + 1), f"fold {k + 1}/{len(fold_idx)}"))
         pred = model.predict(x.iloc[test])
         oof[test] = pred
         per_fold.append(fold_metrics(task, y[test], pred))

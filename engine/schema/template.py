@@ -116,6 +116,12 @@ class ChoiceParam(_ParamBase):
     def _annotation(self):
         return Literal[tuple(self.choices)], {}
 
+    def ui_extra(self) -> dict[str, Any]:
+        extra = super().ui_extra()
+        if self.choice_labels:
+            extra["choice_labels"] = {k: v.model_dump() for k, v in self.choice_labels.items()}
+        return extra
+
 
 class ColumnParam(_ParamBase):
     type: Literal["column"]
@@ -129,6 +135,9 @@ class ColumnParam(_ParamBase):
     def _annotation(self):
         return (str | None) if self.optional else str, {}
 
+    def ui_extra(self) -> dict[str, Any]:
+        return {**super().ui_extra(), "widget": self.widget or "column", "dtypes": list(self.dtypes)}
+
 
 class ColumnsParam(_ParamBase):
     type: Literal["columns"]
@@ -137,6 +146,9 @@ class ColumnsParam(_ParamBase):
 
     def _annotation(self):
         return list[str], {}
+
+    def ui_extra(self) -> dict[str, Any]:
+        return {**super().ui_extra(), "widget": self.widget or "multiselect", "dtypes": list(self.dtypes)}
 
 
 class TextParam(_ParamBase):
