@@ -252,6 +252,23 @@ def write_report(run_id: str, out: str | Path, *, fmt: str = "html", lang: str =
     return report.write_report(result, out, fmt, lang, profile=profile, economics=economics)
 
 
+def report_html(run_id: str, *, lang: str = "en", db=None) -> str:
+    """The run's report as one self-contained HTML text (for a download button)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_report(run_id, Path(tmp) / "report.html", fmt="html", lang=lang, db=db)
+        return path.read_text(encoding="utf-8")
+
+
+def report_pdf(run_id: str, *, lang: str = "en", db=None) -> bytes:
+    """The run's report as A4 PDF bytes (needs Chromium; StudioError says how to get it)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return write_report(run_id, Path(tmp) / "report.pdf", fmt="pdf", lang=lang, db=db).read_bytes()
+
+
 # -- studio pages (Streamlit-free helpers, kept in their own modules) ----------------------------------------
 from engine.background import (  # noqa: E402,F401  (re-exported)
     cancel_run, run_model, run_status, start_run, wait_run, what_if)

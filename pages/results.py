@@ -8,6 +8,7 @@ from engine import api
 from engine.errors import StudioError
 from ui import charts
 from ui.i18n import bilingual, choice_label, t
+from ui.i18n import lang as current_lang
 from ui.widgets import guard, num, page_start, status_text
 
 page_start()
@@ -30,6 +31,23 @@ with guard():
     st.caption(t("result_caption", template=f"{result['template']['id']}@{result['template']['version']}",
                  source=(data.get("binding") or {}).get("table") or data["source"], rows=data["rows"],
                  status=status_text(result["status"]), seconds=result["timings"]["total_seconds"]))
+
+with guard():
+    report_cols = st.columns(3)
+    lang_code = current_lang()
+    html_key = f"html-{run_id}-{lang_code}"
+    if html_key not in st.session_state:  # built once per run and language, not on every rerun
+        st.session_state[html_key] = api.report_html(run_id, lang=lang_code)
+    report_html = st.session_state[html_key]
+    report_cols[0].download_button(t("download_report_html"), report_html, file_name=f"report-{run_id}-{lang_code}.html",
+                                   mime="text/html", icon=":material/description:")
+    if report_cols[1].button(t("prepare_report_pdf"), icon=":material/picture_as_pdf:"):
+        with st.spinner(t("preparing_pdf")):
+            st.session_state[f"pdf-{run_id}-{lang_code}"] = api.report_pdf(run_id, lang=lang_code)
+    pdf = st.session_state.get(f"pdf-{run_id}-{lang_code}")
+    if pdf:
+        report_cols[2].download_button(t("download_report_pdf"), pdf, file_name=f"report-{run_id}-{lang_code}.pdf",
+                                       mime="application/pdf", icon=":material/download:")
 
 with guard():
     st.subheader(t("model_quality"))

@@ -227,3 +227,15 @@ def test_build_opens_a_saved_recipe(demo_db, monkeypatch):
     assert at.number_input(key="build.1.quick_model.concrete.params.top_k").value == 8
     assert at.text_input(key="build.1.quick_model.concrete.name").value == "Concrete mix — maximise 28-day strength"
     assert any("The recipe is valid" in s.value for s in at.success)
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="PDF needs /usr/bin/chromium")
+def test_results_offers_the_report_in_the_page_language(fast_run, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = open_page("pages/results.py", "zh")
+    assert "生成 PDF 报告" in [b.label for b in at.button]
+    next(b for b in at.button if b.label == "生成 PDF 报告").click().run()
+    assert not at.exception and not at.error
+    pdf = at.session_state[f"pdf-{fast_run}-zh"]
+    html = at.session_state[f"html-{fast_run}-zh"]
+    assert pdf.startswith(b"%PDF") and "推荐设定值" in html
