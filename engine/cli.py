@@ -209,6 +209,25 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_trial(args) -> int:
+    if args.action == "log":
+        if args.outcome is None:
+            raise InvalidInput("give the measured outcome: --outcome VALUE")
+        settings = {k: yaml_value(v) for k, v in _pairs(args.set, "--set").items()}
+        trial = api.log_trial(args.run_id, settings, args.outcome, batches=args.batches, note=args.note, db=args.db)
+        print(f"logged {trial['trial_id']}: outcome {trial['outcome']} (model predicted {trial['predicted']})")
+    elif args.action == "list":
+        for t in api.trials(args.run_id, db=args.db):
+            band = "" if t["predicted"] is None else f"  predicted {t['predicted']:.4g} [{t['predicted_low']:.4g}, " \
+                                                      f"{t['predicted_high']:.4g}]"
+            print(f"{t['trial_id']}  {t['logged_at']}  outcome {t['outcome']:.4g} × {t['batches']}{band}  {t['note']}")
+    else:
+        table, recipe = api.retrain_with_trials(args.run_id, db=args.db)
+        result = api.run_recipe(recipe, db=args.db, on_progress=None if args.quiet else ProgressBar())
+        print(f"table '{table}' = data + trials; retrained as run {result['run_id']} ({result['status']})")
+    return 0
+
+
 def cmd_runs(args) -> int:
     rows = api.runs(args.db, args.limit)
     if args.json:
@@ -300,6 +319,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--volume", type=float, help="units per year (for money per year)")
     p.add_argument("--currency", default="", help="currency label, e.g. CNY")
     p.set_defaults(fn=cmd_report)
+    p = add("trial", help="log outcomes measured on the line against a run, list them, retrain with them")
+    p.add_argument("action", choices=["log", "list", "retrain"])
+    p.add_argument("run_id")
+    p.add_argument("--outcome", type=float, help="measured value of the target (log)")
+    p.add_argument("--set", action="append", metavar="SETTING=VALUE", help="a setting used on the line (log)")
+    p.add_argument("--batches", type=int, default=1, help="batches run at these settings (log)")
+    p.add_argument("--note", default="", help="free text (log)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (retrain)")
+    p.set_defaults(fn=cmd_trial)
     p = add("runs", help="list runs")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")

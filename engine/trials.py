@@ -1,0 +1,98 @@
+"""The feedback loop: settings actually tried on the line after a recommendation, the outcome measured there,
+what the run's model predicted for them, and a retrain of the recipe with the trials added to its data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+from engine import api
+from engine.catalog import TableInfo, create_from_frame, quote
+from engine.errors import InvalidInput, Issue
+
+
+def log_trial(run_id: str, settings: dict[str, Any], outcome: float, *, batches: int = 1, note: str = "",
+              db=None) -> dict[str, Any]:
+    """Record one trial against a run; the run's model predicts the same settings (others as recommended)."""
+    result = api.load_result(run_id, db)
+    if result["status"] != "succeeded":
+        raise InvalidInput(Issue(f"run {run_id} did not succeed: trials are logged against a recommendation"))
+    known = {r["name"] for r in result["recommendations"]} | set(result["predicted"].get("settings", {}))
+    unknown = [k for k in settings if k not in known]
+    if unknown:
+        raise InvalidInput(Issue(f"unknown setting(s) {unknown} for run {run_id}", hint=f"settings: {sorted(known)}"))
+    if batches < 1:
+        raise InvalidInput(Issue("batches must be at least 1"))
+    try:
+        predicted = api.what_if(run_id, settings, db)
+    except InvalidInput:  # the model left the cache: the trial is still worth recording
+        predicted = {"value": None, "low": None, "high": None}
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    trial = {"trial_id": now.strftime("T%Y%m%d-%H%M%S%f-") + secrets.token_hex(2), "run_id": run_id,
+             "logged_at": now.isoformat(timespec="microseconds"),
+             "settings": {**result["predicted"].get("settings", {}), **settings}, "outcome": float(outcome),
+             "predicted": predicted["value"], "predicted_low": predicted["low"],
+             "predicted_high": predicted["high"], "batches": int(batches), "note": note}
+    with api.catalog(db).transaction() as con:
+        con.execute("INSERT INTO _studio_trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [trial["trial_id"], run_id, trial["logged_at"], json.dumps(trial["settings"], ensure_ascii=False),
+                     trial["outcome"], trial["predicted"], trial["predicted_low"], trial["predicted_high"],
+                     trial["batches"], note])
+    return trial
+
+
+def trials(run_id: str | None = None, db=None) -> list[dict[str, Any]]:
+    """Trials of one run (or all), oldest first, with `inside` = the outcome fell in the predicted band."""
+    where, args = ("WHERE run_id = ?", [run_id]) if run_id else ("", [])
+    with api.catalog(db).connect() as con:
+        cur = con.execute(f"SELECT * FROM _studio_trials {where} ORDER BY logged_at, trial_id", args)
+        cols = [d[0] for d in cur.description]
+        rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+    for row in rows:
+        row["settings"] = json.loads(row["settings"])
+        row["logged_at"] = str(row["logged_at"])
+        low, high = row["predicted_low"], row["predicted_high"]
+        row["inside"] = None if low is None else bool(low <= row["outcome"] <= high)
+    return rows
+
+
+def retrain_with_trials(run_id: str, new_table: str | None = None, db=None) -> tuple[str, dict]:
+    """Add the run's trials to its table as new rows (a NEW table) and return (table, recipe bound to it)."""
+    result = api.load_result(run_id, db)
+    table = (result["data"].get("binding") or {}).get("table")
+    if not table:
+        raise InvalidInput(Issue(f"run {run_id} read a file or a query, not a table: ingest the data first"))
+    logged = trials(run_id, db)
+    if not logged:
+        raise InvalidInput(Issue(f"run {run_id} has no trials yet", hint="log the outcomes measured on the line first"))
+    target = result["predicted"]["target"]
+    extra = pd.DataFrame([{**t["settings"], target: t["outcome"]} for t in logged for _ in range(t["batches"])])
+    cat = api.catalog(db)
+    info = cat.table_info(table)
+    unknown = [c for c in extra.columns if c not in info.columns]
+    if unknown:
+        raise InvalidInput(Issue(f"trial settings {unknown} are not columns of table '{table}'"))
+    name = new_table or f"{info.name}_with_trials"
+    cat.check_new_name(name, replace=new_table is None and name.lower().endswith("_with_trials"))
+    with cat.transaction() as con:
+        for old in [t for t in cat.table_names(con=con) if t.lower() == name.lower()]:
+            con.execute(f"DROP TABLE {quote(old)}")
+        create_from_frame(con, "_studio_trial_rows", extra)
+        con.execute(f"CREATE TABLE {quote(name)} AS SELECT * FROM {quote(info.name)} "
+                    f"UNION ALL BY NAME SELECT * FROM _studio_trial_rows")
+        con.execute("DROP TABLE _studio_trial_rows")
+        columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE {quote(name)}").fetchall()}
+        rows = con.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0]
+        fingerprint = hashlib.sha256(f"{info.fingerprint}|{json.dumps(logged, default=str)}".encode()).hexdigest()
+        cat.register_table(con, TableInfo(name, f"{info.name} + {len(extra)} trial rows (run {run_id})", "",
+                                          fingerprint, int(rows), columns, [], datetime.now(timezone.utc)
+                                          .replace(tzinfo=None).isoformat(timespec="seconds")))
+    recipe = dict(result["recipe"]["content"])
+    recipe["data"] = {"table": name}
+    recipe["name"] = f"{recipe['name']} + trials"
+    return name, recipe
