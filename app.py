@@ -19,6 +19,7 @@ PAGES = [("pages/home.py", "home", ":material/home:"), ("pages/data.py", "nav_da
          ("pages/gallery.py", "nav_gallery", ":material/widgets:"), ("pages/build.py", "nav_build", ":material/build:"),
          ("pages/run.py", "nav_run", ":material/play_circle:"),
          ("pages/results.py", "nav_results", ":material/insights:"),
+         ("pages/trials.py", "nav_trials", ":material/science:"),
          ("pages/history.py", "nav_history", ":material/history:")]
 page = st.navigation([st.Page(path, title=t(key), icon=icon, default=(key == "home")) for path, key, icon in PAGES])
 page.run()

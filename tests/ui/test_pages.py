@@ -12,7 +12,7 @@ from engine import api
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = ["pages/home.py", "pages/data.py", "pages/gallery.py", "pages/build.py", "pages/run.py", "pages/results.py",
-         "pages/history.py"]
+         "pages/trials.py", "pages/history.py"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 FAST = {"n_estimators": 40, "n_samples": 200, "folds": 3}
 
@@ -239,3 +239,21 @@ def test_results_offers_the_report_in_the_page_language(fast_run, monkeypatch):
     pdf = at.session_state[f"pdf-{fast_run}-zh"]
     html = at.session_state[f"html-{fast_run}-zh"]
     assert pdf.startswith(b"%PDF") and "推荐设定值" in html
+
+
+def test_trials_page_logs_a_trial_and_retrains(fast_run, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = open_page("pages/trials.py")
+    at.number_input(key=f"tr.{fast_run}.outcome").set_value(58.0)
+    at.number_input(key=f"tr.{fast_run}.batches").set_value(3)
+    next(b for b in at.button if b.label == "Save trial").click().run()
+    assert not at.exception and any("Trial saved" in s.value for s in at.success)
+    logged = api.trials(fast_run)
+    assert [(x["outcome"], x["batches"]) for x in logged] == [(58.0, 3)]
+    assert logged[0]["predicted"] is not None
+    next(b for b in at.button if b.label == "Retrain with these trials").click().run()
+    assert not at.exception
+    new_run = at.session_state["current_run"]
+    assert api.wait_run(new_run, 120)["status"] == "succeeded"
+    assert api.load_result(new_run)["data"]["rows"] == 1030 + 3
+

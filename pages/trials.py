@@ -1,0 +1,72 @@
+"""Trials: log what was actually run on the line after a recommendation and what was measured; see it against
+the model's prediction; retrain the recipe with the trials added to its data."""
+
+import streamlit as st
+
+from engine import api
+from engine.errors import InvalidInput
+from ui import charts
+from ui.i18n import t
+from ui.widgets import guard, num, page_start, show_error
+
+page_start()
+
+st.title(t("trials_title"))
+st.caption(t("trials_intro"))
+
+with guard():
+    done = [r for r in api.runs(limit=100) if r["status"] == "succeeded"]
+    if not done:
+        st.info(t("no_results"))
+        st.stop()
+    ids = [r["run_id"] for r in done]
+    wanted = st.session_state.get("results_run")
+    run_id = st.selectbox(t("pick_run"), ids, index=ids.index(wanted) if wanted in ids else 0, key="trial_run",
+                          format_func=lambda i: next(f"{i} · {r['recipe_name']}" for r in done if r["run_id"] == i))
+    result = api.load_result(run_id)
+    target = result["predicted"].get("target", "")
+
+with guard(), st.form("trial_form"):
+    st.subheader(t("trial_log"))
+    recs = [r for r in result["recommendations"] if not r.get("levels")]
+    cols = st.columns(3)
+    settings = {r["name"]: cols[i % 3].number_input(r["name"], value=float(r["value"]), key=f"tr.{run_id}.{r['name']}")
+                for i, r in enumerate(recs)}
+    c1, c2, c3 = st.columns([1, 1, 2])
+    outcome = c1.number_input(t("trial_outcome", target=target), value=None, key=f"tr.{run_id}.outcome")
+    batches = c2.number_input(t("trial_batches"), min_value=1, value=1, step=1, key=f"tr.{run_id}.batches")
+    note = c3.text_input(t("trial_note"), key=f"tr.{run_id}.note")
+    if st.form_submit_button(t("trial_save"), type="primary"):
+        if outcome is None:
+            st.error(t("trial_need_outcome"))
+        else:
+            try:
+                api.log_trial(run_id, settings, outcome, batches=int(batches), note=note)
+                st.success(t("trial_saved"))
+            except InvalidInput as exc:
+                show_error(exc)
+
+with guard():
+    logged = api.trials(run_id)
+    st.subheader(t("trial_list"))
+    if not logged:
+        st.caption(t("trial_none_yet"))
+    else:
+        st.dataframe([{t("trial_when"): x["logged_at"][:19].replace("T", " "), t("trial_outcome", target=target):
+                       num(x["outcome"]), t("trial_predicted"): num(x["predicted"]),
+                       t("trial_band"): f"[{num(x['predicted_low'])}, {num(x['predicted_high'])}]",
+                       t("trial_batches"): x["batches"], t("trial_note"): x["note"]} for x in logged],
+                     hide_index=True, width="stretch")
+        pairs = [x for x in logged if x["predicted"] is not None]
+        if pairs:
+            st.plotly_chart(charts.predicted_vs_actual({"actual": [x["outcome"] for x in pairs],
+                                                        "predicted": [x["predicted"] for x in pairs]}, target),
+                            width="stretch")
+        if st.button(t("trial_retrain"), icon=":material/model_training:"):
+            try:
+                table, recipe = api.retrain_with_trials(run_id)
+                st.session_state["current_run"] = api.start_run(recipe)
+            except InvalidInput as exc:
+                show_error(exc)
+            else:
+                st.switch_page("pages/run.py")
