@@ -69,8 +69,6 @@ def key_parameters(params: KeyParamsParams, ctx: StepContext, frame: pd.DataFram
     keep = [c for c in dict.fromkeys([*params.keep, *params.pin]) if c in share]
     ctx.progress(0.1, "correlations")
     groups = _group(frame, features, share, params, keep, np.random.default_rng(ctx.seed))
-    for g in groups:
-        g["representative"] = _representative(g, share, params.controllable, keep)
     groups.sort(key=lambda g: -g["importance"])
     chosen = groups[: params.top_k] + [g for g in groups[params.top_k:] if g["representative"] in keep]
     groups = chosen + [g for g in groups[params.top_k:] if g["representative"] not in keep]
@@ -86,59 +84,87 @@ def key_parameters(params: KeyParamsParams, ctx: StepContext, frame: pd.DataFram
 
 def _group(frame: pd.DataFrame, features: list[str], share: dict, params: KeyParamsParams, keep: list[str],
            rng: np.random.Generator) -> list[dict]:
-    """Greedy grouping, most important first: a leader takes every unassigned column correlated with it."""
+    """Greedy grouping, most important first: a leader takes every unassigned column correlated with it; when the
+    group's representative is another column (a setpoint behind a sensor), the columns correlated with that one join.
+
+    A group holds at most one controllable: two setpoints that moved together in the past are still two decisions
+    (speed and torque), while a sensor copying a setpoint is the same cause measured again."""
     numeric = [c for c in features if pd.api.types.is_numeric_dtype(frame[c])]
+    settable = set(params.controllable)
     order = sorted(features, key=lambda c: (-share[c], features.index(c)))
-    n_leaders = min(len(numeric), 3 * params.top_k + len(keep) + 20)
-    leaders = [c for c in order if c in set(numeric)][:n_leaders]
-    corr = _rank_corr(frame, leaders, numeric, params.sample_rows, rng) if leaders else None
-    col_index = {c: j for j, c in enumerate(numeric)}
+    corr = _RankCorr(frame, numeric, params.sample_rows, rng)
+    corr.prefetch([c for c in order if c in corr.index][: 3 * params.top_k + len(keep) + 20])
     assigned, groups = set(), []
     for c in order:
         if c in assigned:
             continue
-        if c in leaders:
-            row = corr[leaders.index(c)]
-            members = [m for m in numeric if m not in assigned and abs(row[col_index[m]]) >= params.threshold]
-            members = [c] + [m for m in members if m != c]
-            r = {m: float(row[col_index[m]]) for m in members}
+        members = [c]
+        if c in corr.prefetched:                 # less important columns stay alone: they are not listed anyway
+            members += _close(corr.row(c), corr, members, assigned, share, settable, params.threshold)
+            rep = min(members, key=lambda m: (m not in keep, m not in settable, -share[m]))
+            if rep != c:
+                members += _close(corr.row(rep), corr, members, assigned, share, settable, params.threshold)
+            row = corr.row(rep)
+            r = {m: float(row[corr.index[m]]) for m in members}
         else:
-            members, r = [c], {c: 1.0}
+            rep, r = c, {c: 1.0}
         assigned.update(members)
-        groups.append({"leader": c, "members": members, "corr": r, "importance": sum(share[m] for m in members)})
+        groups.append({"leader": c, "representative": rep, "members": [rep] + [m for m in members if m != rep],
+                       "corr": r, "importance": sum(share[m] for m in members)})
     return groups
 
 
-def _rank_corr(frame: pd.DataFrame, rows_of: list[str], cols_of: list[str], max_rows: int,
-               rng: np.random.Generator) -> np.ndarray:
-    """|Spearman|-like correlation (Pearson on ranks) over the rows where both columns are present.
-
-    Done as matrix products over a row sample, so 2,000 columns take seconds, not the minutes pairwise loops would.
-    """
-    data = frame[cols_of]
-    if len(data) > max_rows:
-        data = data.iloc[np.sort(rng.choice(len(data), max_rows, replace=False))]
-    ranks = data.rank().to_numpy(float)
-    present = ~np.isnan(ranks)
-    x = np.where(present, ranks, 0.0)
-    m = present.astype(float)
-    pick = [cols_of.index(c) for c in rows_of]
-    a, ma = x[:, pick], m[:, pick]
-    n = np.maximum(ma.T @ m, 1.0)
-    sx, sy = a.T @ m, ma.T @ x
-    cov = a.T @ x - sx * sy / n
-    var_a = (a * a).T @ m - sx ** 2 / n
-    var_b = ma.T @ (x * x) - sy ** 2 / n
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = cov / np.sqrt(var_a * var_b)
-    r[(ma.T @ m) < 10] = 0.0          # too few rows in common to call two columns copies
-    return np.nan_to_num(r)
+def _close(row: np.ndarray, corr: "_RankCorr", members: list[str], assigned: set, share: dict, settable: set,
+           threshold: float) -> list[str]:
+    """Unassigned columns correlated with `row`'s column, most important first, never a second controllable."""
+    taken = set(members) | assigned
+    found, has_settable = [], bool(settable.intersection(members))
+    for m in sorted((m for m, j in corr.index.items() if m not in taken and abs(row[j]) >= threshold),
+                    key=lambda m: -share[m]):
+        if m in settable:
+            if has_settable:
+                continue
+            has_settable = True
+        found.append(m)
+    return found
 
 
-def _representative(group: dict, share: dict, controllable: list[str], keep: list[str]) -> str:
-    """Forced first, then a controllable (the plant can act on it), then the most important member."""
-    settable = set(controllable)
-    return min(group["members"], key=lambda c: (c not in keep, c not in settable, -share[c]))
+class _RankCorr:
+    """|Spearman|-like correlation (Pearson on ranks) over the rows where both columns are present, one column
+    against all, on a row sample. Matrix products: 2,000 columns take seconds, not the minutes pairwise loops would."""
+
+    def __init__(self, frame: pd.DataFrame, columns: list[str], max_rows: int, rng: np.random.Generator):
+        data = frame[columns]
+        if len(data) > max_rows:
+            data = data.iloc[np.sort(rng.choice(len(data), max_rows, replace=False))]
+        ranks = data.rank().to_numpy(float)
+        present = ~np.isnan(ranks)
+        self.x, self.m = np.where(present, ranks, 0.0), present.astype(float)
+        self.index = {c: j for j, c in enumerate(columns)}
+        self.prefetched: dict[str, np.ndarray] = {}
+
+    def prefetch(self, names: list[str]) -> None:
+        if names:
+            self.prefetched.update(zip(names, self._rows([self.index[c] for c in names])))
+
+    def row(self, name: str) -> np.ndarray:
+        if name not in self.prefetched:
+            self.prefetched[name] = self._rows([self.index[name]])[0]
+        return self.prefetched[name]
+
+    def _rows(self, pick: list[int]) -> np.ndarray:
+        x, m = self.x, self.m
+        a, ma = x[:, pick], m[:, pick]
+        both = ma.T @ m
+        n = np.maximum(both, 1.0)
+        sx, sy = a.T @ m, ma.T @ x
+        cov = a.T @ x - sx * sy / n
+        var_a = (a * a).T @ m - sx ** 2 / n
+        var_b = ma.T @ (x * x) - sy ** 2 / n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = cov / np.sqrt(var_a * var_b)
+        r[both < 10] = 0.0                # too few rows in common to call two columns copies
+        return np.nan_to_num(r)
 
 
 def _fold_spread(model: ModelBundle, frame: pd.DataFrame, groups: list[dict], n_chosen: int, top_k: int,
@@ -165,7 +191,7 @@ def _fold_spread(model: ModelBundle, frame: pd.DataFrame, groups: list[dict], n_
 def _entry(rank: int, g: dict, std: float, stability: float, direction: dict) -> dict:
     """One key parameter; its direction comes from the leader, turned round when the two are anti-correlated."""
     rep, leader = g["representative"], g["leader"]
-    sign = direction.get(rep) or direction.get(leader, 0) * int(np.sign(g["corr"].get(rep, 1.0)))
+    sign = direction.get(rep) or direction.get(leader, 0) * int(np.sign(g["corr"].get(leader, 1.0)))
     return {"name": rep, "rank": rank, "importance": round(g["importance"], 6), "importance_std": round(std, 6),
             "direction": int(sign), "stability": round(stability, 3), "group_size": len(g["members"]),
             "group": [m for m in g["members"] if m != rep]}
@@ -174,5 +200,5 @@ def _entry(rank: int, g: dict, std: float, stability: float, direction: dict) ->
 def _group_report(g: dict, share: dict) -> dict:
     rep = g["representative"]
     return {"representative": rep, "importance": round(g["importance"], 6),
-            "members": [{"name": m, "corr_with_leader": round(g["corr"][m], 4), "importance": round(share[m], 6)}
+            "members": [{"name": m, "corr": round(g["corr"][m], 4), "importance": round(share[m], 6)}
                         for m in g["members"]], "leader": g["leader"]}

@@ -108,27 +108,28 @@ class YieldLine:
 def make_line(config: LineConfig | None = None, **overrides) -> YieldLine:
     """A simulated line; `make_line(n_params=150, n_drivers=10, rows=1500)` for a quick one."""
     cfg = LineConfig(**{**(config.__dict__ if config else {}), **overrides})
-    rng = np.random.default_rng(cfg.seed)
+    # two streams: the plant's structure (names, drivers, effects) does not change with the length of its history
+    plant, rng = np.random.default_rng([cfg.seed, 0]), np.random.default_rng([cfg.seed, 1])
     n_sp = max(cfg.n_drivers + 2, round(cfg.n_params * cfg.controllable_share))
     n_sensors = cfg.n_params - n_sp - 2
     if n_sensors < cfg.n_drivers * cfg.copies_per_driver:
         raise ValueError(f"{cfg.n_params} parameters leave too few sensors for the decoy copies; raise n_params")
+    sp_names, sensor_names = _names(plant, "sp", n_sp), _names(plant, "pv", n_sensors)
+    driver_idx = plant.choice(n_sp, cfg.n_drivers, replace=False)
+    offsets, spans = _units(plant, n_sp)
     factors = np.column_stack([_slow(rng, cfg.rows, 5) for _ in range(4)])
     unit = _setpoints(rng, cfg.rows, n_sp, factors)                  # normalized settings, design range 0..1
-    sp_names = _names(rng, "sp", n_sp)
     context = _material(rng, cfg.rows)
     humidity = 45 + 12 * _slow(rng, cfg.rows, 400) + rng.normal(0, 2, cfg.rows)
-    driver_idx = rng.choice(n_sp, cfg.n_drivers, replace=False)
-    offsets, spans = _units(rng, n_sp)
     physical = offsets + spans * unit
-    truth = _truth(rng, cfg, unit, driver_idx, [sp_names[i] for i in driver_idx], offsets, spans, context)
+    truth = _truth(plant, cfg, unit, driver_idx, [sp_names[i] for i in driver_idx], offsets, spans, context)
     outcome = _outcome(rng, cfg, truth, physical, sp_names, context)
-    sensors, sensor_names = _sensors(rng, cfg, n_sensors, physical, driver_idx, humidity)
+    sensors = _sensors(rng, cfg, n_sensors, physical, driver_idx, humidity)
     cols = {name: physical[:, j] for j, name in enumerate(sp_names)}
     cols.update({CONTEXT: context["value"], "ambient_humidity": humidity})
     cols.update({name: sensors[:, j] for j, name in enumerate(sensor_names)})
     frame = pd.DataFrame(cols)
-    order = list(rng.permutation(frame.columns))                   # drivers must not be findable by position
+    order = list(plant.permutation(frame.columns))                 # drivers must not be findable by position
     frame = _with_missing(rng, frame[order], cfg.missing)
     target = "a_grade_rate" if cfg.outcome == "rate" else "passed"
     extras = _extras(rng, cfg, outcome) if cfg.extras else pd.DataFrame(index=frame.index)
@@ -220,7 +221,7 @@ def _outcome(rng, cfg: LineConfig, truth: Truth, physical, names, context) -> np
     return (rng.random(len(p)) < p).astype(np.int64)
 
 
-def _sensors(rng, cfg: LineConfig, n: int, physical, driver_idx, humidity) -> tuple[np.ndarray, list[str]]:
+def _sensors(rng, cfg: LineConfig, n: int, physical, driver_idx, humidity) -> np.ndarray:
     """Decoys first (near-copies of drivers, of other setpoints, of each other), then plain drifting sensors."""
     rows, cols = physical.shape[0], []
     for j in driver_idx:
@@ -236,8 +237,7 @@ def _sensors(rng, cfg: LineConfig, n: int, physical, driver_idx, humidity) -> tu
     while len(cols) < n:
         level, scale = rng.uniform(0, 500), 10 ** rng.uniform(-1, 2)
         cols.append(level + scale * (_slow(rng, rows, rng.uniform(5, 300)) + rng.normal(0, 0.3, rows)))
-    perm = rng.permutation(n)
-    return np.column_stack(cols)[:, perm], _names(rng, "pv", n)
+    return np.column_stack(cols)[:, rng.permutation(n)]
 
 
 def _copy(rng, x: np.ndarray, r: float) -> np.ndarray:

@@ -52,7 +52,7 @@ def test_copies_are_grouped_under_the_controllable(plant):
     group = out["groups"][0]
     assert group["representative"] == "temp" and {m["name"] for m in group["members"]} == {"temp", "temp_pv", "temp_tc2"}
     tc2 = next(m for m in group["members"] if m["name"] == "temp_tc2")
-    assert tc2["corr_with_leader"] < -0.9                     # anti-correlated copies are copies too
+    assert tc2["corr"] < -0.9                     # anti-correlated copies are copies too
     json.dumps(out["key_parameters"], allow_nan=False)
     json.dumps(out["groups"], allow_nan=False)
 
@@ -107,3 +107,20 @@ def test_curves_on_a_category(plant):
     shift = out["curves"][0]
     assert shift["kind"] == "category" and shift["grid"] == ["A", "B"] and shift["best_value"] == "B"
     assert shift["histogram"]["counts"] == [300, 300]
+
+
+def test_two_setpoints_that_moved_together_stay_two_decisions():
+    rng = np.random.default_rng(1)
+    n = 500
+    speed = rng.normal(1500, 100, n)
+    torque = 100 - 0.04 * speed + rng.normal(0, 0.5, n)        # run together in the past (|r| > 0.9)
+    frame = pd.DataFrame({"speed": speed, "torque": torque, "torque_pv": torque + rng.normal(0, 0.1, n)})
+    frame["y"] = -((torque - 40) ** 2) + 0.01 * speed + rng.normal(0, 0.5, n)
+    features = ["speed", "torque", "torque_pv"]
+    trained = lightgbm_cv(LightGBMParams(target="y", features=features, folds=3, n_estimators=60),
+                          StepContext("test", "train", 0), frame)
+    out = _run("select.key_parameters", {"target": "y", "features": features, "controllable": ["speed", "torque"]},
+               frame=frame, importance=trained["importance"], model=trained["model"])
+    groups = [[k["name"], *k["group"]] for k in out["key_parameters"]]
+    assert all(len({"speed", "torque"} & set(g)) <= 1 for g in groups)
+    assert {"speed", "torque"} <= {k["name"] for k in out["key_parameters"]}

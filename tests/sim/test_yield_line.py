@@ -76,3 +76,8 @@ def test_recall_counts_drivers_and_context(line):
     assert line.recall(line.drivers + [CONTEXT]) == 1.0
     assert line.recall(line.drivers[:5]) == pytest.approx(5 / 11)
     assert np.isfinite(line.expected(line.frame.fillna(line.frame.median(numeric_only=True)))).all()
+
+
+def test_structure_does_not_depend_on_the_length_of_history(line):
+    shorter = make_line(**{**SMALL, "rows": 300})
+    assert shorter.drivers == line.drivers and list(shorter.frame.columns) == list(line.frame.columns)

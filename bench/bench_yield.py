@@ -1,0 +1,167 @@
+"""Yield-improvement benchmark: the template on the simulated line, scored against the simulator's truth.
+
+    .venv/bin/python bench/bench_yield.py                 # accuracy (300 params, 15 drivers) + the 1,500 × 600 timing
+    .venv/bin/python bench/bench_yield.py --seeds 0 1 2   # accuracy averaged over several simulated lines
+    .venv/bin/python bench/bench_yield.py --big           # also 20,000 rows × 2,000 parameters end to end
+    .venv/bin/python bench/bench_yield.py --exact         # also with optimize.tree_milp in place of sampling search
+
+(a) accuracy: driver recall in the top K (the true drivers and the context driver among the listed key parameters)
+    and the captured uplift share = (true(recommended) − true(baseline)) / (true(best in envelope) − true(baseline)),
+    the best found on the true response within the 1–99 % envelope; at the template's trust region and at trust 1.0
+    (the whole envelope box, the reference's own domain). Targets ≥ 0.9 both.
+(b) time: a 1,500 × 600 pass/fail table with 5 % missing values and 7 % failures, end to end (target ≤ 30 s);
+    with --big, 20,000 × 2,000 (target ≤ 5 min).
+Everything runs in a temporary folder that is removed at the end. The machine is shared: the load average is printed
+at the start and the end, and CPU seconds beside wall seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGET_RECALL, TARGET_CAPTURED, TARGET_MID_S, TARGET_BIG_S = 0.9, 0.9, 30.0, 300.0
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run_line(line, folder: Path, name: str, template: str = "yield_improvement", **params) -> tuple[dict, float, float]:
+    """Run the template on the line (a Parquet file binding); returns (result, wall s, CPU s)."""
+    from engine import api
+    from engine.sim.yield_line import recipe_for
+
+    path = folder / f"{name}.parquet"
+    if not path.exists():
+        line.frame.to_parquet(path, index=False)
+    recipe = recipe_for(line, {"file": str(path)}, name=name, **params)
+    recipe["template"] = template
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = api.run_recipe(recipe, db=folder / "studio.duckdb")
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def score(line, result: dict) -> tuple[float, float]:
+    names = [k["name"] for k in result["key_parameters"]]
+    recommended = {r["name"]: r["value"] for r in result["recommendations"]}
+    return line.recall(names), line.captured_share(recommended)
+
+
+def steps(result: dict) -> str:
+    return " ".join(f"{s['step']} {s['seconds']:.1f}" for s in result["timings"]["steps"])
+
+
+def accuracy(seeds: list[int], rows: int, folder: Path, exact: bool) -> list[dict]:
+    from engine.sim.yield_line import make_line
+
+    out = []
+    for seed in seeds:
+        line = make_line(n_params=300, n_drivers=15, rows=rows, seed=seed)
+        result, wall, cpu = run_line(line, folder, f"accuracy_{seed}")
+        recall, captured = score(line, result)
+        box, _, _ = run_line(line, folder, f"accuracy_{seed}", trust=1.0)   # only the recommend step reruns
+        row = {"seed": seed, "recall": recall, "captured": captured, "captured_box": score(line, box)[1],
+               "wall": wall, "cpu": cpu, "r2": result["metrics"]["r2"]["mean"], "steps": steps(result)}
+        if exact:
+            row["captured_exact"] = score(line, run_line(line, folder, f"accuracy_{seed}", "yield_improvement_exact",
+                                                         trust=1.0)[0])[1]
+        out.append(row)
+        print(f"  seed {seed}: recall {recall:.3f}  captured {captured:.3f} (trust 0.95)  {row['captured_box']:.3f} "
+              f"(trust 1.0)" + (f"  {row['captured_exact']:.3f} (tree_milp, trust 1.0)" if exact else "")
+              + f"  CV R² {row['r2']:.3f}  {wall:.1f} s wall, {cpu:.1f} s CPU  [{row['steps']}]", flush=True)
+    return out
+
+
+def timing(rows: int, params: int, folder: Path, name: str) -> tuple[float, float, float, float]:
+    from engine.sim.yield_line import make_line
+
+    line = make_line(n_params=params, n_drivers=15, rows=rows, missing=0.05, outcome="pass_fail", fail_rate=0.07,
+                     effect=4.0, seed=11)
+    failures = 1 - line.frame[line.target].mean()
+    result, wall, cpu = run_line(line, folder, name, goal="maximize")
+    recall, captured = score(line, result)
+    auc = result["metrics"]["auc"]["mean"]
+    print(f"  {rows} × {params} ({failures:.1%} failures, 5% missing): {wall:.1f} s wall, {cpu:.1f} s CPU; "
+          f"AUC {auc:.3f}, recall {recall:.3f}, captured {captured:.3f}  [{steps(result)}]", flush=True)
+    return wall, cpu, recall, captured
+
+
+def exact_template(folder: Path) -> bool:
+    """A copy of the template with optimize.tree_milp in the recommend step, if that operator is registered."""
+    from engine import registry
+
+    if registry.get("optimize.tree_milp") is None:
+        print("  optimize.tree_milp is not registered: --exact skipped")
+        return False
+    text = (ROOT / "templates" / "yield_improvement.yaml").read_text(encoding="utf-8")
+    text = text.replace("id: yield_improvement\n", "id: yield_improvement_exact\n")
+    text = text.replace("op: optimize.sample_search@1", "op: optimize.tree_milp@1")
+    text = text.replace("      n_samples: params.n_samples\n", "")
+    (folder / "templates").mkdir()
+    (folder / "templates" / "yield_improvement_exact.yaml").write_text(text, encoding="utf-8")
+    os.environ["AI_STUDIO_TEMPLATES"] = str(folder / "templates")
+    return True
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISS"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--rows", type=int, default=5000, help="batches in the accuracy runs")
+    parser.add_argument("--big", action="store_true", help="also 20,000 × 2,000 end to end")
+    parser.add_argument("--exact", action="store_true", help="also recommend with optimize.tree_milp")
+    parser.add_argument("--skip-accuracy", action="store_true")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench_yield_"))
+    os.environ["AI_STUDIO_HOME"] = str(folder / "home")
+    print(f"load average at start: {load()} ({os.cpu_count()} CPUs)")
+    try:
+        exact = exact_template(folder) if args.exact else False
+        from engine import registry
+
+        registry.load_operators()            # imports (lightgbm, scikit-learn) are not timed
+        summary = []
+        if not args.skip_accuracy:
+            print(f"(a) accuracy: 300 parameters, 15 true drivers, {args.rows} batches, seeds {args.seeds}")
+            rows = accuracy(args.seeds, args.rows, folder, exact)
+            mean = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0] if k not in ("seed", "steps")}
+            summary += [f"driver recall in top 30      {mean['recall']:.3f}  (target ≥ {TARGET_RECALL})  "
+                        f"{verdict(mean['recall'] >= TARGET_RECALL)}",
+                        f"captured uplift, trust 0.95  {mean['captured']:.3f}  (target ≥ {TARGET_CAPTURED})  "
+                        f"{verdict(mean['captured'] >= TARGET_CAPTURED)}",
+                        f"captured uplift, trust 1.0   {mean['captured_box']:.3f}  (target ≥ {TARGET_CAPTURED})  "
+                        f"{verdict(mean['captured_box'] >= TARGET_CAPTURED)}"]
+            if exact:
+                summary.append(f"captured uplift, tree_milp   {mean['captured_exact']:.3f}  (trust 1.0)")
+            summary.append(f"accuracy run wall time       {mean['wall']:.1f} s ({mean['cpu']:.1f} s CPU)")
+        print("(b) time, pass/fail")
+        wall, cpu, _, _ = timing(1500, 600, folder, "mid")
+        summary.append(f"1,500 × 600 end to end       {wall:.1f} s ({cpu:.1f} s CPU)  (target ≤ {TARGET_MID_S:.0f} s)  "
+                       f"{verdict(wall <= TARGET_MID_S)}")
+        if args.big:
+            wall, cpu, _, _ = timing(20000, 2000, folder, "big")
+            summary.append(f"20,000 × 2,000 end to end    {wall:.1f} s ({cpu:.1f} s CPU)  "
+                           f"(target ≤ {TARGET_BIG_S:.0f} s)  {verdict(wall <= TARGET_BIG_S)}")
+        print(f"load average at end: {load()}")
+        print("summary")
+        for line in summary:
+            print("  " + line)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
