@@ -76,11 +76,31 @@ class TrustRegion:
     quantile: float = 0.95
     history_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    _tree: object = field(default=None, repr=False, compare=False)
 
     def distance(self, point: dict[str, float]) -> float:
         """L∞ distance, in spreads, from `point` to the nearest anchor."""
-        x = np.array([point[c] for c in self.columns], dtype=float)
-        return float(np.min(np.max(np.abs(self.anchors - x) / self.spread, axis=1)))
+        x = np.array([[point[c] for c in self.columns]], dtype=float)
+        return float(self.distances(x)[0])
+
+    def distances(self, points: np.ndarray) -> np.ndarray:
+        """Per row of `points` (columns in self.columns order): L∞ distance in spreads to the nearest anchor."""
+        return self.nearest(points)[0]
+
+    def nearest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(L∞ distance in spreads, index) of the nearest anchor, per row of `points`."""
+        if not len(points):
+            return np.zeros(0), np.zeros(0, dtype=int)
+        if self._tree is None:
+            from sklearn.neighbors import KDTree
+
+            self._tree = KDTree(self.anchors / self.spread, metric="chebyshev")
+        dist, index = self._tree.query(points / self.spread, k=1)
+        return dist[:, 0], index[:, 0]
+
+    def box(self, anchor: int) -> tuple[np.ndarray, np.ndarray]:
+        half = self.radius * self.spread
+        return self.anchors[anchor] - half, self.anchors[anchor] + half
 
     def describe(self) -> dict:
         return {"kind": "L-infinity box around a historical setting", "radius": self.radius,
@@ -135,8 +155,7 @@ def add_trust(m, region: TrustRegion) -> None:
     anchors = range(len(region.anchors))
     m.z = pyo.Var(anchors, within=pyo.Binary)
     m.one_anchor = pyo.Constraint(expr=sum(m.z[k] for k in anchors) == 1)
-    half = region.radius * region.spread
-    lows, highs = region.anchors - half, region.anchors + half
+    lows, highs = region.anchors - region.radius * region.spread, region.anchors + region.radius * region.spread
     m.near_low = pyo.Constraint(range(len(region.columns)), rule=lambda m, i: m.v[region.columns[i]] >= sum(
         float(lows[k, i]) * m.z[k] for k in anchors))
     m.near_high = pyo.Constraint(range(len(region.columns)), rule=lambda m, i: m.v[region.columns[i]] <= sum(

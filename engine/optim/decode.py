@@ -58,11 +58,9 @@ def _centring_lp(problem, ranges: dict, names: list[str], anchor: int | None,
         lhs = sum(a * (m.v[f] if f in names else known[f]) for f, a in c.coefs.items())
         m.linear.add({"<=": lhs <= c.rhs, ">=": lhs >= c.rhs, "==": lhs == c.rhs}[c.sense])
     if problem.trust is not None and anchor is not None:
-        region = problem.trust
-        for i, f in enumerate(region.columns):
-            half_width = region.radius * region.spread[i]
-            m.linear.add(pyo.inequality(region.anchors[anchor, i] - half_width, m.v[f],
-                                        region.anchors[anchor, i] + half_width))
+        low, high = problem.trust.box(anchor)
+        for i, f in enumerate(problem.trust.columns):
+            m.linear.add(pyo.inequality(float(low[i]), m.v[f], float(high[i])))
     if keep:
         m.linear.add(sum(problem.linear_objective[f] * m.v[f] for f in keep) ==
                      sum(problem.linear_objective[f] * v for f, v in keep.items()))
