@@ -1,6 +1,7 @@
 """Exact optimisation (MILP, HiGHS) against sampling, side by side in one run on the same trained models.
 
 Run from the repo root:  .venv/bin/python bench/bench_optimize.py [--trees 100 300] [--time-limit 60] [--quick]
+                                                                  [--trust 0.95]
 
 A synthetic plant (seed 42): 10 controllables with different units and shapes of effect (an interior optimum,
 saturation, interactions), 2 context columns, noise; 20,000 historical rows drawn around a typical practice. For
@@ -8,6 +9,8 @@ each model size (31 leaves): the context held at its median, the box = the 1-99%
 - exact:    engine.optim.solve (time limit, relative gap target 1e-4; and again stopping at 1%),
 - sampled:  the best of 2,000 uniform candidates in the box,
 - search:   engine.ml.search.search (random + local refinement, restarted) given the exact run's wall time.
+With --trust Q every method must also stay in the trust region (engine.optim.trust_region): candidates outside
+score -inf, and the sampled baseline draws 2,000 historical settings instead of uniform points.
 Objective ratios are printed on the outcome and on the uplift over the baseline (the median settings), since an
 outcome near 85 makes every ratio look like 1.00. The gap is HiGHS's relative gap |best - bound| / |best|, and the
 same distance as a share of the uplift (how much better than the found point the optimum can at most be).
@@ -70,41 +73,56 @@ def setup(frame: pd.DataFrame):
     return decision, fixed, baseline
 
 
-def predictor(booster, fixed: dict):
+def predictor(booster, fixed: dict, region=None):
+    """Predictions at candidate settings; -inf outside the trust region when there is one."""
     def predict(candidates: pd.DataFrame) -> np.ndarray:
         full = candidates.copy()
         for c, v in fixed.items():
             full[c] = v
-        return booster.predict(full[CONTROLS + CONTEXT])
+        values = booster.predict(full[CONTROLS + CONTEXT])
+        if region is not None:
+            far = region.distances(candidates[region.columns].to_numpy(float)) > region.radius * (1 + 1e-9)
+            values = np.where(far, -np.inf, values)
+        return values
 
     return predict
 
 
-def run_exact(booster, decision, fixed, time_limit: float, mip_gap: float = 1e-4) -> dict:
+def run_exact(booster, decision, fixed, time_limit: float, mip_gap: float = 1e-4, region=None) -> dict:
     from engine.optim import Problem, solve
 
     started = time.perf_counter()
-    solution = solve(Problem([(1.0, booster)], decision, fixed, "maximize", time_limit=time_limit, mip_gap=mip_gap))
+    solution = solve(Problem([(1.0, booster)], decision, fixed, "maximize", trust=region, time_limit=time_limit,
+                             mip_gap=mip_gap))
     return {"value": solution.objective, "seconds": time.perf_counter() - started, "solver": solution.seconds,
             "build": solution.build_seconds,
             "gap": solution.gap, "bound": solution.bound, "status": solution.status, "size": solution.size,
             "verified": solution.verification["ok"], "diff": solution.verification["abs_diff"]}
 
 
-def run_sampled(predict, box, n: int, seed: int) -> dict:
-    from engine.ml.search import sample
+def run_sampled(predict, box, n: int, seed: int, history: pd.DataFrame | None = None) -> dict:
+    """The best of n uniform candidates in the box; with a trust region, of n historical settings instead
+    (uniform points in 10 dimensions almost never lie near historical operation)."""
+    from engine.ml.search import clip_to_box, sample
 
     started = time.perf_counter()
-    values = predict(sample(box, n, np.random.default_rng(seed)))
+    rng = np.random.default_rng(seed)
+    candidates = sample(box, n, rng) if history is None else clip_to_box(
+        history[CONTROLS].sample(n, random_state=seed).reset_index(drop=True), box)
+    values = predict(candidates)
     return {"value": float(values.max()), "seconds": time.perf_counter() - started, "evaluations": n}
 
 
-def run_search(predict, box, budget: float, seed: int, baseline: dict) -> dict:
-    """engine.ml.search.search restarted with fresh seeds until `budget` seconds are used; the best of all runs."""
-    from engine.ml.search import search
+def run_search(predict, box, budget: float, seed: int, baseline: dict, history: pd.DataFrame | None = None) -> dict:
+    """engine.ml.search.search restarted with fresh seeds until `budget` seconds are used; the best of all runs.
+    Seeded with the baseline, and with 1,000 historical settings when there is a trust region."""
+    from engine.ml.search import clip_to_box, search
 
     rng = np.random.default_rng(seed)
     seeds = pd.DataFrame([baseline])
+    if history is not None:
+        seeds = clip_to_box(pd.concat([seeds, history[CONTROLS].sample(1000, random_state=seed)],
+                                      ignore_index=True), box)
     started, best, evaluations, restarts = time.perf_counter(), -np.inf, 0, 0
     while restarts == 0 or time.perf_counter() - started < budget:
         _, value, used = search(predict, box, seeds, 3000, 4, rng)
@@ -118,6 +136,8 @@ def main() -> int:
     parser.add_argument("--trees", type=int, nargs="+", default=[100, 300])
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--quick", action="store_true", help="50 and 100 trees, 20 s limit")
+    parser.add_argument("--trust", type=float, default=None,
+                        help="also keep every method inside the trust region of this quantile (e.g. 0.95)")
     args = parser.parse_args()
     if args.quick:
         args.trees, args.time_limit = [50, 100], 20.0
@@ -127,15 +147,21 @@ def main() -> int:
     frame = plant()
     decision, fixed, baseline = setup(frame)
     box = Box({c: d.low for c, d in decision.items()}, {c: d.high for c, d in decision.items()}, {}, [])
+    region, history = None, None
+    if args.trust is not None:
+        from engine.optim import trust_region
+
+        region, history = trust_region(frame, CONTROLS, box.low, box.high, args.trust), frame
+        print(f"trust region: {region.describe()}")
     rows = []
     for trees in args.trees:
         booster = train(frame, trees)
-        predict = predictor(booster, fixed)
-        base = float(predict(pd.DataFrame([baseline]))[0])
-        exact = run_exact(booster, decision, fixed, args.time_limit)
-        exact["to_1pct"] = run_exact(booster, decision, fixed, args.time_limit, mip_gap=0.01)
-        sampled = run_sampled(predict, box, 2000, seed=trees)
-        searched = run_search(predict, box, exact["seconds"], seed=trees, baseline=baseline)
+        predict = predictor(booster, fixed, region)
+        base = float(predictor(booster, fixed)(pd.DataFrame([baseline]))[0])
+        exact = run_exact(booster, decision, fixed, args.time_limit, region=region)
+        exact["to_1pct"] = run_exact(booster, decision, fixed, args.time_limit, mip_gap=0.01, region=region)
+        sampled = run_sampled(predict, box, 2000, seed=trees, history=history)
+        searched = run_search(predict, box, exact["seconds"], seed=trees, baseline=baseline, history=history)
         rows.append((trees, base, exact, sampled, searched))
         report(trees, base, exact, sampled, searched, args.time_limit)
     summary(rows, args.time_limit)
@@ -153,7 +179,8 @@ def report(trees: int, base: float, exact: dict, sampled: dict, searched: dict, 
     print(f"   {'method':<34}{'objective':>12}{'uplift':>10}{'seconds':>10}   notes")
     print(f"   {'exact MILP (HiGHS)':<34}{exact['value']:>12.4f}{up:>10.4f}{exact['seconds']:>10.2f}   "
           f"status {exact['status']}, gap {exact['gap']:.3%} (= {gap_uplift:.1%} of the uplift), encode + warm "
-          f"start {exact['build']:.2f} s, solver {exact['solver']:.2f} s, verified {exact['verified']} (|diff| {exact['diff']:.1e})")
+          f"start {exact['build']:.2f} s, solver {exact['solver']:.2f} s, verified {exact['verified']} "
+          f"(|diff| {exact['diff']:.1e})")
     first = exact["to_1pct"]
     print(f"   {'exact MILP, stop at 1% gap':<34}{first['value']:>12.4f}{first['value'] - base:>10.4f}"
           f"{first['seconds']:>10.2f}   status {first['status']}, gap {first['gap']:.3%}")
