@@ -55,6 +55,10 @@ def _fingerprint(outputs: dict) -> str:
             return v.model_dump()
         if hasattr(v, "final"):  # a model bundle: compare its predictions' structure via the trees' text
             return v.final.model_to_string()
+        if isinstance(v, dict):  # wall-clock times differ between identical runs
+            return {k: plain(x) for k, x in v.items() if not str(k).endswith("seconds")}
+        if isinstance(v, list):
+            return [plain(x) for x in v]
         return v
 
     return joblib.hash({k: plain(v) for k, v in outputs.items()})

@@ -51,12 +51,7 @@ def _example() -> tuple[dict, dict]:
           example=_example)
 def sample_search(params: SampleSearchParams, ctx: StepContext, frame: pd.DataFrame, model: ModelBundle) -> dict:
     """Best settings of the controllables for the chosen context, inside the operating envelope, by sampling."""
-    controls = [c for c in params.controllable if c in model.features]
-    if not controls:
-        raise StudioError("none of the controllable columns is in the model; assign controllable columns that "
-                          "survived cleaning")
-    scenario_row, baseline = _scenario(frame, model, controls, params)
-    box = _box(frame, controls, model, params)
+    controls, scenario_row, baseline, box = setup(frame, model, params)
     sign = 1.0 if params.goal == "maximize" else -1.0
     region = TrustRegion(frame, box, params.trust)
 
@@ -87,11 +82,28 @@ def sample_search(params: SampleSearchParams, ctx: StepContext, frame: pd.DataFr
     predicted["distance_to_data"] = {"value": float(region.distance(best.to_frame().T)[0]),
                                      "trust_radius": region.radius,
                                      "unit": "nearest historical point, in envelope widths"}
+    return {"recommendations": recommendations(params, frame, box, best, baseline, predicted, score, controls),
+            "predicted": predicted}
+
+
+def setup(frame: pd.DataFrame, model: ModelBundle, params) -> tuple[list[str], pd.Series, pd.Series, Box]:
+    """(controllables in the model, scenario row, baseline settings, search box): shared by the recommenders."""
+    controls = [c for c in params.controllable if c in model.features]
+    if not controls:
+        raise StudioError("none of the controllable columns is in the model; assign controllable columns that "
+                          "survived cleaning")
+    scenario_row, baseline = _scenario(frame, model, controls, params)
+    return controls, scenario_row, baseline, _box(frame, controls, model, params)
+
+
+def recommendations(params, frame, box: Box, best, baseline, predicted: dict, score, controls) -> list[dict]:
+    """Per controllable: value, operating window (values keeping most of the uplift), envelope; pins as given."""
+    sign = 1.0 if params.goal == "maximize" else -1.0
+    best_score = sign * predicted["recommended"]["value"]
     floor = best_score - params.window_share * abs(best_score - sign * predicted["baseline"]["value"])
-    recommendations = [_recommendation(c, best, baseline, box, frame, score, floor, params) for c in box.names]
-    recommendations += [{"name": c, "value": v, "low": v, "high": v, "baseline": _plain(baseline[c]), "pinned": True}
-                        for c, v in params.pin.items() if c in controls]
-    return {"recommendations": recommendations, "predicted": predicted}
+    out = [_recommendation(c, best, baseline, box, frame, score, floor, params) for c in box.names]
+    return out + [{"name": c, "value": v, "low": v, "high": v, "baseline": _plain(baseline[c]), "pinned": True}
+                  for c, v in params.pin.items() if c in controls]
 
 
 def _scenario(frame: pd.DataFrame, model: ModelBundle, controls: list[str], params) -> tuple[pd.Series, pd.Series]:

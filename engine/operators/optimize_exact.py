@@ -15,8 +15,8 @@ from engine.context import StepContext
 from engine.errors import StudioError
 from engine.ml.lgbm import ModelBundle
 from engine.ml.search import Box
-from engine.operators.optimize import SampleSearchParams, _box, _full_point, _plain, _predicted, _recommendation, \
-    _scenario, sample_search
+from engine.operators.optimize import SampleSearchParams, _full_point, _predicted, recommendations, \
+    sample_search, setup
 from engine.optim import Domain, LinearConstraint, Problem, UnsupportedModel, solve, trust_region
 from engine.optim.constraints import TOLERANCE
 from engine.registry import operator
@@ -60,12 +60,7 @@ def _example() -> tuple[dict, dict]:
           example=_example)
 def tree_milp(params: TreeMilpParams, ctx: StepContext, frame: pd.DataFrame, model: ModelBundle) -> dict:
     """Best settings of the controllables by exact optimisation over the trained trees (MILP, HiGHS), verified."""
-    controls = [c for c in params.controllable if c in model.features]
-    if not controls:
-        raise StudioError("none of the controllable columns is in the model; assign controllable columns that "
-                          "survived cleaning")
-    scenario_row, baseline = _scenario(frame, model, controls, params)
-    box = _box(frame, controls, model, params)
+    controls, scenario_row, baseline, box = setup(frame, model, params)
     if box.levels:
         return _fallback(params, ctx, frame, model, f"categorical controllables {sorted(box.levels)}")
     ctx.progress(0.1, "encoding the trees")
@@ -90,18 +85,8 @@ def tree_milp(params: TreeMilpParams, ctx: StepContext, frame: pd.DataFrame, mod
                      constraints=solution.verification["constraints"],
                      distance_to_data=_distance(frame, box, best, region))
     score = _scorer(model, scenario_row, box, params, problem, region)
-    return {"recommendations": _recommendations(params, frame, box, best, baseline, predicted, score, controls),
+    return {"recommendations": recommendations(params, frame, box, best, baseline, predicted, score, controls),
             "predicted": predicted}
-
-
-def _recommendations(params, frame, box: Box, best, baseline, predicted: dict, score, controls) -> list[dict]:
-    """Per controllable: value, operating window (values keeping most of the uplift), envelope; pins as given."""
-    sign = 1.0 if params.goal == "maximize" else -1.0
-    best_score = sign * predicted["recommended"]["value"]
-    floor = best_score - params.window_share * abs(best_score - sign * predicted["baseline"]["value"])
-    out = [_recommendation(c, best, baseline, box, frame, score, floor, params) for c in box.names]
-    return out + [{"name": c, "value": v, "low": v, "high": v, "baseline": _plain(baseline[c]), "pinned": True}
-                  for c, v in params.pin.items() if c in controls]
 
 
 def _problem(params: TreeMilpParams, frame, model: ModelBundle, box: Box, scenario_row, baseline, seed: int):
