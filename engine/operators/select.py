@@ -34,9 +34,9 @@ class KeyParamsParams(OpParams):
     top_k: int = ui_field(30, en="Key parameters", zh="关键参数个数", ge=1, le=1000)
     threshold: float = ui_field(0.9, en="Same-sensor correlation", zh="同源传感器相关系数", ge=0.5, le=1.0,
                                 widget="slider",
-                                help_en="columns whose |rank correlation| with a group's leader reaches this are "
-                                        "treated as copies of one cause",
-                                help_zh="与组首列秩相关系数绝对值达到此值的列视为同一因素的副本")
+                                help_en="columns whose |rank correlation| with a group's leader (or its "
+                                        "representative) reaches this are treated as copies of one cause",
+                                help_zh="与组首列（或组代表）秩相关系数绝对值达到此值的列视为同一因素的副本")
     sample_rows: int = ui_field(5000, en="Rows for correlations", zh="相关计算行数", ge=100, le=1_000_000,
                                 help_en="a random sample of rows is enough to tell copies apart",
                                 help_zh="随机抽样的行数，足以识别副本")
