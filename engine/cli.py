@@ -181,7 +181,7 @@ def yaml_value(raw: str):
 
 
 def cmd_demo(args) -> int:
-    added = api.ensure_demo(args.db)
+    added = api.ensure_demo(args.db, simulated=True)
     print("demo tables ready" + (f" (added: {', '.join(added)})" if added else " (already there)"))
     return 0
 
@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--right", help="second table (for align.asof_join)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="operator parameter (repeatable)")
     p.set_defaults(fn=cmd_derive)
-    p = add("demo", help="ingest the bundled demo tables (concrete, ccpp)")
+    p = add("demo", help="ingest the bundled demo tables (concrete, ccpp, ai4i2020) and the simulated yield line")
     p.set_defaults(fn=cmd_demo)
     p = add("run", help="run a recipe")
     p.add_argument("recipe")

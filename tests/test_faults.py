@@ -25,7 +25,7 @@ CCPP_RECIPE = REPO / "recipes" / "ccpp_power.yaml"
 # The ccpp demo with a train step of a few seconds (4 LightGBM fits of 250 trees on 9,568 rows) and a quick search.
 SLOW_TRAIN = ["--set", "n_estimators=250", "--set", "folds=3", "--set", "n_samples=200"]
 SLOWER_TRAIN = ["--set", "n_estimators=600", "--set", "folds=3", "--set", "n_samples=200"]
-DEMO_ROWS = {name: len(pd.read_csv(REPO / "data" / "demo" / f"{name}.csv")) for name in ("concrete", "ccpp")}
+DEMO_ROWS = {name: len(pd.read_csv(REPO / "data" / "demo" / f"{name}.csv")) for name in ("concrete", "ccpp", "ai4i2020")}
 
 
 class EngineProcess:
@@ -94,7 +94,7 @@ def cache_entries(db: Path) -> list[Path]:
 def assert_tables_intact(db: Path) -> None:
     """`tables --json` lists both demo tables with their row counts, and the tables really hold those rows."""
     infos = {t["name"]: t for t in cli_json("tables")}
-    assert set(infos) == {"concrete", "ccpp"}
+    assert set(infos) == set(DEMO_ROWS)
     for name, rows in DEMO_ROWS.items():
         assert infos[name]["rows"] == rows, (name, infos[name])
     con = duckdb.connect(str(db), read_only=True)

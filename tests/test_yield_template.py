@@ -102,6 +102,7 @@ def test_bundled_recipes_compile_and_the_real_data_one_runs(db, tmp_path):
 
     from tests.conftest import REPO
 
+    api.ensure_demo(db)
     made = subprocess.run([sys.executable, "scripts/make_sim_data.py", "--db", str(db), "--rows", "300"], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr

@@ -97,6 +97,7 @@ def _problem(params: TreeMilpParams, frame, model: ModelBundle, box: Box, scenar
     constraints = [LinearConstraint(dict(c.coefs), c.sense, c.rhs, c.name) for c in params.constraints]
     region = trust_region(frame, list(box.low), box.low, box.high, params.trust, seed=seed)
     problem = Problem([(1.0, model.final)], decision, fixed, params.goal, constraints=constraints, trust=region,
+                      feature_names=list(model.features),
                       time_limit=params.time_limit, mip_gap=params.mip_gap)
     return problem, region
 

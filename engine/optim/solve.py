@@ -48,6 +48,7 @@ class Problem:
     trust: TrustRegion | None = None
     time_limit: float = 30.0
     mip_gap: float = 1e-4
+    feature_names: list[str] | None = None  # column names by booster position (boosters fitted under safe names)
     warm_samples: int = 2000  # random candidates (+ historical anchors) for HiGHS's starting point; 0: none
 
 
@@ -107,7 +108,7 @@ def solve(problem: Problem) -> Solution:
 
 def read_all(problem: Problem) -> dict[str, Ensemble]:
     """Objective boosters as objective0.., spec boosters as spec0.., each pruned to the problem's domain."""
-    out = {f"objective{i}": read_ensemble(b, problem.decision, problem.fixed)
+    out = {f"objective{i}": read_ensemble(b, problem.decision, problem.fixed, problem.feature_names)
            for i, (_, b) in enumerate(problem.objective)}
     out.update({f"spec{i}": read_ensemble(s.booster, problem.decision, problem.fixed)
                 for i, s in enumerate(problem.specs)})

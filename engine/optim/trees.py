@@ -82,10 +82,12 @@ class Ensemble:
         return np.asarray(self.booster.predict(row, pred_leaf=True)[0]).reshape(-1)
 
 
-def read_ensemble(booster: lgb.Booster, decision: dict[str, Domain], fixed: dict[str, float]) -> Ensemble:
+def read_ensemble(booster: lgb.Booster, decision: dict[str, Domain], fixed: dict[str, float],
+                  names: list[str] | None = None) -> Ensemble:
     """Parse `booster.dump_model()` and prune every tree to the reachable part of `decision` × `fixed`."""
     dump = booster.dump_model()
-    features = list(dump["feature_names"])
+    # the booster may have been fitted under LightGBM-safe names; position i is the caller's column names[i]
+    features = list(names) if names else list(dump["feature_names"])
     missing = [f for f in features if f not in decision and f not in fixed]
     if missing:
         raise StudioError(f"the model needs values for {missing}: make them decision variables or fix them")
