@@ -56,13 +56,7 @@ def sample_search(params: SampleSearchParams, ctx: StepContext, frame: pd.DataFr
     region = TrustRegion(frame, box, params.trust)
 
     def score(candidates: pd.DataFrame) -> np.ndarray:
-        full = pd.DataFrame([scenario_row] * len(candidates)).reset_index(drop=True)
-        for c in box.names:
-            full[c] = candidates[c].to_numpy()
-        for c, v in params.pin.items():
-            if c in full:
-                full[c] = v
-        values = sign * model.predict(full)
+        values = sign * model.predict(model_rows(scenario_row, candidates, box, params.pin))
         return np.where(region.inside(candidates), values, -np.inf)
 
     # historical settings (and the baseline) are good starting points; clipped into the box, the trust region
@@ -84,6 +78,17 @@ def sample_search(params: SampleSearchParams, ctx: StepContext, frame: pd.DataFr
                                      "unit": "nearest historical point, in envelope widths"}
     return {"recommendations": recommendations(params, frame, box, best, baseline, predicted, score, controls),
             "predicted": predicted}
+
+
+def model_rows(scenario_row: pd.Series, candidates: pd.DataFrame, box: Box, pin: dict) -> pd.DataFrame:
+    """Full model inputs for candidate settings: the scenario's context, the candidates, pinned values."""
+    full = pd.DataFrame([scenario_row] * len(candidates)).reset_index(drop=True)
+    for c in box.names:
+        full[c] = candidates[c].to_numpy()
+    for c, v in pin.items():
+        if c in full:
+            full[c] = v
+    return full
 
 
 def setup(frame: pd.DataFrame, model: ModelBundle, params) -> tuple[list[str], pd.Series, pd.Series, Box]:

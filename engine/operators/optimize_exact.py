@@ -15,7 +15,7 @@ from engine.context import StepContext
 from engine.errors import StudioError
 from engine.ml.lgbm import ModelBundle
 from engine.ml.search import Box
-from engine.operators.optimize import SampleSearchParams, _full_point, _predicted, recommendations, \
+from engine.operators.optimize import SampleSearchParams, _full_point, _predicted, model_rows, recommendations, \
     sample_search, setup
 from engine.optim import Domain, LinearConstraint, Problem, UnsupportedModel, solve, trust_region
 from engine.optim.constraints import TOLERANCE
@@ -156,12 +156,7 @@ def _scorer(model: ModelBundle, scenario_row: pd.Series, box: Box, params, probl
     sign = 1.0 if params.goal == "maximize" else -1.0
 
     def score(candidates: pd.DataFrame) -> np.ndarray:
-        full = pd.DataFrame([scenario_row] * len(candidates)).reset_index(drop=True)
-        for c in box.names:
-            full[c] = candidates[c].to_numpy()
-        for c, v in params.pin.items():
-            if c in full:
-                full[c] = v
+        full = model_rows(scenario_row, candidates, box, params.pin)
         values = sign * model.predict(full)
         rows = full.to_dict("records")
         ok = np.array([all(c.check(r)["ok"] for c in problem.constraints) and
