@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from engine import api  # noqa: E402
 from engine.report.pdf import html_to_pdf  # noqa: E402
 
-RECIPES = ["concrete_strength.yaml", "ccpp_power.yaml"]
+RECIPES = ["concrete_strength.yaml", "ccpp_power.yaml", "yield_ai4i_failures.yaml", "yield_sim_line.yaml"]
 TARGET_PDF_SECONDS = 10.0
 
 
@@ -36,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
     os.environ.setdefault("AI_STUDIO_HOME", tempfile.mkdtemp(prefix="bench_report_"))
-    api.ensure_demo()
+    api.ensure_demo(simulated=True)
     baseline = statistics.median(timed(lambda: html_to_pdf("<p>baseline</p><script>window.reportReady=true"
                                                            "</script>", out / "baseline.pdf")) for _ in range(3))
     print(f"baseline: Chromium prints a one-line page in {baseline:.2f} s (median of 3)")

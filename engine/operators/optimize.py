@@ -170,8 +170,9 @@ def _predicted(model: ModelBundle, base: pd.DataFrame, best: pd.DataFrame, param
     lo_obs, hi_obs = float(observed.min()), float(observed.max())
 
     def outcome(value: float) -> dict:
-        return {"value": value, "low": float(np.clip(value + q_lo, lo_obs, hi_obs)),
-                "high": float(np.clip(value + q_hi, lo_obs, hi_obs))}
+        # the band always holds its own value (0/1 residual quantiles of a classifier need not)
+        return {"value": value, "low": min(value, float(np.clip(value + q_lo, lo_obs, hi_obs))),
+                "high": max(value, float(np.clip(value + q_hi, lo_obs, hi_obs)))}
 
     return {"target": model.target, "goal": params.goal, "scenario": params.scenario,
             "baseline": outcome(base_value), "recommended": outcome(best_value),
