@@ -9,21 +9,14 @@ from engine.errors import StudioError
 from ui import charts
 from ui.i18n import bilingual, choice_label, t
 from ui.i18n import lang as current_lang
-from ui.widgets import guard, num, page_start, status_text
+from ui.widgets import guard, num, page_start, pick_succeeded_run, status_text
 
 page_start()
 
 st.title(t("results_title"))
 
 with guard():
-    done = [r for r in api.runs(limit=50) if r["status"] == "succeeded"]
-    if not done:
-        st.info(t("no_results"))
-        st.stop()
-    ids = [r["run_id"] for r in done]
-    wanted = st.session_state.get("results_run") or st.query_params.get("result")
-    run_id = st.selectbox(t("pick_run"), ids, index=ids.index(wanted) if wanted in ids else 0,
-                          format_func=lambda i: next(f"{i} · {r['recipe_name']}" for r in done if r["run_id"] == i))
+    run_id = pick_succeeded_run(st.session_state.get("results_run") or st.query_params.get("result"), limit=50)
     st.session_state["results_run"] = run_id
     st.query_params["result"] = run_id
     result = api.load_result(run_id)

@@ -7,7 +7,7 @@ from engine import api
 from engine.errors import InvalidInput
 from ui import charts
 from ui.i18n import t
-from ui.widgets import guard, num, page_start, show_error
+from ui.widgets import guard, num, page_start, pick_succeeded_run, show_error
 
 page_start()
 
@@ -15,14 +15,7 @@ st.title(t("trials_title"))
 st.caption(t("trials_intro"))
 
 with guard():
-    done = [r for r in api.runs(limit=100) if r["status"] == "succeeded"]
-    if not done:
-        st.info(t("no_results"))
-        st.stop()
-    ids = [r["run_id"] for r in done]
-    wanted = st.session_state.get("results_run")
-    run_id = st.selectbox(t("pick_run"), ids, index=ids.index(wanted) if wanted in ids else 0, key="trial_run",
-                          format_func=lambda i: next(f"{i} · {r['recipe_name']}" for r in done if r["run_id"] == i))
+    run_id = pick_succeeded_run(st.session_state.get("results_run"), key="trial_run")
     result = api.load_result(run_id)
     target = result["predicted"].get("target", "")
 

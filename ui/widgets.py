@@ -91,3 +91,17 @@ def page_start() -> None:
     if PagesManager.uses_pages_directory:
         runpy.run_path(str(Path(__file__).resolve().parent.parent / "app.py"), run_name="__studio_app__")
         st.stop()
+
+
+def pick_succeeded_run(wanted: str | None, key: str | None = None, limit: int = 100) -> str:
+    """A selectbox of the succeeded runs (newest first) starting at `wanted`; stops the page when there are none."""
+    from engine import api
+
+    done = [r for r in api.runs(limit=limit) if r["status"] == "succeeded"]
+    if not done:
+        st.info(t("no_results"))
+        st.stop()
+    ids = [r["run_id"] for r in done]
+    names = {r["run_id"]: r["recipe_name"] for r in done}
+    return st.selectbox(t("pick_run"), ids, index=ids.index(wanted) if wanted in ids else 0, key=key,
+                        format_func=lambda i: f"{i} · {names[i]}")
