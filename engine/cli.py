@@ -1,4 +1,5 @@
-"""Command line: templates | operators | schema | validate | ingest | tables | drop | demo | run | runs."""
+"""Command line: templates | operators | schema | validate | ingest | tables | drop | demo | run | runs
+(and, from cli_authoring: template check|save|diff|show|dry-run | migrate | docs)."""
 
 from __future__ import annotations
 
@@ -57,12 +58,14 @@ class ProgressLine:
 def cmd_templates(args) -> int:
     lib = api.library()
     rows = [{"id": t.id, "version": t.version, "scenario": t.scenario, "title": t.title.get(args.lang),
-             "versions": sorted(lib.templates[t.id])} for t in lib.latest()]
+             "versions": lib.versions(t.id)} for t in lib.latest()]
     if args.json:
         _print_json({"templates": rows, "broken": {f: [str(i) for i in v] for f, v in lib.broken.items()}})
     else:
         for r in rows:
-            print(f"{r['id']:<24} {r['version']:<8} {r['scenario']:<12} {r['title']}")
+            older = [v for v in r["versions"] if v != r["version"]]
+            print(f"{r['id']:<24} {r['version']:<8} {r['scenario']:<12} {r['title']}"
+                  + (f"  (older versions: {', '.join(reversed(older))})" if older else ""))
         for issues in lib.broken.values():
             for issue in issues:
                 print(f"BROKEN {issue}", file=sys.stderr)
@@ -328,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", default="", help="free text (log)")
     p.add_argument("--quiet", action="store_true", help="no progress bar (retrain)")
     p.set_defaults(fn=cmd_trial)
+    from engine.cli_authoring import add_commands
+
+    add_commands(add)
     p = add("runs", help="list runs")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
