@@ -77,21 +77,14 @@ def cmd_operators(args) -> int:
     if args.json:
         _print_json([op.describe() for op in ops])
         return 0
+    from engine.docs import type_name
+
     for op in ops:
         print(f"{op.id}@{op.version}  ({', '.join(op.inputs) or '-'} -> {', '.join(op.outputs)})  {op.description}")
         for name, field in op.params_model.model_fields.items():
             default = "required" if field.is_required() else f"default {field.default!r}"
-            print(f"    {name}: {_type_name(field.annotation)} ({default})")
+            print(f"    {name}: {type_name(field.annotation)} ({default})")
     return 0
-
-
-def _type_name(annotation) -> str:
-    """int, list[str], one of 'a' | 'b' ... as a reader would write it."""
-    import typing
-
-    if typing.get_origin(annotation) is typing.Literal:
-        return "one of " + " | ".join(repr(a) for a in typing.get_args(annotation))
-    return getattr(annotation, "__name__", str(annotation)).replace("typing.", "")
 
 
 def cmd_schema(args) -> int:

@@ -32,11 +32,22 @@ def builtin_operators() -> list[registry.OperatorSpec]:
     return [op for op in registry.all_operators() if op.module.startswith("engine.operators.")]
 
 
-def _type(annotation) -> str:
-    if typing.get_origin(annotation) is typing.Literal:
-        return " \\| ".join(f"`{a}`" for a in typing.get_args(annotation))
-    text = getattr(annotation, "__name__", None) if not typing.get_args(annotation) else None
-    return f"`{text or str(annotation).replace('typing.', '')}`"
+def type_name(annotation) -> str:
+    """A type as a reader writes it: `list[int]`, `str | None`, `'iqr' | 'mad'` (constraints left to the bounds)."""
+    import types
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin is typing.Annotated:
+        return type_name(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(type_name(a) for a in args)
+    if origin is not None:
+        return f"{getattr(origin, '__name__', str(origin))}[{', '.join(type_name(a) for a in args)}]"
+    if annotation is type(None):
+        return "None"
+    return getattr(annotation, "__name__", str(annotation).replace("typing.", ""))
 
 
 def _bounds(field) -> str:
@@ -69,7 +80,7 @@ def operator_section(ops: list[registry.OperatorSpec] | None = None) -> str:
         for name, field in fields.items():
             default = "required 必填" if field.is_required() else f"`{field.get_default(call_default_factory=True)!r}`"
             label = f"{label_of(field, 'en')} / {label_of(field, 'zh')}"
-            lines.append(f"| `{name}` | {_type(field.annotation)} | {_cell(default)} | {_bounds(field)} | "
+            lines.append(f"| `{name}` | {_cell(type_name(field.annotation))} | {_cell(default)} | {_bounds(field)} | "
                          f"{_cell(label)} |")
         lines.append("")
     return "\n".join(lines + [END])
