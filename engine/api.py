@@ -69,6 +69,29 @@ def check_template_text(text: str, file: str = "<editor>"):
     return loaded, issues, authoring.version_issues(loaded, library()) if loaded else []
 
 
+def template_skeleton() -> str:
+    """A small valid template to start a new one from."""
+    from engine import authoring
+
+    return authoring.SKELETON
+
+
+def suggest_template_version(text: str) -> str | None:
+    """The smallest version the semver rule allows for a draft (None: new template or unreadable draft)."""
+    from engine import authoring
+
+    try:
+        return authoring.suggested_version(authoring.parse_text(text), library())
+    except InvalidInput:
+        return None
+
+
+def set_template_version(text: str, version: str) -> str:
+    from engine import authoring
+
+    return authoring.with_version(text, version)
+
+
 def save_template(text: str, *, folder: str | Path | None = None, file: str = "<editor>"):
     """Save a draft as a new version (semver rule enforced; the replaced version is kept as <id>/<version>.yaml)."""
     from engine import authoring

@@ -29,10 +29,53 @@ from engine.recipes import load_recipe
 from engine.result import build as build_result, to_jsonable
 from engine.schema.errors import issues_from_validation
 from engine.schema.template import Template
-from engine.versions import TemplateDiff, check_version, diff_templates, newest
+from engine.versions import TemplateDiff, check_version, diff_templates, newest, next_version
 from engine.yaml_io import loads
 
 DRY_RUN_ROWS = 500
+
+
+SKELETON = """\
+# yaml-language-server: $schema=../schemas/template.schema.json
+id: my_template
+version: 0.1.0
+title: {en: My template, zh: 我的模板}
+description: {en: What it does and for whom, zh: 它做什么、给谁用}
+scenario: modelling
+roles:
+  target: {required: true, dtypes: [numeric], max: 1, label: {en: Target, zh: 目标}}
+  controllable: {required: true, dtypes: [numeric], label: {en: Controllable, zh: 可调参数}}
+params:
+  folds: {type: int, default: 5, min: 2, max: 20, widget: slider, label: {en: Cross-validation folds, zh: 交叉验证折数}}
+steps:
+  - id: clean
+    op: clean.drop_useless@1
+    title: {en: Clean, zh: 清洗}
+    inputs: {frame: data}
+    with: {target: roles.target, columns: roles.features}
+  - id: train
+    op: model.lightgbm_cv@1
+    title: {en: Train and validate, zh: 训练与验证}
+    inputs: {frame: clean.frame}
+    with: {target: roles.target, features: roles.features, folds: params.folds}
+outputs:
+  metrics: train.metrics
+  key_parameters: train.importance
+"""
+_VERSION_LINE = re.compile(r"^version:[ \t]*[\"']?[^\s\"'#]*[\"']?", re.MULTILINE)
+
+
+def suggested_version(loaded: LoadedTemplate, library: TemplateLibrary) -> str | None:
+    """The smallest version the semver rule allows for this draft (None for a template's first version)."""
+    versions = library.templates.get(loaded.template.id, {})
+    if not versions:
+        return None
+    return next_version(newest(versions), diff_with_latest(loaded, library).required or "patch")
+
+
+def with_version(text: str, version: str) -> str:
+    """The draft's text with its top-level `version:` line set (comments and layout untouched)."""
+    return _VERSION_LINE.sub(f"version: {version}", text, count=1)
 
 
 def parse_text(text: str, file: str = "<editor>") -> LoadedTemplate:

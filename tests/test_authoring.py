@@ -82,6 +82,9 @@ def test_check_text_gives_lines_and_version_issues(folder):
     assert issues == [] and "already exists" in version[0].message
     loaded, issues, version = api.check_template_text("id: x\nversion: 1\n")
     assert loaded is None and {i.line for i in issues} >= {2} and version == []
+    out_of_bounds = draft().replace("folds: {type: int, default: 5", "folds: {type: int, default: 50")
+    loaded, issues, _ = api.check_template_text(out_of_bounds)
+    assert [str(i) for i in issues] == ["<editor>:37: params.folds: default 50 is outside [2, 20]"]
 
 
 def test_recipe_pinned_to_the_old_version_still_runs(demo_db):
