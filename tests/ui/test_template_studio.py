@@ -109,3 +109,13 @@ def test_studio_in_chinese(plant_folder):
     diff = at.dataframe[-1].value
     assert set(diff["对象"]) == {"参数", "步骤", "输出"} and set(diff["版本升级"]) == {"次版本"}
     assert any("最大的改动需要升级次版本" in m.value for m in at.markdown)
+
+
+def test_gallery_shows_the_newest_version_and_names_the_older(plant_folder):
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.switch_page("pages/gallery.py").run()
+    assert not at.exception and not at.error
+    captions = [c.value for c in at.caption]
+    assert any("`robust_quick_model@1.1.0`" in c and "older versions: 1.0.0" in c for c in captions), captions
