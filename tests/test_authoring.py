@@ -1,5 +1,6 @@
 """Template authoring: versions side by side, save with the semver rule, dry run, recipe pins and migration, CLI."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,24 @@ def test_cli_lists_versions_checks_and_diffs(tmp_path, folder, studio_home):
     assert "use 2.0.0" in refused.stdout
     diff = run_cli("template", "diff", "gap_model", "1.0.0", "--json", env=env)
     assert '"required": "minor"' in diff.stdout and '"name": "limit"' in diff.stdout
+
+
+def test_cli_migrate_and_dry_run_with_a_recipe(demo_db, studio_home, tmp_path):
+    env = {"AI_STUDIO_HOME": str(studio_home)}
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("# the plant's recipe\ntemplate: robust_quick_model@0.9.0   # old pin\nname: r\n"
+                      "data: {table: ccpp}\nroles: {target: PE, controllable: [AT, V]}\n"
+                      "params: {folds: 3, n_estimators: 20, n_samples: 200}\n", encoding="utf-8")
+    migrated = run_cli("migrate", str(recipe), "--write", env=env)
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    assert "pins robust_quick_model@0.9.0, which does not exist" in migrated.stdout
+    assert "re-validated: ok" in migrated.stdout
+    assert recipe.read_text().startswith("# the plant's recipe\ntemplate: robust_quick_model@1.1.0   # old pin\n")
+    draft_file = tmp_path / "draft.yaml"
+    draft_file.write_text(draft(), encoding="utf-8")
+    dry = run_cli("template", "dry-run", str(draft_file), "--table", "ccpp", "--recipe", str(recipe), "--rows", "200",
+                  "--json", env=env)
+    assert dry.returncode == 0, dry.stderr
+    result = json.loads(dry.stdout)
+    assert result["sample"]["rows"] == 200 and result["metrics"]["folds"] == 3
+    assert result["template"] == {"id": "gap_model", "version": "1.0.0"}
