@@ -137,6 +137,10 @@ def _compile(loaded: LoadedRecipe, catalog: Catalog, library: TemplateLibrary) -
         issues = [_at(smap, i, ("template",)) for i in exc.issues]
         if loaded.path is not None:  # the migrate hint names this very file
             issues = [replace(i, hint=(i.hint or "").replace("RECIPE.yaml", str(loaded.path)) or None) for i in issues]
+        if recipe.template_id in library.templates:  # and what else moving to the newest version takes
+            from engine.migrate import plan_migration
+
+            issues += plan_migration(loaded.data, smap, library).problems
         raise InvalidInput(issues) from None
     base_dir = loaded.path.parent if loaded.path else None
     try:

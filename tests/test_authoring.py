@@ -104,6 +104,9 @@ def test_missing_version_says_which_exist_and_how_to_migrate(demo_db, tmp_path):
     text = str(issues[0])
     assert f"{path}:1: template:" in text and "has no version 3.0.0; versions: 1.0.0, 1.1.0" in text
     assert "change the pin to robust_quick_model@1.1.0" in text and f"python -m engine migrate {path}" in text
+    assert [str(i) for i in issues[1:]] == [f"{path}:5: params.trees: robust_quick_model@1.1.0 has no parameter "
+                                           "'trees' — its parameters: goal, fill, outlier_k, folds, n_estimators, "
+                                           "n_samples"]
     plan = api.migrate_recipe(path)
     assert not plan.ok and plan.target == "1.1.0"
     assert any("has no parameter 'trees'" in str(p) and p.line == 5 for p in plan.problems)
