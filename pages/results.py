@@ -59,6 +59,16 @@ with guard():
     if pva:
         right.plotly_chart(charts.predicted_vs_actual(pva, predicted.get("target", "")), width="stretch")
 
+def solver_caption(predicted: dict) -> None:
+    solver = predicted.get("solver")
+    if not solver:
+        return
+    gap = solver.get("gap")
+    st.caption(t("solver_caption", status=t(f"solver_status_{solver.get('status')}"),
+                 gap=num(100 * gap, 3) if gap is not None else "—", seconds=num(solver.get("seconds"), 2),
+                 verified=t("verified_ok" if (predicted.get("verification") or {}).get("ok") else "verified_failed")))
+
+
 with guard():
     st.subheader(t("expected_outcome"))
     if predicted:
@@ -72,9 +82,12 @@ with guard():
                      scenario=choice_label(predicted.get("scenario"))))
         for warning in predicted.get("warnings") or []:
             st.warning(bilingual(warning))
+        solver_caption(predicted)
         dist = predicted.get("distance_to_data") or {}
-        if dist:
+        if dist.get("trust_radius") is not None:
             st.caption(t("distance_caption", value=num(dist.get("value")), radius=num(dist.get("trust_radius"))))
+        elif dist.get("typical") is not None:
+            st.caption(t("distance_caption_typical", value=num(dist.get("value")), radius=num(dist.get("typical"))))
 
 with guard():
     st.subheader(t("recommendations"))

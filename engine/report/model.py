@@ -150,8 +150,9 @@ def _recommendations(result: dict, pred: dict, lang: str) -> dict:
     blocks = [{"kind": "table", "columns": [tr("parameter", lang), tr("recommended", lang), tr("window", lang),
                                             tr("current", lang), tr("envelope", lang), tr("percentile", lang)],
                "rows": rows}]
-    notes = [tr("method", lang, method=pred.get("method"), evaluations=pred.get("evaluations"),
-                verified=tr("verified_yes" if pred.get("verified") else "verified_no", lang))]
+    verified = tr("verified_yes" if pred.get("verified") else "verified_no", lang)
+    notes = [tr("method_milp", lang, verified=verified) if pred.get("method") == "milp" else
+             tr("method", lang, method=pred.get("method"), evaluations=pred.get("evaluations"), verified=verified)]
     solver = pred.get("solver")
     if solver:
         notes.append(tr("solver", lang, name=solver.get("name"), status=solver.get("status"),
@@ -162,7 +163,10 @@ def _recommendations(result: dict, pred: dict, lang: str) -> dict:
                         ok=tr("verified_yes" if constraint.get("ok") else "verified_no", lang)))
     if pred.get("distance_to_data"):
         d = pred["distance_to_data"]
-        notes.append(tr("distance", lang, value=num(d["value"], 3), radius=num(d["trust_radius"], 3)))
+        if d.get("trust_radius") is None and d.get("typical") is not None:
+            notes.append(tr("distance_typical", lang, value=num(d["value"], 3), radius=num(d["typical"], 3)))
+        else:
+            notes.append(tr("distance", lang, value=num(d["value"], 3), radius=num(d["trust_radius"], 3)))
     blocks.append({"kind": "list", "items": notes})
     return _section("recommendations", lang, blocks)
 
