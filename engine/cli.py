@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from engine import api
 from engine.errors import InvalidInput, Issue, StudioError
+from engine.i18n import Msg, cli_lang, text_of
 from engine.executor import ProgressEvent
 from engine.profiling.text import summary_lines
 
@@ -65,7 +66,7 @@ def cmd_templates(args) -> int:
             print(f"{r['id']:<24} {r['version']:<8} {r['scenario']:<12} {r['title']}")
         for issues in lib.broken.values():
             for issue in issues:
-                print(f"BROKEN {issue}", file=sys.stderr)
+                print(f"BROKEN {issue.text(cli_lang())}", file=sys.stderr)
     return 0
 
 
@@ -102,7 +103,7 @@ def cmd_validate(args) -> int:
     except InvalidInput as exc:  # unreadable file: reported like any other problem
         issues = exc.issues
     for issue in issues:
-        print(issue)
+        print(issue.text(cli_lang()))
     if not issues:
         print(f"{args.file}: ok")
     return 2 if issues else 0
@@ -113,7 +114,7 @@ def _pairs(items: list[str] | None, flag: str) -> dict[str, str]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise InvalidInput(f"{flag} '{item}' is not COLUMN=VALUE")
+            raise InvalidInput(Msg(f"{flag} '{item}' is not COLUMN=VALUE", f"{flag} '{item}' 不是 列名=值 的形式"))
         out[key] = value
     return out
 
@@ -126,12 +127,16 @@ def cmd_ingest(args) -> int:
     try:
         options = api.IngestOptions.model_validate(options)
     except ValidationError as exc:
-        raise InvalidInput([Issue(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}") for e in exc.errors()]) from None
+        from engine.schema.errors import zh_of_error
+
+        raise InvalidInput([Issue(Msg(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}",
+                                      f"--{'.'.join(map(str, e['loc']))}：{zh_of_error(e)}"))
+                            for e in exc.errors()]) from None
     progress = ProgressLine() if not args.quiet else None
     info = api.ingest(args.file, args.table, db=args.db, options=options, on_progress=progress)
     print(f"ingested {info.rows} rows × {len(info.columns)} columns into table '{info.name}'")
     for warning in info.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {text_of(warning, cli_lang())}", file=sys.stderr)
     return 0
 
 
@@ -342,10 +347,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.fn(args)
     except InvalidInput as exc:
         for issue in exc.issues:
-            print(f"error: {issue}", file=sys.stderr)
+            print(f"error: {issue.text(cli_lang())}", file=sys.stderr)
         return 2
     except StudioError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.text(cli_lang())}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # output piped into `head`
         return 0
