@@ -98,3 +98,8 @@ def join(sep: str, parts, zh_sep: str | None = None) -> Msg:
 def cli_lang() -> str:
     """The CLI's language: English unless AI_STUDIO_LANG=zh."""
     return "zh" if os.environ.get("AI_STUDIO_LANG", "").lower().startswith("zh") else "en"
+
+
+def did_you_mean(name: str) -> Msg:
+    """The usual hint for a near miss."""
+    return Msg(f"did you mean '{name}'?", f"是不是 '{name}'？")
