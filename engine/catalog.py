@@ -39,6 +39,8 @@ _SCHEMA = [
         started_at TIMESTAMP, finished_at TIMESTAMP, error VARCHAR, PRIMARY KEY(run_id, step_id))""",
     # later additions: ALTER ... IF NOT EXISTS keeps older data-factory files working
     "ALTER TABLE _studio_run_steps ADD COLUMN IF NOT EXISTS io_seconds DOUBLE",
+    "ALTER TABLE _studio_runs ADD COLUMN IF NOT EXISTS error_zh VARCHAR",
+    "ALTER TABLE _studio_run_steps ADD COLUMN IF NOT EXISTS error_zh VARCHAR",
     """CREATE TABLE IF NOT EXISTS _studio_trials(
         trial_id VARCHAR PRIMARY KEY, run_id VARCHAR, logged_at TIMESTAMP, settings JSON, outcome DOUBLE,
         predicted DOUBLE, predicted_low DOUBLE, predicted_high DOUBLE, batches INTEGER, note VARCHAR)""",

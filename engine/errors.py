@@ -52,6 +52,11 @@ class StudioError(Exception):
         """The message in `lang` (Chinese when it was raised with a Msg)."""
         return text_of(self.args[0], lang) if self.args else type(self).__name__
 
+    @property
+    def msg(self) -> Msg:
+        """The message in both languages, to wrap into another error or store."""
+        return Msg(self.text("en"), self.text("zh"))
+
 
 class InvalidInput(StudioError):
     """One or more problems with the user's files, data or choices (CLI exit 2)."""
