@@ -254,7 +254,7 @@ def write_report(run_id: str, out: str | Path, *, fmt: str = "html", lang: str =
 
     if fmt not in ("html", "pdf") or lang not in ("en", "zh"):
         raise InvalidInput(Issue(Msg(f"report format '{fmt}' / language '{lang}' not available",
-                                     f"不支持报告格式 '{fmt}' / 语言 '{lang}'"), hint="html|pdf, en|zh"))
+                                     f"不支持报告格式 '{fmt}' / 语言 '{lang}'"), hint=Msg("use html or pdf, en or zh", "请使用 html 或 pdf，en 或 zh")))
     result = load_result(run_id, db)
     binding = (result.get("data") or {}).get("binding") or {}
     profile = None

@@ -171,7 +171,7 @@ def cmd_derive(args) -> int:
     for item in args.set or []:
         key, sep, raw = item.partition("=")
         if not sep:
-            raise InvalidInput(f"--set '{item}' is not key=value")
+            raise InvalidInput(Msg(f"--set '{item}' is not key=value", f"--set '{item}' 不是 键=值 的形式"))
         params[key] = yaml_value(raw)
     info, report = api.derive_table(args.table, args.op, params, args.into, right=args.right, db=args.db)
     print(f"table '{info.name}': {info.rows} rows × {len(info.columns)} columns from {info.source}")
@@ -206,7 +206,8 @@ def cmd_report(args) -> int:
     economics = None
     if args.price is not None or args.volume is not None:
         if args.price is None or args.volume is None:
-            raise InvalidInput("give both --price (per unit of the target) and --volume (units per year)")
+            raise InvalidInput(Msg("give both --price (per unit of the target) and --volume (units per year)",
+                                     "请同时给出 --price（目标每单位的价格）和 --volume（每年的数量）"))
         economics = {"price": args.price, "volume": args.volume, "currency": args.currency}
     out = args.out or f"report-{args.run_id}-{args.lang}.{args.format}"
     path = api.write_report(args.run_id, out, fmt=args.format, lang=args.lang, db=args.db, economics=economics)
@@ -217,7 +218,7 @@ def cmd_report(args) -> int:
 def cmd_trial(args) -> int:
     if args.action == "log":
         if args.outcome is None:
-            raise InvalidInput("give the measured outcome: --outcome VALUE")
+            raise InvalidInput(Msg("give the measured outcome: --outcome VALUE", "请给出实测结果：--outcome 数值"))
         settings = {k: yaml_value(v) for k, v in _pairs(args.set, "--set").items()}
         trial = api.log_trial(args.run_id, settings, args.outcome, batches=args.batches, note=args.note, db=args.db)
         print(f"logged {trial['trial_id']}: outcome {trial['outcome']} (model predicted {trial['predicted']})")

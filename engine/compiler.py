@@ -249,7 +249,7 @@ def _check_column(rsmap, loc, col, dtypes, source: DataSource, what: str) -> lis
         listed = ', '.join(list(source.columns)[:12])
         hint = (did_you_mean(close[0]) if close else
                 Msg(f"columns: {listed}", f"可选列：{listed}"))
-        return [rsmap.issue(loc, Msg(f"column '{col}' is not in {source.label}", f"列 '{col}' 不在 {zh(source.label)} 中"), hint)]
+        return [rsmap.issue(loc, Msg(f"column '{col}' is not in {source.label}", f"列 '{col}' 不存在（{zh(source.label)}）"), hint)]
     if not matches(source.columns[col], dtypes):
         kind = dtype_class(source.columns[col])
         return [rsmap.issue(loc, Msg(f"column '{col}' is {kind} ({source.columns[col]}), but {what} needs {'/'.join(dtypes)}",

@@ -49,7 +49,7 @@ class ExprError(StudioError):
     """A condition that cannot be parsed or evaluated; its text points at the place with a caret line."""
 
     def __init__(self, message: str, text: str, pos: int, hint: str | None = None):
-        self.reason, self.text, self.pos, self.hint = message, text, pos, hint
+        self.reason, self.condition, self.pos, self.hint = message, text, pos, hint
         pad = _display_width(text[:pos])  # Chinese characters take two cells in a terminal
         tail, tail_zh = (f" — {hint}", f" — {zh(hint)}") if hint else ("", "")
         caret = f"\n  {text}\n  {' ' * pad}^"
@@ -203,8 +203,12 @@ class _Parser:
         return self.take()
 
     def error(self, message: str, hint: str | None = None) -> ExprError:
-        found = Msg("the end", "结尾") if self.tok.kind == "end" else repr(self.text[self.tok.pos:].split()[0][:20])
-        return ExprError(Msg(f"{message}, found {found}", f"{zh(message)}，实际是 {zh(found)}"), self.text, self.tok.pos, hint)
+        if self.tok.kind == "end":
+            found, found_zh = "the end", "但条件已结束"
+        else:
+            found = repr(self.text[self.tok.pos:].split()[0][:20])
+            found_zh = f"实际是 {found}"
+        return ExprError(Msg(f"{message}, found {found}", f"{zh(message)}，{found_zh}"), self.text, self.tok.pos, hint)
 
     def condition(self):
         node = self.or_expr()

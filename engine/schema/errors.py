@@ -65,7 +65,8 @@ def zh_of_error(error: dict) -> str:
     template = ZH_BY_TYPE.get(kind)
     if template is not None:
         try:
-            return template.format(**{k: v for k, v in ctx.items()})
+            return template.format(**{k: (v.replace("' or '", "' 或 '") if isinstance(v, str) else v)
+                                      for k, v in ctx.items()})
         except (KeyError, IndexError):
             pass
     return f"取值无效（{error['msg']}）"
