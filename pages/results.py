@@ -72,6 +72,8 @@ with guard():
                      scenario=choice_label(predicted.get("scenario"))))
         for warning in predicted.get("warnings") or []:
             st.warning(bilingual(warning))
+        if predicted.get("fallback"):
+            st.info(bilingual(predicted["fallback"]))
         dist = predicted.get("distance_to_data") or {}
         if dist:
             st.caption(t("distance_caption", value=num(dist.get("value")), radius=num(dist.get("trust_radius"))))
@@ -125,7 +127,7 @@ with guard():
         try:
             outcome = api.what_if(run_id, settings)
         except StudioError as exc:
-            st.info(t("what_if_unavailable", message=exc))
+            st.info(t("what_if_unavailable", message=bilingual(exc)))
             outcome = None
         if outcome:
             st.metric(t("what_if_value"), num(outcome["value"]),
