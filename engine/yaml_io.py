@@ -5,6 +5,7 @@ Only the safe loader is used. Duplicate keys are an error (PyYAML would silently
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,7 @@ def loads(text: str, file: str = "<text>") -> tuple[Any, SourceMap]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
-        raise InvalidInput(Issue(Msg(f"YAML syntax error: {problem}", f"YAML 语法错误：{problem}"), file, line,
+        raise InvalidInput(Issue(Msg(f"YAML syntax error: {problem}", f"YAML 语法错误：{_problem_zh(problem)}"), file, line,
                                  hint=Msg("check indentation, colons and quotes on this line",
                                           "请检查这一行的缩进、冒号和引号"))) from None
     finally:
@@ -102,6 +103,24 @@ def loads(text: str, file: str = "<text>") -> tuple[Any, SourceMap]:
     if issues:
         raise InvalidInput(issues)
     return data, smap
+
+
+_PROBLEMS_ZH = [  # PyYAML's usual complaints, in the words a reader of the file needs
+    (re.compile(r"^mapping values are not allowed here$"), "这里不能再出现 '键: 值'（冒号后面的值里有冒号？请给值加引号）"),
+    (re.compile(r"^found character '\\t' that cannot start any token$"), "出现了 Tab 字符：YAML 只能用空格缩进"),
+    (re.compile(r"^expected (.+), but (?:got|found) (.+)$"), r"这里应是 \1，实际是 \2"),
+    (re.compile(r"^found unexpected end of stream$"), "文件意外结束（引号或括号没有闭合？）"),
+    (re.compile(r"^found undefined alias '(.+)'$"), r"引用了未定义的别名 '\1'"),
+    (re.compile(r"^could not find expected ':'$"), "找不到应有的 ':'"),
+]
+
+
+def _problem_zh(problem: str) -> str:
+    for pattern, zh_text in _PROBLEMS_ZH:
+        if pattern.match(problem):
+            text = pattern.sub(zh_text, problem).replace("' or '", "' 或 '")
+            return text.replace("'<stream end>'", "文件结尾").replace("<block end>", "块结束（缩进回退）")
+    return problem
 
 
 def load_file(path: str | Path) -> tuple[Any, SourceMap]:
