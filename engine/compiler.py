@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from engine import registry
 from engine.binding import DataSource, dtype_class, matches
+from engine.dtypes import dtype_zh
 from engine.errors import InvalidInput, Issue
 from engine.i18n import Msg, did_you_mean, zh
 from engine.library import LoadedTemplate
@@ -232,7 +233,8 @@ def check_roles(t: Template, recipe: Recipe, rsmap: SourceMap, source: DataSourc
             issues.append(rsmap.issue(loc, Msg(f"role '{role}' takes at most {spec.max} column(s), got {len(cols)}",
                                                   f"角色 '{role}' 最多 {spec.max} 列，现在是 {len(cols)} 列")))
         for j, col in enumerate(cols):
-            issues += _check_column(rsmap, loc + (j,) if len(cols) > 1 else loc, col, spec.dtypes, source, role)
+            what = Msg(role, f"{spec.label.zh}（{role}）" if spec.label else f"角色 {role}")
+            issues += _check_column(rsmap, loc + (j,) if len(cols) > 1 else loc, col, spec.dtypes, source, what)
             if col in seen and role != "ignore":
                 issues.append(rsmap.issue(loc, Msg(f"column '{col}' is in both '{seen[col]}' and '{role}'",
                                               f"列 '{col}' 同时在 '{seen[col]}' 和 '{role}' 中"),
@@ -253,7 +255,7 @@ def _check_column(rsmap, loc, col, dtypes, source: DataSource, what: str) -> lis
     if not matches(source.columns[col], dtypes):
         kind = dtype_class(source.columns[col])
         return [rsmap.issue(loc, Msg(f"column '{col}' is {kind} ({source.columns[col]}), but {what} needs {'/'.join(dtypes)}",
-                                     f"列 '{col}' 是 {kind}（{source.columns[col]}），但 {zh(what)} 需要 {'/'.join(dtypes)}"),
+                                     f"列 '{col}' 是{dtype_zh(kind)}（{source.columns[col]}），但 {zh(what)} 需要{dtype_zh(dtypes)}"),
                             Msg("pick another column, or fix its type in the data factory", "请换一列，或在数据工厂中修正它的类型"))]
     return []
 

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from engine.dtypes import dtype_class
+from engine.dtypes import dtype_class, dtype_zh
 from engine.catalog import quote
 from engine.errors import InvalidInput, Issue
-from engine.i18n import Msg
+from engine.i18n import Msg, zh
 from engine.ingest.dialect import CsvDialect, DateColumn
 from engine.ingest.options import NULL_TOKENS
 
@@ -34,7 +34,7 @@ def _failures(con, table: str, col: str, converted: str) -> tuple[int, list[str]
     # row_number over the scan order (DuckDB keeps insertion order); rowid is not stable inside the transaction
     rows = con.execute(f"SELECT n, CAST({c} AS VARCHAR) FROM (SELECT row_number() OVER () AS n, * FROM {t}) "
                        f"WHERE {where} ORDER BY n LIMIT ?", [EXAMPLES]).fetchall()
-    return count, [f"data row {r}: '{v}'" for r, v in rows]
+    return count, [Msg(f"data row {r}: '{v}'", f"第 {r} 行数据：'{v}'") for r, v in rows]
 
 
 def _alter(con, table: str, col: str, sql_type: str, converted: str) -> None:
@@ -64,7 +64,7 @@ def apply_overrides(con, table: str, columns: dict[str, str], types: dict, forma
         if count:
             warnings.append(Msg(f"column '{col}': {count} value(s) are not {kind} and became missing "
                                 f"({'; '.join(examples)})",
-                                f"列 '{col}'：{count} 个值不是 {kind}，已置为缺失（{'; '.join(examples)}）"))
+                                f"列 '{col}'：{count} 个值不是{dtype_zh(kind)}，已置为缺失（{'；'.join(zh(e) for e in examples)}）"))
         _alter(con, table, col, SQL_TYPES[kind], converted)
     return warnings
 
@@ -99,7 +99,7 @@ def settle_dates(con, table: str, dates: list[DateColumn], declared: set[str]) -
         if count:
             warnings.append(Msg(f"column '{d.name}': {count} value(s) do not match {fmt} and became missing "
                                 f"({'; '.join(examples)})",
-                                f"列 '{d.name}'：{count} 个值不符合 {fmt}，已置为缺失（{'; '.join(examples)}）"))
+                                f"列 '{d.name}'：{count} 个值不符合 {fmt}，已置为缺失（{'；'.join(zh(e) for e in examples)}）"))
         _alter(con, table, d.name, "TIMESTAMP", converted)
         warnings.append(Msg(f"column '{d.name}': read as dates in the format {fmt} (decided from the data)",
                             f"列 '{d.name}'：按格式 {fmt} 读为日期（根据数据判断）"))
@@ -154,7 +154,7 @@ def _mixed(con, table: str, col: str, dialect: CsvDialect | None) -> tuple[str |
     count, examples = _failures(con, table, col, f"CASE WHEN trim({c}) IN ({tokens}) THEN 0 ELSE {converted} END")
     return None, [Msg(f"column '{col}' is mostly numbers but {count} value(s) are text ({'; '.join(examples)}); it was "
                       f"kept as text — fix those values, or declare the column numeric to make them missing",
-                      f"列 '{col}' 大部分是数字，但有 {count} 个值是文本（{'; '.join(examples)}）；已保留为文本"
+                      f"列 '{col}' 大部分是数字，但有 {count} 个值是文本（{'；'.join(zh(e) for e in examples)}）；已保留为文本"
                       f"——请修正这些值，或把该列声明为数值，使它们变为缺失")]
 
 

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 from engine.context import StepContext
 from engine.errors import StudioError
 from engine.frames import as_datetime, require_columns
-from engine.i18n import Msg
+from engine.i18n import Msg, zh
 from engine.registry import OpParams, operator
 from engine.schema.base import ui_field
 
@@ -186,7 +186,7 @@ def asof_join(params: AsofParams, ctx: StepContext, frame: pd.DataFrame, right: 
         left_kind, right_kind = _kind_of_clock(left_t), _kind_of_clock(right_t)
         raise StudioError(Msg(f"align.asof_join: '{params.time}' is {left_kind} but '{right_time}' is "
                               f"{right_kind}; both must be the same kind of clock",
-                              f"align.asof_join：'{params.time}' 是 {left_kind}，而 '{right_time}' 是 {right_kind}；"
+                              f"align.asof_join：'{params.time}' 是{zh(left_kind)}，而 '{right_time}' 是{zh(right_kind)}；"
                               f"两者必须是同一种时间"))
     ctx.progress(0.1, "matching")
     by_left, by_right = (frame[params.by], right[params.by]) if params.by else (None, None)
@@ -201,10 +201,10 @@ def asof_join(params: AsofParams, ctx: StepContext, frame: pd.DataFrame, right: 
     return {"frame": out, "report": report}
 
 
-def _kind_of_clock(s: pd.Series) -> str:
+def _kind_of_clock(s: pd.Series) -> Msg:
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return "date/time with a time zone"
-    return "date/time" if pd.api.types.is_datetime64_any_dtype(s) else "a number"
+        return Msg("date/time with a time zone", "带时区的日期时间")
+    return Msg("date/time", "日期时间") if pd.api.types.is_datetime64_any_dtype(s) else Msg("a number", "数字")
 
 
 def _time_or_number(frame: pd.DataFrame, column: str) -> pd.Series:
