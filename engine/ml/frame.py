@@ -55,7 +55,8 @@ def usable_features(frame: pd.DataFrame, features: list[str]) -> tuple[list[str]
     keep, skipped = [], []
     for col in features:
         if pd.api.types.is_datetime64_any_dtype(frame[col]):
-            skipped.append({"name": col, "reason": "datetime column: give it the time role instead"})
+            skipped.append({"name": col, "reason": "datetime column: give it the time role instead",
+                            "reason_zh": "日期时间列：请把它设为时间角色"})
         else:
             keep.append(col)
     return keep, skipped

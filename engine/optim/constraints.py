@@ -16,7 +16,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from engine.errors import StudioError
-from engine.i18n import Msg
+from engine.i18n import Msg, zh
 
 Sense = Literal["<=", "==", ">="]
 TOLERANCE = 1e-6  # relative: a constraint holds when violated by at most 1e-6 · max(1, |rhs|, Σ|a·x|)
@@ -106,7 +106,8 @@ class TrustRegion:
     def describe(self) -> dict:
         return {"kind": "L-infinity box around a historical setting", "radius": self.radius,
                 "unit": "share of each feature's 1-99% data range", "anchors": int(len(self.anchors)),
-                "history_rows": self.history_rows, "quantile": self.quantile, "notes": self.notes}
+                "history_rows": self.history_rows, "quantile": self.quantile, "notes": [str(n) for n in self.notes],
+                "notes_zh": [zh(n) for n in self.notes]}
 
 
 def trust_region(history: pd.DataFrame, columns: list[str], low: dict[str, float], high: dict[str, float],
