@@ -15,6 +15,8 @@ import yaml
 from engine.errors import InvalidInput, Issue
 from engine.i18n import Msg
 
+# a Msg (engine/i18n.py) is written as its English text, like any str
+yaml.SafeDumper.add_representer(Msg, lambda dumper, value: dumper.represent_str(str(value)))
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 Loc = tuple  # a key path such as ("steps", 2, "with", "folds")
 

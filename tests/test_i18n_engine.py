@@ -4,6 +4,7 @@ key, column, file and line; and no new message in engine/ is written in English 
 from __future__ import annotations
 
 import ast
+import json
 import pickle
 import re
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from engine import api
 from engine.errors import InvalidInput, Issue, RunFailed, StudioError
 from engine.i18n import Msg, bilingual, text_of, zh
+from engine.yaml_io import dump
 
 REPO = Path(__file__).resolve().parent.parent
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -86,6 +88,7 @@ def test_msg_is_its_english_and_carries_chinese():
     assert m == "column 'x' is missing" and f"{m}!" == "column 'x' is missing!" and str(m) == m
     assert text_of(m, "zh") == "列 'x' 不存在" and text_of(m, "en") == str(m) and zh("plain") == "plain"
     assert pickle.loads(pickle.dumps(m)).zh == m.zh and bilingual(m) == {"en": str(m), "zh": m.zh}
+    assert json.dumps({"k": m}) == json.dumps({"k": str(m)}) and dump({"k": m}) == dump({"k": str(m)})
     issue = Issue(m, "r.yaml", 3, "roles.target", Msg("pick another", "请换一列"))
     assert str(issue) == "r.yaml:3: roles.target: column 'x' is missing — pick another"
     assert issue.text("zh") == "r.yaml:3: roles.target: 列 'x' 不存在 — 请换一列"
