@@ -225,15 +225,15 @@ def check_roles(t: Template, recipe: Recipe, rsmap: SourceMap, source: DataSourc
                 issues.append(rsmap.issue(loc, Msg(f"template {t.id} has no role '{role}'", f"模板 {t.id} 没有角色 '{role}'"),
                                           Msg(f"its roles: {', '.join(specs)}", f"它的角色：{', '.join(specs)}")))
             continue
+        what = Msg(role, f"{spec.label.zh}（{role}）" if spec.label else f"角色 {role}")
         if len(cols) < spec.min:
             issues.append(rsmap.issue(loc if cols else ("roles",), Msg(f"role '{role}' needs at least {spec.min} column(s), got {len(cols)}",
                                           f"角色 '{role}' 至少需要 {spec.min} 列，现在是 {len(cols)} 列"),
-                                      Msg(f"drag a column into {role}", f"请把一列拖入 {role}")))
+                                      Msg(f"drag a column into {role}", f"请把一列拖入{zh(what)}")))
         if spec.max is not None and len(cols) > spec.max:
             issues.append(rsmap.issue(loc, Msg(f"role '{role}' takes at most {spec.max} column(s), got {len(cols)}",
                                                   f"角色 '{role}' 最多 {spec.max} 列，现在是 {len(cols)} 列")))
         for j, col in enumerate(cols):
-            what = Msg(role, f"{spec.label.zh}（{role}）" if spec.label else f"角色 {role}")
             issues += _check_column(rsmap, loc + (j,) if len(cols) > 1 else loc, col, spec.dtypes, source, what)
             if col in seen and role != "ignore":
                 issues.append(rsmap.issue(loc, Msg(f"column '{col}' is in both '{seen[col]}' and '{role}'",
@@ -255,7 +255,7 @@ def _check_column(rsmap, loc, col, dtypes, source: DataSource, what: str) -> lis
     if not matches(source.columns[col], dtypes):
         kind = dtype_class(source.columns[col])
         return [rsmap.issue(loc, Msg(f"column '{col}' is {kind} ({source.columns[col]}), but {what} needs {'/'.join(dtypes)}",
-                                     f"列 '{col}' 是{dtype_zh(kind)}（{source.columns[col]}），但 {zh(what)} 需要{dtype_zh(dtypes)}"),
+                                     f"列 '{col}' 是{dtype_zh(kind)}（{source.columns[col]}），但{zh(what)}需要{dtype_zh(dtypes)}"),
                             Msg("pick another column, or fix its type in the data factory", "请换一列，或在数据工厂中修正它的类型"))]
     return []
 

@@ -10,16 +10,23 @@ How to write a bilingual message
 
     raise InvalidInput(Issue(Msg(f"column '{col}' is not in {table}", f"列 '{col}' 不在 {table} 中"),
                              hint=Msg(f"columns: {cols}", f"可选列：{cols}")))
-    raise StudioError(Msg("the model learned nothing", "模型没有学到任何规律"))
-    warnings.append(Msg(f"{n} rows skipped", f"跳过了 {n} 行").to_dict())   # stored as {en, zh}
+    raise StudioError(Msg("the model learned nothing", "模型没有学到任何规律"))      # operators, optimiser
+    raise ValueError(Msg("low is above high", "下限高于上限"))    # inside a pydantic validator: kept by schema/errors.py
+    out["warnings"].append(Msg(f"{n} rows skipped", f"跳过了 {n} 行").to_dict())  # result.json: {en, zh}
+    ingest_warnings.append(Msg(...))                       # ingest warnings: the catalog stores {en, zh} itself
 
 - Write both sentences at the raise site, side by side; names (columns, keys, files, tables, values) stay as
   they are in both. Chinese: short, plain words a process engineer uses; full-width punctuation（，：；）.
 - Composing: string operations on a Msg (`+`, `.strip()`, f-strings) give a plain English str. To build a new
   message from another one, write both halves: `Msg(f"{m} (in {f})", f"{zh(m)}（位于 {f}）")` — `zh(x)` is the
   Chinese of any message (its English when it has none).
-- A pydantic validator raises `ValueError(Msg(...))`: engine/schema/errors.py keeps the Chinese.
-- Things written to JSON (result.json warnings, run errors) store `{en, zh}` via `Msg.to_dict()` / `bilingual()`.
+- Re-raising another engine error: `StudioError(exc.msg)` / `Issue(exc.msg, ...)` keeps both languages
+  (`str(exc)` would keep only the English).
+- Pydantic's own errors (missing, extra_forbidden, greater_than_equal, literal_error, int_parsing, ...) are put
+  into Chinese by type in engine/schema/errors.py (ZH_BY_TYPE); add a type there when a new one shows up.
+- JSON holds plain strings: a Msg written to JSON is its English. Where Chinese must survive (result.json warnings,
+  run errors) store `{en, zh}` via `Msg.to_dict()` / `bilingual()`, or a `..._zh` key beside the English one.
+- The UI shows any of these with `ui.i18n.bilingual(value)`; the CLI with `text_of(value, cli_lang())`.
 - tests/test_i18n_engine.py scans engine/ for `Issue(` / `StudioError(` / `InvalidInput(` / `ValueError(`
   created from a bare string literal; put a deliberate exception in its short allow-list.
 The CLI prints English; `AI_STUDIO_LANG=zh` makes it print the Chinese.
@@ -73,15 +80,6 @@ def text_of(value: Any, lang: str | None) -> str:
 def zh(value: Any) -> str:
     """The Chinese of a message (its English, or str(value), when it has none) — for composing messages."""
     return text_of(value, "zh")
-
-
-def has_zh(value: Any) -> bool:
-    """Whether a message carries a Chinese rendering of its own."""
-    if isinstance(value, Msg):
-        return value.zh != str(value) or not any(c.isalpha() for c in value)
-    if isinstance(value, dict):
-        return bool(value.get("zh"))
-    return False
 
 
 def bilingual(value: Any) -> dict[str, str]:
