@@ -213,3 +213,15 @@ def test_failed_run_keeps_its_error_in_both_languages(tmp_path, demo_db):
     assert str(run["error"]).startswith("only 30 rows") and CJK.search(zh(run["error"]))
     result = api.load_result(info.value.run_id, demo_db)
     assert result["error"]["message"] == str(run["error"]) and result["error"]["zh"] == zh(run["error"])
+
+
+def test_cli_is_english_unless_asked_for_chinese():
+    from conftest import run_cli
+
+    fixture = "tests/fixtures/three_mistakes.yaml"
+    english, chinese = run_cli("validate", fixture), run_cli("validate", fixture, env={"AI_STUDIO_LANG": "zh"})
+    assert english.returncode == chinese.returncode == 2
+    assert not CJK.search(english.stdout) and "unknown operator 'model.lightgbm_cvv'" in english.stdout
+    assert "未知算子 'model.lightgbm_cvv'" in chinese.stdout
+    assert [line.split(": ")[0] for line in english.stdout.splitlines()] == \
+        [line.split(": ")[0] for line in chinese.stdout.splitlines()]  # same file:line for every problem
