@@ -13,9 +13,10 @@ from engine import config, derive, profiling, recipes, registry, result as resul
 from engine.cache import StepCache
 from engine.catalog import Catalog, TableInfo
 from engine.compiler import check_template
-from engine.errors import InvalidInput, Issue, RunFailed
+from engine.errors import InvalidInput, Issue, RunFailed, StudioError
 from engine.context import Cancelled
 from engine.executor import Executor, LocalExecutor, ProgressEvent, StepFailed
+from engine.i18n import Msg, zh
 from engine.ingest import IngestOptions, ingest_file
 from engine.library import TemplateLibrary, load_template
 from engine.pipeline import Pipeline
@@ -52,7 +53,8 @@ def json_schema(kind: str = "template") -> dict[str, Any]:
         return Recipe.model_json_schema()
     if kind.startswith("params:"):
         return library().get(kind.split(":", 1)[1]).template.params_model().model_json_schema()
-    raise InvalidInput(Issue(f"unknown schema '{kind}'", hint="use template, recipe or params:<template id>"))
+    raise InvalidInput(Issue(Msg(f"unknown schema '{kind}'", f"未知的 schema '{kind}'"),
+                             hint=Msg("use template, recipe or params:<template id>", "请使用 template、recipe 或 params:<模板 id>")))
 
 
 # -- template authoring (versions, semver rule, diff, dry run, migration) ----------------------------------
@@ -248,14 +250,15 @@ def run_recipe(source: str | Path | dict, *, db=None, out_dir: str | Path | None
             pass
         for record in getattr(exc, "records", [])[-1:]:
             store.step(run_id, record)
-        status = _status_of(exc)
+        status, message = _status_of(exc), _message_of(exc)
         wall = time.perf_counter() - started
         result = result_io.build(run_id, status, pipeline, None, recipe_path=recipe_path, wall_seconds=wall,
-                                 artifacts=artifacts, error={"step": step_id, "message": _message_of(exc)})
+                                 artifacts=artifacts, error={"step": step_id, "message": str(message),
+                                                                  "zh": zh(message)})
         _publish(run_dir, out_dir, result, artifacts)
-        store.finish(run_id, status, wall, _message_of(exc), step_id)
+        store.finish(run_id, status, wall, message, step_id)
         if isinstance(exc, StepFailed):
-            raise RunFailed(run_id, step_id, str(exc)) from None
+            raise RunFailed(run_id, step_id, exc.msg) from None
         raise
     store.flush()
     wall = time.perf_counter() - started
@@ -274,10 +277,12 @@ def _status_of(exc: BaseException) -> str:
     return "cancelled" if isinstance(cause, Cancelled) or "cancelled" in str(exc) else "failed"
 
 
-def _message_of(exc: BaseException) -> str:
+def _message_of(exc: BaseException) -> Msg:
     if isinstance(exc, KeyboardInterrupt):
-        return "interrupted by the user (Ctrl-C)"
-    return str(exc) or type(exc).__name__
+        return Msg("interrupted by the user (Ctrl-C)", "被用户中断（Ctrl-C）")
+    if isinstance(exc, StudioError):
+        return exc.msg
+    return Msg(str(exc) or type(exc).__name__)
 
 
 def _publish(run_dir: Path, out_dir, result: dict, artifacts: dict[str, str]) -> None:
@@ -299,7 +304,8 @@ def runs(db=None, limit: int = 50) -> list[dict[str, Any]]:
 def get_run(run_id: str, db=None) -> dict[str, Any]:
     run = RunStore(catalog(db)).get(run_id)
     if run is None:
-        raise InvalidInput(Issue(f"no run '{run_id}'", hint="list runs with: python -m engine runs"))
+        raise InvalidInput(Issue(Msg(f"no run '{run_id}'", f"没有运行 '{run_id}'"),
+                                 hint=Msg("list runs with: python -m engine runs", "查看运行列表：python -m engine runs")))
     return run
 
 
@@ -309,7 +315,8 @@ def load_result(run_id: str, db=None) -> dict[str, Any]:
     run = get_run(run_id, db)
     path = Path(run["run_dir"]) / "result.json"
     if not path.exists():
-        raise InvalidInput(Issue(f"run '{run_id}' has no result.json (status {run['status']})"))
+        raise InvalidInput(Issue(Msg(f"run '{run_id}' has no result.json (status {run['status']})",
+                                     f"运行 '{run_id}' 没有 result.json（状态 {run['status']}）")))
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -320,7 +327,8 @@ def write_report(run_id: str, out: str | Path, *, fmt: str = "html", lang: str =
     from engine import report
 
     if fmt not in ("html", "pdf") or lang not in ("en", "zh"):
-        raise InvalidInput(Issue(f"report format '{fmt}' / language '{lang}' not available", hint="html|pdf, en|zh"))
+        raise InvalidInput(Issue(Msg(f"report format '{fmt}' / language '{lang}' not available",
+                                     f"不支持报告格式 '{fmt}' / 语言 '{lang}'"), hint=Msg("use html or pdf, en or zh", "请使用 html 或 pdf，en 或 zh")))
     result = load_result(run_id, db)
     binding = (result.get("data") or {}).get("binding") or {}
     profile = None

@@ -84,7 +84,7 @@ with guard():
         shown = ("roles", "params", "expert")
         for issue in exc.issues:
             if not (issue.path or "").startswith(shown):
-                st.error(t("error", message=issue))
+                st.error(t("error", message=bilingual(issue)))
         for message in leftover:
             st.error(t("error", message=message))
     if params.errors:

@@ -83,6 +83,8 @@ with guard():
         for warning in predicted.get("warnings") or []:
             st.warning(bilingual(warning))
         solver_caption(predicted)
+        if predicted.get("fallback"):
+            st.info(bilingual(predicted["fallback"]))
         dist = predicted.get("distance_to_data") or {}
         if dist.get("trust_radius") is not None:
             st.caption(t("distance_caption", value=num(dist.get("value")), radius=num(dist.get("trust_radius"))))
@@ -138,7 +140,7 @@ with guard():
         try:
             outcome = api.what_if(run_id, settings)
         except StudioError as exc:
-            st.info(t("what_if_unavailable", message=exc))
+            st.info(t("what_if_unavailable", message=bilingual(exc)))
             outcome = None
         if outcome:
             st.metric(t("what_if_value"), num(outcome["value"]),

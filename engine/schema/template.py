@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, create_model, field_validator, model_validator
 
+from engine.i18n import Msg
 from engine.schema.base import Strict, Text
 
 IDENT = r"^[a-z][a-z0-9_]*$"
@@ -32,7 +33,7 @@ class RoleSpec(Strict):
         if self.required and self.min == 0:
             self.min = 1
         if self.max is not None and self.max < self.min:
-            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+            raise ValueError(Msg(f"max ({self.max}) is below min ({self.min})", f"max（{self.max}）小于 min（{self.min}）"))
         return self
 
 
@@ -123,7 +124,8 @@ class ChoiceParam(_ParamBase):
     @model_validator(mode="after")
     def _default_is_a_choice(self) -> "ChoiceParam":
         if self.default is not None and self.default not in self.choices:
-            raise ValueError(f"default {self.default!r} is not one of the choices {self.choices}")
+            raise ValueError(Msg(f"default {self.default!r} is not one of the choices {self.choices}",
+                                 f"默认值 {self.default!r} 不在可选项 {self.choices} 中"))
         return self
 
     def _annotation(self):
@@ -215,7 +217,7 @@ class Template(Strict):
     def _param_names(cls, params: dict) -> dict:
         bad = [name for name in params if not re.match(IDENT, name)]
         if bad:
-            raise ValueError(f"parameter names must be lower_snake_case: {bad}")
+            raise ValueError(Msg(f"parameter names must be lower_snake_case: {bad}", f"参数名必须是小写加下划线（lower_snake_case）：{bad}"))
         return params
 
     @property

@@ -90,7 +90,7 @@ def test_data_page_shows_ingest_problems_as_messages(demo_db, monkeypatch):
     assert at.text_input(key="data_name").value == "concrete"
     next(b for b in at.button if b.label == "导入数据工厂").click().run()
     assert not at.exception
-    assert any("already exists" in e.value for e in at.error)
+    assert any("表 'concrete' 已存在" in e.value for e in at.error), [e.value for e in at.error]  # in the session's language
 
 
 def test_gallery_opens_the_build_page(demo_db, monkeypatch):
