@@ -111,9 +111,11 @@ def _misplaced(loaded: LoadedTemplate, folder: Path) -> Issue | None:
     path, tpl = loaded.path, loaded.template
     if path.parent == folder or (path.parent.name == tpl.id and path.stem == tpl.version):
         return None
-    return Issue(f"an older version must be kept as {tpl.id}/{tpl.version}.yaml (this file declares {tpl.key})",
+    proper = folder / tpl.id / (tpl.version + ".yaml")
+    return Issue(Msg(f"an older version must be kept as {tpl.id}/{tpl.version}.yaml (this file declares {tpl.key})",
+                     f"旧版本必须存为 {tpl.id}/{tpl.version}.yaml（此文件声明的是 {tpl.key}）"),
                  str(path), loaded.source.line_for(("version",)), "version",
-                 f"rename it to {folder / tpl.id / (tpl.version + '.yaml')}")
+                 Msg(f"rename it to {proper}", f"请改名为 {proper}"))
 
 
 def load_template(path: str | Path) -> LoadedTemplate:

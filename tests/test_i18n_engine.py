@@ -225,3 +225,18 @@ def test_cli_is_english_unless_asked_for_chinese():
     assert "未知算子 'model.lightgbm_cvv'" in chinese.stdout
     assert [line.split(": ")[0] for line in english.stdout.splitlines()] == \
         [line.split(": ")[0] for line in chinese.stdout.splitlines()]  # same file:line for every problem
+
+
+def test_migration_and_the_version_rule_speak_chinese(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("template: robust_quick_model@1.0.0\nname: r\ndata: {table: ccpp}\n"
+                      "roles: {target: PE, colour: [AT]}\nparams: {trees: 20}\n", encoding="utf-8")
+    plan = api.migrate_recipe(recipe)
+    _assert_bilingual(plan.problems)
+    text = "\n".join(p.text("zh") for p in plan.problems)
+    assert "没有参数 'trees'" in text and "没有角色 'colour'" in text and "至少需要 1 列" in text
+    base = (REPO / "templates" / "robust_quick_model" / "1.0.0.yaml").read_text(encoding="utf-8")
+    _, _, version_issues = api.check_template_text(base)
+    _assert_bilingual(version_issues)
+    assert "已存在" in version_issues[0].text("zh") and "请存为 2.0.0" in version_issues[0].text("zh")
+    _assert_bilingual(_problems(lambda: api.migrate_recipe(tmp_path / "missing.yaml")))

@@ -80,10 +80,11 @@ class _Bounded:
     @model_validator(mode="after")
     def _default_within_bounds(self):
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+            raise ValueError(Msg(f"min ({self.min}) is above max ({self.max})", f"min（{self.min}）大于 max（{self.max}）"))
         if self.default is not None and not ((self.min is None or self.default >= self.min)
                                              and (self.max is None or self.default <= self.max)):
-            raise ValueError(f"default {self.default} is outside [{self.min}, {self.max}]")
+            raise ValueError(Msg(f"default {self.default} is outside [{self.min}, {self.max}]",
+                                 f"默认值 {self.default} 不在 [{self.min}, {self.max}] 之内"))
         return self
 
 
