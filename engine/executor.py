@@ -165,8 +165,9 @@ class LocalExecutor(Executor):
                     raise TypeError(f"operator {step.op.key} must return a dict with keys {list(step.op.outputs)}")
                 outputs = {step.op.outputs[0]: result}
         except Exception as exc:
-            message = exc.msg if isinstance(exc, StudioError) else Msg(f"{type(exc).__name__}: {exc}",
-                                                                       f"意外错误 {type(exc).__name__}: {exc}")
+            detail = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Msg) else None
+            message = exc.msg if isinstance(exc, StudioError) else Msg(
+                f"{type(exc).__name__}: {exc}", f"意外错误 {type(exc).__name__}: {detail.zh if detail else exc}")
             records.append(StepRecord(step.id, step.op.key, "failed", False, time.perf_counter() - t0, started,
                                       _now(), message))
             raise StepFailed(step.id, message, records, traceback.format_exc()) from exc
