@@ -105,6 +105,12 @@ def recipe_tuning(params: TuningParams, ctx: StepContext, frame: pd.DataFrame, m
                      verification=_verification(tuned, predicted["recommended"]["value"], rp, box),
                      distance_to_data=_distance(frame, box, best, region))
     predicted["constraints"] = predicted["verification"]["checks"]
+    if not params.costs:
+        predicted["cost"] = None
+        predicted["warnings"].append({
+            "en": "No ingredient prices were given (expert knowledge → costs): the recipe is optimised for quality "
+                  "alone, without cost or Pareto front.",
+            "zh": "未提供原料价格（专家知识 → 成本）：仅按质量优化配方，不计算成本和帕累托前沿。"})
     if choices != [{}]:
         predicted["choices"] = [_choice(lv, t, err) for lv, _, t, _, err in results]
     if not predicted["verification"]["ok"]:
@@ -119,9 +125,8 @@ def _check_params(params: TuningParams, frame: pd.DataFrame, model: ModelBundle,
     if params.objective == "min_cost" and params.spec is None:
         raise StudioError("objective 'min_cost' needs a quality spec: set params.spec (the quality every "
                           "recommended recipe must reach)")
-    if not params.costs:
-        raise StudioError("no ingredient prices: set expert.costs (column: price per unit) to trade quality "
-                          "against cost")
+    if not params.costs and params.objective == "min_cost":
+        raise StudioError("objective 'min_cost' needs ingredient prices: set expert.costs (column: price per unit)")
     for key in params.costs:
         column, _, level = key.partition("=")
         if column not in frame.columns:
@@ -254,7 +259,7 @@ def _pick(params: TuningParams, results: list) -> tuple[dict, RecipeProblem, Tun
 
 def _front(params: TuningParams, rp: RecipeProblem, tuned: TunedPoint, entries: list | None, model: ModelBundle,
            scenario_row, baseline, box: Box, frame) -> list[dict]:
-    if params.pareto_points < 1:
+    if params.pareto_points < 1 or not params.costs:
         return []
     highest = tuned if params.objective == "max_quality" and params.budget is None else None
     entries = entries or front(rp, params.pareto_points, highest=highest)

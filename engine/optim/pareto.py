@@ -98,6 +98,8 @@ class TunedPoint:
 def best_quality(rp: RecipeProblem, budget: float | None = None) -> TunedPoint:
     """The best predicted quality at cost <= budget (no budget: anywhere), then the cheapest mix reaching it."""
     first = solve(rp.problem("quality", budget))
+    if not rp.cost.coefs:  # nothing to price: no tie to break
+        return _point(rp, first, None, "no prices", budget, None, "quality")
     held = rp.spec(_held(first.predicted, rp.goal), f"{rp.quality_name} held at the best value")
     second, note = _second(rp.problem("cost", budget, held, first.values, rp.tie_break_share))
     return _point(rp, first, second, note, budget, None, "quality")

@@ -126,17 +126,19 @@ class CompoundPlant:
         return best[0], best[1], best[2]
 
     def score(self, result: dict, budget: float | None = None, spec: float | None = None,
-              objective: str = "max_quality") -> dict:
+              objective: str = "max_quality", origins: list[str] | None = None) -> dict:
         """Captured share of the achievable improvement and feasibility of a recipe_tuning result (result.json
         shape): baseline and recommendation read from it, the optimum under the same constraints and context."""
         settings = result["predicted"]["settings"]
         context = float(settings[CONTEXT])
         base = {r["name"]: r["baseline"] for r in result["recommendations"]}
         rec = {r["name"]: r["value"] for r in result["recommendations"]}
+        if ORIGIN not in rec:  # the origin held as context: at the value the recommendation was made for
+            base[ORIGIN] = rec[ORIGIN] = settings[ORIGIN]
         row = lambda s: pd.DataFrame([{**s, CONTEXT: context}])  # noqa: E731
         q_base, q_rec = float(true_tensile(row(base))[0]), float(true_tensile(row(rec))[0])
         c_base, c_rec = float(cost_of(row(base))[0]), float(cost_of(row(rec))[0])
-        best, q_best, c_best = self.optimum(context, budget, spec, objective)
+        best, q_best, c_best = self.optimum(context, budget, spec, objective, origins)
         if objective == "max_quality":
             captured = (q_rec - q_base) / max(q_best - q_base, 1e-12)
         else:
@@ -158,7 +160,7 @@ def _feasible(x, bounds, cons) -> bool:
     return inside and all(ok)
 
 
-def make_compound(rows: int = 1200, seed: int = 0, noise: float = 0.35) -> CompoundPlant:
+def make_compound(rows: int = 2500, seed: int = 0, noise: float = 0.35) -> CompoundPlant:
     """Batches of the plant's history: narrow, drifting operation around the nominal recipe."""
     rng = np.random.default_rng(seed)
     cols = {}
