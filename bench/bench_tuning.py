@@ -88,7 +88,7 @@ def concrete_front(args, trust: float) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="none: the concrete front only")
     ap.add_argument("--time-limit", type=float, default=10.0)
     ap.add_argument("--trust", type=float, nargs="+", default=[1.0, 0.95],
                     help="trust-region quantiles to run the simulator with (1.0: the whole envelope box, the space "
@@ -98,7 +98,7 @@ def main() -> None:
     ap.add_argument("--no-concrete", action="store_true")
     ap.add_argument("--min-cost", action="store_true", help="also the min-cost-at-spec case per seed")
     args = ap.parse_args()
-    for trust in args.trust:
+    for trust in args.trust if args.seeds else []:
         rubber_rows(args, trust)
     if not args.no_concrete:
         concrete_front(args, args.trust[-1])

@@ -22,7 +22,8 @@ from engine.operators.optimize import _full_point, _plain, _predicted, model_row
 from engine.operators.optimize_exact import LinearConstraintParams, _distance, _encoded, _setting
 from engine.optim import Domain, Infeasible, LinearConstraint, NoFeasiblePoint, trust_region
 from engine.optim.constraints import TOLERANCE, envelope_text
-from engine.optim.pareto import CostModel, RecipeProblem, TunedPoint, best_quality, cheapest, front
+from engine.optim.pareto import CostModel, RecipeProblem, TunedPoint, best_quality, bracket, cheapest, front, \
+    spec_check
 from engine.registry import OpParams, operator
 from engine.schema.base import ui_field
 
@@ -230,16 +231,23 @@ def _solve(params: TuningParams, rp: RecipeProblem) -> tuple[TunedPoint, list | 
                          f"the best predicted {rp.quality_name} there is {entries[-1]['quality']:.6g} (proven optimal;"
                          f" {envelope_text(rp.decision)}). Lower the spec, widen the expert bounds, or raise trust "
                          f"towards 1.0.")
-    start = dict(meeting[0]["values"]) if meeting else None
+    known = meeting[0]["point"] if meeting else None
+    if known is not None and entries.index(meeting[0]) > 0:  # narrow the front's bracket around the spec
+        known = bracket(rp, params.spec, entries[entries.index(meeting[0]) - 1]["budget"], known)
     try:
-        return cheapest(rp, params.spec, start=start), entries
+        found = cheapest(rp, params.spec, start=dict(known.values) if known else None)
     except NoFeasiblePoint:
-        if not meeting:
+        if known is None:
             raise
-        known = meeting[0]["point"]  # verified on the front: the cost MILP found nothing better in its time
-        known.tie_break = {"status": "skipped", "reason": "the cost MILP found no better mix within its time "
-                                                          "limit; the cheapest front mix meeting the spec is used"}
-        return known, entries
+        found = None
+    if found is not None and (known is None or found.cost <= known.cost + 1e-9 * max(1.0, abs(known.cost))):
+        return found, entries
+    # the start (verified on the front or by bisection) stays the answer: the cost MILP found nothing cheaper
+    known.checks = [c for c in known.checks if not c["name"].endswith("(budget)")] + [
+        spec_check(rp, known.quality, params.spec)]  # the sweep's budget is not the user's
+    known.tie_break = {"status": "skipped", "reason": "the cost MILP found no cheaper mix within its time limit; "
+                                                      "the cheapest mix meeting the spec found by the budget sweep"}
+    return known, entries
 
 
 def _pick(params: TuningParams, results: list) -> tuple[dict, RecipeProblem, TunedPoint]:

@@ -95,10 +95,10 @@ class TunedPoint:
         return bool(self.verification.get("ok")) and all(c["ok"] for c in self.checks)
 
 
-def best_quality(rp: RecipeProblem, budget: float | None = None) -> TunedPoint:
+def best_quality(rp: RecipeProblem, budget: float | None = None, tie_break: bool = True) -> TunedPoint:
     """The best predicted quality at cost <= budget (no budget: anywhere), then the cheapest mix reaching it."""
     first = solve(rp.problem("quality", budget))
-    if not rp.cost.coefs:  # nothing to price: no tie to break
+    if not rp.cost.coefs or not tie_break:  # nothing to price, or the caller needs no tie broken
         return _point(rp, first, None, "no prices", budget, None, "quality")
     held = rp.spec(_held(first.predicted, rp.goal), f"{rp.quality_name} held at the best value")
     second, note = _second(rp.problem("cost", budget, held, first.values, rp.tie_break_share))
@@ -139,10 +139,24 @@ def front(rp: RecipeProblem, n: int, lowest: TunedPoint | None = None,
     return out
 
 
-def _within(rp: RecipeProblem, budget: float) -> TunedPoint | None:
+def bracket(rp: RecipeProblem, spec: float, below: float, above: TunedPoint, steps: int = 3) -> TunedPoint:
+    """A cheap mix meeting the spec by bisection on the budget between `below` (a budget whose best quality missed
+    the spec) and `above` (a mix meeting it): best-quality solves are the solver's easy direction."""
+    sign = 1.0 if rp.goal == "maximize" else -1.0
+    for _ in range(steps):
+        middle = (below + above.cost) / 2.0
+        p = _within(rp, middle, tie_break=False)
+        if p is not None and sign * p.quality >= sign * spec:
+            above = p
+        else:
+            below = middle
+    return above
+
+
+def _within(rp: RecipeProblem, budget: float, tie_break: bool = True) -> TunedPoint | None:
     """One budget of the sweep; None when its solve ran out of time without a point (a cheaper one is reused)."""
     try:
-        return best_quality(rp, budget)
+        return best_quality(rp, budget, tie_break)
     except NoFeasiblePoint:
         return None
 
@@ -180,11 +194,15 @@ def _point(rp: RecipeProblem, first: Solution, second: Solution | None, note: st
     if budget is not None:
         checks.append(_check(f"cost <= {budget:.6g} (budget)", cost, "<=", budget))
     if spec is not None:
-        checks.append(_check(f"{rp.quality_name} {rp.spec(spec).sense} {spec:.6g} (spec)", quality,
-                             rp.spec(spec).sense, spec))
+        checks.append(spec_check(rp, quality, spec))
     tie = final.solver() if second else {"status": "skipped", "reason": note}
     return TunedPoint(dict(final.values), dict(point), quality, cost, first.solver(), tie, final.verification,
                       checks)
+
+
+def spec_check(rp: RecipeProblem, quality: float, spec: float) -> dict:
+    """The spec as written, checked at a re-predicted quality."""
+    return _check(f"{rp.quality_name} {rp.spec(spec).sense} {spec:.6g} (spec)", quality, rp.spec(spec).sense, spec)
 
 
 def _no_worse(rp: RecipeProblem, first: dict, second: dict, primary: str) -> bool:
