@@ -223,14 +223,19 @@ def _solve(params: TuningParams, rp: RecipeProblem) -> tuple[TunedPoint, list | 
     is the start the cost MILP improves on; with a spec above the front's best, that is reported as infeasible."""
     if params.objective == "max_quality":
         return best_quality(rp, params.budget), None
-    entries = front(rp, max(params.pareto_points, 3))
+    return _cheapest_at_spec(params, rp)
+
+
+def _cheapest_at_spec(params: TuningParams, rp: RecipeProblem) -> tuple[TunedPoint, list]:
+    highest = best_quality(rp)
     sign = 1.0 if rp.goal == "maximize" else -1.0
-    meeting = [e for e in entries if sign * e["quality"] >= sign * params.spec]
-    if not meeting and all(e["status"] == "optimal" for e in entries[-1:]):
+    if sign * highest.quality < sign * params.spec and highest.solver["status"] == "optimal":
         raise Infeasible(f"the spec '{rp.spec(params.spec).label()}' cannot be met inside the operating envelope: "
-                         f"the best predicted {rp.quality_name} there is {entries[-1]['quality']:.6g} (proven optimal;"
+                         f"the best predicted {rp.quality_name} there is {highest.quality:.6g} (proven optimal;"
                          f" {envelope_text(rp.decision)}). Lower the spec, widen the expert bounds, or raise trust "
                          f"towards 1.0.")
+    entries = front(rp, max(params.pareto_points, 3), highest=highest)
+    meeting = [e for e in entries if sign * e["quality"] >= sign * params.spec]
     known = meeting[0]["point"] if meeting else None
     if known is not None and entries.index(meeting[0]) > 0:  # narrow the front's bracket around the spec
         known = bracket(rp, params.spec, entries[entries.index(meeting[0]) - 1]["budget"], known)
