@@ -21,7 +21,7 @@ from engine.yaml_io import SourceMap
 
 REF_RE = re.compile(r"^(params|roles|expert)\.([A-Za-z_][A-Za-z0-9_]*)$")
 DERIVED_ROLES = ("features",)  # roles.features = controllable + context (+ expert.force) - expert.exclude
-EXPERT_KEYS = ("exclude", "force", "pin", "monotone", "bounds")
+EXPERT_KEYS = ("exclude", "force", "pin", "monotone", "bounds", "costs")
 
 
 def _refs_in(value: Any) -> list[tuple[str, str]]:
@@ -282,7 +282,8 @@ def _check_expert(recipe: Recipe, rsmap: SourceMap, source: DataSource) -> list[
         value = getattr(expert, key)
         for col in value:
             loc = ("expert", key, col) if isinstance(value, dict) else ("expert", key)
-            issues += _check_column(rsmap, loc, col, ["any"], source, f"expert.{key}")
+            name = col.partition("=")[0] if key == "costs" else col  # costs: "origin=B" prices a level
+            issues += _check_column(rsmap, loc, name, ["any"], source, f"expert.{key}")
     return issues
 
 

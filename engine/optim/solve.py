@@ -51,6 +51,7 @@ class Problem:
     mip_gap: float = 1e-4
     feature_names: list[str] | None = None  # column names by booster position (boosters fitted under safe names)
     warm_samples: int = 2000  # random candidates (+ historical anchors) for HiGHS's starting point; 0: none
+    start: dict[str, float] | None = None  # a known feasible setting of the decision features, tried first
 
 
 @dataclass
@@ -113,7 +114,7 @@ def read_all(problem: Problem) -> dict[str, Ensemble]:
     """Objective boosters as objective0.., spec boosters as spec0.., each pruned to the problem's domain."""
     out = {f"objective{i}": read_ensemble(b, problem.decision, problem.fixed, problem.feature_names)
            for i, (_, b) in enumerate(problem.objective)}
-    out.update({f"spec{i}": read_ensemble(s.booster, problem.decision, problem.fixed)
+    out.update({f"spec{i}": read_ensemble(s.booster, problem.decision, problem.fixed, s.feature_names)
                 for i, s in enumerate(problem.specs)})
     if _single(problem, out) is None and any(e.link != "identity" for k, e in out.items() if k.startswith("obj")):
         raise StudioError(Msg("a weighted sum of models or a model plus a linear term needs regression models "

@@ -167,7 +167,19 @@ def _recommendations(result: dict, pred: dict, lang: str) -> dict:
             notes.append(tr("distance_typical", lang, value=num(d["value"], 3), radius=num(d["typical"], 3)))
         else:
             notes.append(tr("distance", lang, value=num(d["value"], 3), radius=num(d["trust_radius"], 3)))
+    if pred.get("cost"):  # recipe tuning
+        c = pred["cost"]
+        notes.append(tr("cost_note", lang, baseline=num(c["baseline"]), recommended=num(c["recommended"]),
+                        budget=num(c.get("budget")) if c.get("budget") is not None else "—"))
     blocks.append({"kind": "list", "items": notes})
+    front = (result.get("outputs") or {}).get("pareto") or []
+    if front:
+        blocks.append({"kind": "table", "columns": [tr("pareto_budget", lang), tr("pareto_cost", lang),
+                                                    pred.get("target", ""), tr("pareto_status", lang)],
+                       "rows": [[num(e["budget"]), num(e["cost"]), f"{num(e['quality']['value'])} "
+                                 f"[{num(e['quality']['low'])}, {num(e['quality']['high'])}]",
+                                 f"{e['status']}, {num(100 * e['gap'], 3) if e.get('gap') is not None else '—'} %"]
+                                for e in front]})
     return _section("recommendations", lang, blocks)
 
 

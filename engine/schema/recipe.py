@@ -71,6 +71,9 @@ class Expert(Strict):
     pin: dict[str, float] = Field(default_factory=dict)
     monotone: dict[str, Literal[-1, 0, 1]] = Field(default_factory=dict)
     bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    # price per unit of a column (e.g. per kg of an ingredient); "column=level" prices choosing a level
+    # (a raw-material origin) per unit of product
+    costs: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("bounds")
     @classmethod
