@@ -24,7 +24,7 @@ from engine.registry import OpParams, operator
 from engine.schema.base import ui_field
 
 
-class TestReductionParams(OpParams):
+class ItemReductionParams(OpParams):
     target: str = ui_field(en="Final verdict column", zh="最终判定列")
     items: list[str] = ui_field(en="Test items", zh="测试项")
     time: str | None = ui_field(None, en="Time column", zh="时间列",
@@ -71,7 +71,7 @@ def _example() -> tuple[dict, dict]:
 
 @operator("select.test_items", version=1, inputs=("frame",),
           outputs=("plan", "test_reduction", "metrics", "key_parameters"), example=_example)
-def test_items(params: TestReductionParams, ctx: StepContext, frame: pd.DataFrame) -> dict:
+def test_items(params: ItemReductionParams, ctx: StepContext, frame: pd.DataFrame) -> dict:
     """Drop the test items whose outcome the others predict, keeping the miss rate of bad products under a limit."""
     frame, names, bad, bad_value = _inputs(params, frame)
     data = ti.items(frame, names, bad)
@@ -94,7 +94,7 @@ def test_items(params: TestReductionParams, ctx: StepContext, frame: pd.DataFram
     return {"plan": plan, "test_reduction": report, "metrics": metrics, "key_parameters": _key_items(report)}
 
 
-def _inputs(params: TestReductionParams, frame: pd.DataFrame):
+def _inputs(params: ItemReductionParams, frame: pd.DataFrame):
     if params.target not in frame.columns:
         raise StudioError(f"verdict column '{params.target}' is not in the data")
     carry = {params.target, params.time, params.group}
