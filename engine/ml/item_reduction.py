@@ -6,9 +6,9 @@ lies within z·σ of j's limit: send the product to the full test"). A bad produ
 when it raises no flag.
 
 Each step drops the item whose removal loses the fewest bad products of the training rows (its own guard model
-counted when it rescues any and the false alarms stay in budget); ties go to the item with fewer bad products
-resting on it and one other flag (fragile), fewer new false alarms, a higher cost, and a closer copy among the kept
-items. Guard models whose predictors get dropped are refitted on the items left, so the final rule needs only kept
+counted when the false alarms stay in budget; a product flagged only by an unrelated item counts as lost); ties go
+to the item with fewer bad products resting on it and one other flag (fragile), fewer new false alarms, a higher
+cost, and a closer copy among the kept items (a copy goes while its siblings can still predict it). Guard models whose predictors get dropped are refitted on the items left, so the final rule needs only kept
 items. Held-out rows are scored after every step: one run per fold gives the held-out curve "items dropped → misses".
 """
 
