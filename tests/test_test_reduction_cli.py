@@ -26,3 +26,11 @@ def test_recipe_runs_from_the_cli(db, studio_home, tmp_path):
     assert block["miss_rate"]["value"] <= 0.01 and block["limits"]["inferred"] == 0
     assert result["metrics"]["miss_rate"]["folds"] and result["key_parameters"]
     assert "test_reduction" not in result["outputs"]
+    from engine.report.model import build_report
+
+    report = build_report(result, "zh")
+    assert report["title"] == "测试项精简报告"
+    titles = [s["title"] for s in report["sections"]]
+    assert titles[:3] == ["摘要", "保留项数与漏检率（留出产品）", "保留与删除的测试项"]
+    kept_table = report["sections"][2]["blocks"][0]
+    assert len(kept_table["rows"]) == block["items_kept"]
