@@ -6,10 +6,13 @@ lies within z·σ of j's limit: send the product to the full test"). A bad produ
 when it raises no flag.
 
 Each step drops the item whose removal loses the fewest bad products of the training rows (its own guard model
-counted when the false alarms stay in budget; a product flagged only by an unrelated item counts as lost); ties go
-to the item with fewer bad products resting on it and one other flag (fragile), fewer new false alarms, a higher
-cost, and a closer copy among the kept items (a copy goes while its siblings can still predict it). Guard models whose predictors get dropped are refitted on the items left, so the final rule needs only kept
-items. Held-out rows are scored after every step: one run per fold gives the held-out curve "items dropped → misses".
+counted when the false alarms stay in budget; a product flagged only by an unrelated item counts as lost); an item
+no guard would cover counts at least as often as a normal fit puts it beyond its limits (the Cpk view: an item that
+never failed here may still run close to a limit). Ties go to the item with fewer bad products resting on it and
+one other flag (fragile), a lower expected failure count, fewer new false alarms, a higher cost, and a closer copy
+among the kept items (a copy goes while its siblings can still predict it). Guard models whose predictors get
+dropped are refitted on the items left, so the final rule needs only kept items. Held-out rows are scored after
+every step: one run per fold gives the held-out curve "items dropped → misses".
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ class Elimination:
         self.filled = np.where(np.isnan(train.values), self.medians, train.values)
         self.filled_test = None if test is None else np.where(np.isnan(test.values), self.medians, test.values)
         self.corr = _abs_corr(self.filled)
+        self.tail = _tail_rate(train.values, low, high, passfail)
         self.neighbours = _neighbours(self.corr, passfail, settings.min_corr)
         self.related = self.corr >= settings.min_corr
         self.fails_caught = train.fails[train.caught]
@@ -82,10 +86,13 @@ class Elimination:
             self.kept_cover_test = test.fails.sum(axis=1)
             self.guard_cover_test = np.zeros(len(test.bad), int)
         self.dropped: list[dict] = []
-        self.curve = [self._record(None, 0, False)]
+        self.curve: list[dict] = []
+        self.curve.append(self._record(None, 0, False))
 
     # -- one step ---------------------------------------------------------------------------------------------
-    def step(self) -> bool:
+    def step(self, max_loss: float | None = None) -> bool:
+        """Drop one item; False when none is left to drop or the next would take the lost products (cumulative,
+        as the greedy counts them) past `max_loss`."""
         cand = np.flatnonzero(self.kept & ~self.mandatory)
         if not len(cand):
             return False
@@ -108,13 +115,20 @@ class Elimination:
                     loss[i] -= rescued
                     new_fa[i], guards[i] = fa, guard
         resting = {k for g in self.guards.values() for k in g.predictors}
+        orphaned = np.zeros(len(cand))      # expected failures of dropped items whose guard would go with j
         for i, j in enumerate(cand):        # guards resting on j are refitted without it: count what they lose
             if j in resting:
-                loss[i], new_fa[i] = self._loss_with_refits(int(j), guards[i], critical)
+                loss[i], new_fa[i], orphaned[i] = self._loss_with_refits(int(j), guards[i])
         loss = np.maximum(loss, self._unrelated_cover_loss(cand, guards))
+        # an item no guard would cover is expected to fail as often as a normal fit puts it beyond its limits (the
+        # Cpk view): one that never failed here but runs close to a limit still counts as a loss
+        expected = np.where([g is None for g in guards], self.tail[cand], 0.0) * len(tr.bad) + orphaned
+        loss = np.maximum(loss, expected)
         closest = self.corr[np.ix_(cand, np.flatnonzero(self.kept))].max(axis=1)   # diagonal is 0
-        pick = np.lexsort((cand, -closest, -self.cost[cand], new_fa, fragile, loss))[0]
-        self._drop(int(cand[pick]), guards[pick], int(loss[pick]))
+        pick = np.lexsort((cand, -closest, -self.cost[cand], new_fa, expected, fragile, loss))[0]
+        if max_loss is not None and self.curve[-1]["lost"] + loss[pick] > max_loss:
+            return False
+        self._drop(int(cand[pick]), guards[pick], float(loss[pick]))
         return True
 
     def _unrelated_cover_loss(self, cand: np.ndarray, guards: list) -> np.ndarray:
@@ -133,26 +147,29 @@ class Elimination:
         np.add.at(out, k[lost], 1)
         return out
 
-    def _loss_with_refits(self, j: int, guard: Guard | None, critical: np.ndarray) -> tuple[float, float]:
-        """(bad products lost, good products newly flagged) if j goes, its dependants' guards refitted."""
+    def _loss_with_refits(self, j: int, guard: Guard | None) -> tuple[float, float, float]:
+        """(bad products lost, good products newly flagged, expected failures of dependants left without a guard)
+        if j goes, its dependants' guards refitted."""
         tr = self.train
         cover = self.cover - tr.fails[:, j] + (guard.flags_train if guard is not None else 0)
+        orphaned = 0.0
         self.kept[j] = False
         try:
             for d, g in self.guards.items():
                 if j in g.predictors:
                     refit = self._guard_for(d)
                     cover = cover - g.flags_train + (refit.flags_train if refit is not None else 0)
+                    orphaned += self.tail[d] * len(tr.bad) if refit is None else 0.0
         finally:
             self.kept[j] = True
         lost = int((tr.caught & (cover == 0)).sum()) - int((tr.caught & (self.cover == 0)).sum())
         alarms = int((tr.good & (cover > 0)).sum()) - self.false_alarms
-        return float(lost), float(max(alarms, 0))
+        return float(lost), float(max(alarms, 0)), orphaned
 
-    def run(self, max_drops: int | None = None, progress=None) -> "Elimination":
+    def run(self, max_drops: int | None = None, max_loss: float | None = None, progress=None) -> "Elimination":
         caught = max(int(self.train.caught.sum()), 1)
         while max_drops is None or len(self.dropped) < max_drops:
-            if not self.step():
+            if not self.step(max_loss):
                 break
             if progress:
                 progress(len(self.dropped))
@@ -160,7 +177,7 @@ class Elimination:
                 break
         return self
 
-    def _drop(self, j: int, guard: Guard | None, loss: int) -> None:
+    def _drop(self, j: int, guard: Guard | None, loss: float) -> None:
         tr = self.train
         self.kept[j] = False
         self.cover = self.cover - tr.fails[:, j]
@@ -222,9 +239,10 @@ class Elimination:
         return Guard(j, top, float(beta[0]), beta[1:], sigma, r2, flags, flags_test)
 
     # -- bookkeeping ------------------------------------------------------------------------------------------
-    def _record(self, j: int | None, loss: int, guarded: bool) -> dict:
+    def _record(self, j: int | None, loss: float, guarded: bool) -> dict:
         tr = self.train
-        rec = {"dropped": j, "kept": int(self.kept.sum()), "loss": loss, "guard": guarded,
+        lost = (self.curve[-1]["lost"] if self.curve else 0) + loss
+        rec = {"dropped": j, "kept": int(self.kept.sum()), "loss": round(loss, 4), "lost": lost, "guard": guarded,
                "misses_train": int((tr.caught & (self.cover == 0)).sum()), "false_alarms_train": self.false_alarms}
         te = self.test
         if te is not None:
@@ -234,6 +252,19 @@ class Elimination:
                        false_alarms=int((te.good & (cover > 0)).sum()),
                        false_alarms_kept_only=int((te.good & (self.kept_cover_test > 0)).sum()))
         return rec
+
+
+def _tail_rate(values: np.ndarray, low: np.ndarray, high: np.ndarray, passfail: np.ndarray) -> np.ndarray:
+    """Per item, the share of products a normal fit puts beyond its limits (the Cpk view): an item that never
+    failed here but runs close to a limit may well fail on new products; one far from its limits hardly."""
+    from scipy.stats import norm
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean, sd = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+        sd = np.where(sd > 0, sd, np.inf)
+        tail = norm.sf((high - mean) / sd) + norm.sf((mean - low) / sd)
+    observed = np.nanmean(values, axis=0)                    # PASS/FAIL items: their observed fail share
+    return np.nan_to_num(np.where(passfail, observed, tail))
 
 
 def _medians(values: np.ndarray) -> np.ndarray:

@@ -4,8 +4,10 @@ Each fold runs the whole greedy elimination on its training rows (limits inferre
 held-out rows after every drop, so the curve "items dropped → bad products missed" is out-of-sample end to end.
 Misses are counted over all bad products (each held out once). The number of drops is the longest prefix of the
 curve on which the miss rate stays within the limit — judged on the Clopper-Pearson upper bound when the data has
-enough bad products to confirm the limit at all, else on the observed rate (and the report says so) — and on which
-the share of good products flagged stays within the false-alarm budget (or what the full test already flags).
+enough bad products to confirm the limit at all, else on the median-unbiased estimate (the 50 % upper bound, which
+unlike k/n does not call 0 misses a 0 % rate; the report says so) — and on which the share of good products flagged
+stays within the false-alarm budget (or what the full test already flags). Scanning a noisy curve for its last good
+point would flatter the result; taking the first point that fails is the conservative reading.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def needed_bad(limit: float, confidence: float) -> int:
 class Fold:
     curve: list[dict]
     dropped: list[int]
+    caught_train: int               # bad products the full test catches among the training rows
     bad: int
     good: int
     full_misses: int                # bad products the full test (all items) passes: not the reduction's doing
@@ -53,8 +56,8 @@ def run_folds(data: ti.ItemData, bad: np.ndarray, given: dict, mandatory: np.nda
         tr = Rows(data.values[train], ti.fails(data.values[train], low, high), bad[train])
         te = Rows(data.values[test], ti.fails(data.values[test], low, high), bad[test])
         elim = Elimination(tr, low, high, data.passfail, mandatory, cost, settings, te).run()
-        folds.append(Fold(elim.curve, [d["item"] for d in elim.dropped], int(te.bad.sum()), int(te.good.sum()),
-                          int((te.bad & ~te.caught).sum())))
+        folds.append(Fold(elim.curve, [d["item"] for d in elim.dropped], int(tr.caught.sum()), int(te.bad.sum()),
+                          int(te.good.sum()), int((te.bad & ~te.caught).sum())))
     return folds
 
 
@@ -86,11 +89,11 @@ def choose(points: list[dict], n_bad: int, limit: float, confidence: float, max_
     alarm_cap = max(max_false_alarm, points[0]["false_alarm_rate"])
     drops = 0
     for p in points[1:]:
-        within = p["miss_high"] <= limit if confirmable else p["misses"] <= limit * n_bad
+        within = (p["miss_high"] if confirmable else bounds(p["misses"], n_bad, 0.5)[1]) <= limit
         if not (within and p["false_alarm_rate"] <= alarm_cap + 1e-12):
             break
         drops = p["dropped"]
-    return {"drops": drops, "criterion": "upper_bound" if confirmable else "estimate",
+    return {"drops": drops, "criterion": "upper_bound" if confirmable else "median",
             "bad_needed": needed_bad(limit, confidence), "false_alarm_cap": alarm_cap}
 
 
@@ -135,12 +138,20 @@ class ReductionPlan:
         return out
 
 
+def lost_share(folds: list[Fold], drops: int) -> float:
+    """The share of their caught bad products the fold runs had given up (as the greedy counts) after `drops`."""
+    return float(np.mean([f.curve[drops]["lost"] / max(f.caught_train, 1) for f in folds]))
+
+
 def final_plan(data: ti.ItemData, bad: np.ndarray, given: dict, mandatory: np.ndarray, cost: np.ndarray,
-               settings: Settings, drops: int) -> tuple[ReductionPlan, Elimination]:
-    """The greedy on every row, stopped after `drops` drops, as a plan."""
+               settings: Settings, drops: int, lost: float) -> tuple[ReductionPlan, Elimination]:
+    """The greedy on every row as a plan: at most `drops` drops, and no further than the fold runs went in
+    evidence — giving up at most the share `lost` of the caught bad products. More rows show more failures, so
+    the same count of drops would reach deeper into items the folds had good reason to keep."""
     low, high, _ = ti.limits(data, bad, given)
     rows = Rows(data.values, ti.fails(data.values, low, high), bad)
-    elim = Elimination(rows, low, high, data.passfail, mandatory, cost, settings).run(max_drops=drops)
+    elim = Elimination(rows, low, high, data.passfail, mandatory, cost, settings)
+    elim.run(max_drops=drops, max_loss=lost * rows.caught.sum())
     names = data.names
     kept = [names[j] for j in np.flatnonzero(elim.kept)]
     guards = [{"item": names[g.item], "predictors": [names[k] for k in g.predictors], "intercept": g.intercept,

@@ -18,7 +18,7 @@ from engine.errors import StudioError
 from engine.ml import test_items as ti
 from engine.ml.item_reduction import Settings
 from engine.ml.lgbm import splits, summarize
-from engine.ml.reduction_cv import bounds, choose, curve, final_plan, run_folds
+from engine.ml.reduction_cv import bounds, choose, curve, final_plan, lost_share, run_folds
 from engine.operators.model import _time_order
 from engine.registry import OpParams, operator
 from engine.schema.base import ui_field
@@ -88,7 +88,8 @@ def test_items(params: ItemReductionParams, ctx: StepContext, frame: pd.DataFram
     n_bad = sum(f.bad for f in folds)
     decision = choose(points, n_bad, params.max_miss_rate, params.confidence, params.max_false_alarm)
     ctx.progress(len(fold_idx) / (len(fold_idx) + 1), "final elimination on every product")
-    plan, elim = final_plan(data, bad, params.limits, mandatory, cost, settings, decision["drops"])
+    plan, elim = final_plan(data, bad, params.limits, mandatory, cost, settings, decision["drops"],
+                            lost_share(folds, decision["drops"]))
     report = _report(params, data, bad, bad_value, elim, plan, folds, points, decision, cost, protected)
     metrics = _metrics(folds, decision["drops"], len(frame), params.time, groups is not None)
     return {"plan": plan, "test_reduction": report, "metrics": metrics, "key_parameters": _key_items(report)}
@@ -219,15 +220,16 @@ def _why(j: int, names: list[str], elim, kept_fail_count: np.ndarray, dropped_in
 
 def _warnings(decision: dict, n_bad: int, params, full_misses: int, at: dict) -> list[dict]:
     out = []
-    if decision["criterion"] == "estimate":
+    if decision["criterion"] == "median":
         ub = bounds(0, n_bad, params.confidence)[1]
         out.append({"en": f"With {n_bad} bad products the data cannot confirm a miss rate below "
                           f"{100 * params.max_miss_rate:.2g} %: even no miss at all leaves a "
                           f"{100 * params.confidence:.0f} % upper bound of {100 * ub:.2g} %. Items were dropped on "
-                          f"the observed miss rate; about {decision['bad_needed']} bad products would confirm it.",
+                          f"the median estimate of the miss rate; about {decision['bad_needed']} bad products would "
+                          f"confirm the limit.",
                     "zh": f"仅有 {n_bad} 个不良品，数据无法证实漏检率低于 {100 * params.max_miss_rate:.2g} %："
                           f"即使零漏检，{100 * params.confidence:.0f} % 置信上限仍为 {100 * ub:.2g} %。"
-                          f"本次按观测到的漏检率删项；约需 {decision['bad_needed']} 个不良品才能证实。"})
+                          f"本次按漏检率的中位估计删项；约需 {decision['bad_needed']} 个不良品才能证实。"})
     if full_misses:
         out.append({"en": f"The full test itself passes {full_misses} of {n_bad} bad products on held-out data "
                           f"(their verdict is not explained by the items' limits); they are not counted as misses of "
