@@ -12,6 +12,11 @@ from ui.i18n import bilingual, t
 from ui.widgets import num
 
 
+DECISION = {"upper_bound": "tr_decision_upper_bound", "median": "tr_decision_median"}
+REASON = {"never_failed": "tr_reason_never_failed", "covered": "tr_reason_covered",
+          "predicted": "tr_reason_predicted", "accepted_risk": "tr_reason_accepted_risk"}
+
+
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.2f} %"
 
@@ -50,7 +55,7 @@ def show_test_reduction(result: dict[str, Any]) -> None:
     c4.metric(t("tr_false_alarms"), _pct(block["false_alarm_rate"]["value"]))
     cost = block["cost"]
     c4.caption(t("tr_cost", saved=num(cost["saved"]), total=num(cost["total"]), pct=num(cost["saved_pct"])))
-    st.caption(t("tr_decision_" + block["decision"]["criterion"], folds=block["decision"]["folds"],
+    st.caption(t(DECISION[block["decision"]["criterion"]], folds=block["decision"]["folds"],
                  limit=_pct(block["decision"]["max_miss_rate"]), needed=block["decision"]["bad_needed"]))
     for warning in block.get("warnings") or []:
         st.warning(bilingual(warning))
@@ -61,7 +66,7 @@ def show_test_reduction(result: dict[str, Any]) -> None:
                      t("tr_col_stability"): num(k["stability"]), t("tr_col_mandatory"): "✓" if k["mandatory"] else ""}
                     for k in block["kept"]], hide_index=True, width="stretch")
     right.markdown(f"**{t('tr_dropped_items')}**")
-    right.dataframe([{t("col_name"): d["name"], t("tr_col_reason"): t("tr_reason_" + d["reason"]),
+    right.dataframe([{t("col_name"): d["name"], t("tr_col_reason"): t(REASON[d["reason"]]),
                       t("tr_col_fails"): d["fails"],
                       t("tr_col_by"): ", ".join(c["name"] for c in d.get("covered_by", [])) or
                       ", ".join(p["name"] for p in (d.get("predicted_from") or {}).get("items", [])),
