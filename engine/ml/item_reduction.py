@@ -257,9 +257,12 @@ class Elimination:
 def _tail_rate(values: np.ndarray, low: np.ndarray, high: np.ndarray, passfail: np.ndarray) -> np.ndarray:
     """Per item, the share of products a normal fit puts beyond its limits (the Cpk view): an item that never
     failed here but runs close to a limit may well fail on new products; one far from its limits hardly."""
+    import warnings
+
     from scipy.stats import norm
 
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)      # an item never measured: no fit, no tail
         mean, sd = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
         sd = np.where(sd > 0, sd, np.inf)
         tail = norm.sf((high - mean) / sd) + norm.sf((mean - low) / sd)
