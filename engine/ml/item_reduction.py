@@ -266,8 +266,7 @@ def _tail_rate(values: np.ndarray, low: np.ndarray, high: np.ndarray, passfail: 
         mean, sd = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
         sd = np.where(sd > 0, sd, np.inf)
         tail = norm.sf((high - mean) / sd) + norm.sf((mean - low) / sd)
-    observed = np.nanmean(values, axis=0)                    # PASS/FAIL items: their observed fail share
-    return np.nan_to_num(np.where(passfail, observed, tail))
+    return np.nan_to_num(np.where(passfail, mean, tail))   # PASS/FAIL items (1 = fail): their observed fail share
 
 
 def _medians(values: np.ndarray) -> np.ndarray:
