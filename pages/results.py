@@ -43,6 +43,15 @@ with guard():
         report_cols[2].download_button(t("download_report_pdf"), pdf, file_name=f"report-{run_id}-{lang_code}.pdf",
                                        mime="application/pdf", icon=":material/download:")
 
+if result.get("test_reduction"):            # the test-item reduction template: its own view, no recommendations
+    from ui.test_reduction import show_test_reduction
+
+    with guard():
+        show_test_reduction(result)
+    st.download_button(t("download_result"), json.dumps(result, ensure_ascii=False, indent=2),
+                       file_name=f"result_{run_id}.json", mime="application/json")
+    st.stop()
+
 with guard():
     st.subheader(t("model_quality"))
     names = [k for k, v in metrics.items() if isinstance(v, dict) and "mean" in v]

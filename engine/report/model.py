@@ -27,10 +27,18 @@ def build_report(result: dict, lang: str = "en", *, profile: dict | None = None,
                  economics: dict | None = None) -> dict[str, Any]:
     """Everything a plant manager needs from one run, in `lang` ('en' or 'zh')."""
     pred = result.get("predicted") or {}
-    sections = [_summary(result, pred, lang, economics), _data(result, lang, profile), _model(result, lang),
-                _keys(result, lang), _recommendations(result, pred, lang), _trial(result, pred, lang),
-                _appendix(result, lang)]
-    return {"lang": lang, "title": tr("title", lang), "subtitle": result["recipe"].get("name"),
+    title = tr("title", lang)
+    if result.get("test_reduction"):          # test-item reduction: its own summary, curve and item lists
+        from engine.report.test_reduction import sections as reduction_sections
+
+        title = tr("trr_title", lang)
+        sections = [*reduction_sections(result, lang, _fig), _data(result, lang, profile), _model(result, lang),
+                    _appendix(result, lang)]
+    else:
+        sections = [_summary(result, pred, lang, economics), _data(result, lang, profile), _model(result, lang),
+                    _keys(result, lang), _recommendations(result, pred, lang), _trial(result, pred, lang),
+                    _appendix(result, lang)]
+    return {"lang": lang, "title": title, "subtitle": result["recipe"].get("name"),
             "run_id": result["run_id"], "status": result["status"],
             "generated": tr("generated", lang, time=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
             "sections": [s for s in sections if s["blocks"]]}
