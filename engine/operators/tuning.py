@@ -19,7 +19,7 @@ from engine.errors import StudioError
 from engine.ml.lgbm import ModelBundle
 from engine.ml.search import Box
 from engine.operators.optimize import _full_point, _plain, _predicted, model_rows, recommendations, setup
-from engine.operators.optimize_exact import LinearConstraintParams, _distance, _encoded, _setting
+from engine.operators.optimize_exact import LinearConstraintParams, _distance, _encoded, _far_from_data, _setting
 from engine.optim import Domain, Infeasible, LinearConstraint, NoFeasiblePoint, trust_region
 from engine.optim.constraints import TOLERANCE, envelope_text
 from engine.optim.pareto import CostModel, RecipeProblem, TunedPoint, best_quality, bracket, cheapest, front, \
@@ -53,7 +53,7 @@ class TuningParams(OpParams):
     envelope: tuple[float, float] = ui_field((0.01, 0.99), en="Operating envelope (quantiles)", zh="运行包络(分位数)")
     bounds: dict[str, tuple[float, float]] = ui_field({}, en="Expert bounds", zh="专家设定范围")
     pin: dict[str, float] = ui_field({}, en="Pinned values", zh="固定取值")
-    trust: float = ui_field(0.95, en="Trust region (quantile)", zh="可信域(分位数)", gt=0.0, le=1.0)
+    trust: float = ui_field(1.0, en="Trust region (quantile)", zh="可信域(分位数)", gt=0.0, le=1.0)
     window_share: float = ui_field(0.2, en="Window tolerance", zh="操作窗口容差", gt=0.0, le=1.0)
     time_limit: float = ui_field(30.0, en="Solver time limit per solve (s)", zh="单次求解时限(秒)", gt=0.0, le=3600.0)
     mip_gap: float = ui_field(1e-4, en="Target optimality gap", zh="目标最优性间隙", ge=0.0, le=0.5)
@@ -106,6 +106,7 @@ def recipe_tuning(params: TuningParams, ctx: StepContext, frame: pd.DataFrame, m
                      verification=_verification(tuned, predicted["recommended"]["value"], rp, box),
                      distance_to_data=_distance(frame, box, best, region))
     predicted["constraints"] = predicted["verification"]["checks"]
+    predicted["warnings"] += _far_from_data(predicted["distance_to_data"])
     if not params.costs:
         predicted["cost"] = None
         predicted["warnings"].append({
