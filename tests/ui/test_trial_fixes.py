@@ -35,3 +35,24 @@ def test_profile_distribution_of_every_column_type(studio_home, tmp_path, monkey
     for column in picker.options:
         picker.select(column).run()
         assert not at.exception and not at.error, (column, [e.value for e in [*at.exception, *at.error]])
+
+
+def test_home_demo_lists_the_run_and_opens_its_results(studio_home, monkeypatch):
+    monkeypatch.chdir(REPO)
+    real_run = api.run_recipe
+
+    def quick_run(source, **kw):  # the demo recipe, made quick
+        recipe = api.read_recipe(source)
+        recipe["params"].update({"n_estimators": 40, "n_samples": 200, "folds": 3})
+        return real_run(recipe, **kw)
+    monkeypatch.setattr(api, "run_recipe", quick_run)
+    at = open_page("pages/home.py")
+    next(b for b in at.button if b.label.startswith("Try the demo")).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    run_id = at.session_state["demo_result"]["run_id"]
+    assert "No runs yet." not in [c.value for c in at.caption]
+    assert run_id in at.dataframe[-1].value.iloc[:, 0].tolist()  # Recent runs, not stale
+    at.button(key="demo_open_results").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Results"
+    assert at.selectbox[0].value == run_id
