@@ -56,3 +56,19 @@ def test_home_demo_lists_the_run_and_opens_its_results(studio_home, monkeypatch)
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Results"
     assert at.selectbox[0].value == run_id
+
+
+def test_language_survives_a_refresh_through_the_url(studio_home, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.sidebar.selectbox[0].select("zh").run()  # the sidebar switch
+    assert "zh" in at.query_params["lang"]
+    at.switch_page("pages/history.py").run()
+    assert "zh" in at.query_params["lang"] and at.title[0].value == "运行历史"
+    # a refresh: a new session (no session_state) opened on the same URL
+    again = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    again.query_params["lang"] = "zh"
+    again.run()
+    assert not again.exception
+    assert again.session_state["lang"] == "zh" and again.title[0].value == "AI 创作间"
