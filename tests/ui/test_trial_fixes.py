@@ -72,3 +72,37 @@ def test_language_survives_a_refresh_through_the_url(studio_home, monkeypatch):
     again.run()
     assert not again.exception
     assert again.session_state["lang"] == "zh" and again.title[0].value == "AI 创作间"
+
+
+def test_build_keeps_the_recipe_across_page_switches(demo_db, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = open_page("pages/build.py")
+    tables = next(s for s in at.selectbox if s.label == "Table")
+    first = tables.value
+    other = next(o for o in tables.options if o != first)
+    template = next(s for s in at.selectbox if s.label == "Template")
+    template.select_index(1).run()
+    second = next(s for s in at.selectbox if s.label == "Template").value
+    next(s for s in at.selectbox if s.label == "Table").select(other).run()
+    key = f"build.0.{second}.{other}"
+    columns = list(api.catalog().table_info(other).columns)
+    at.multiselect(key="build.roles.pick.target").set_value([columns[0]]).run()
+    at.multiselect(key="build.roles.pick.controllable").set_value(columns[1:3]).run()
+    at.number_input(key=f"{key}.params.n_estimators").set_value(77).run()
+    at.multiselect(key=f"{key}.expert.up").select(columns[1]).run()
+    at.text_input(key=f"{key}.name").set_value("my recipe").run()
+    assert not at.exception, [e.value for e in at.exception]
+    before = at.code[0].value
+
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/build.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert next(s for s in at.selectbox if s.label == "Template").value == second
+    assert next(s for s in at.selectbox if s.label == "Table").value == other
+    assert at.number_input(key=f"{key}.params.n_estimators").value == 77
+    assert at.multiselect(key=f"{key}.expert.up").value == [columns[1]]
+    assert at.code[0].value == before  # the same recipe, roles included
+    # and back from another table of the same template
+    next(s for s in at.selectbox if s.label == "Table").select(first).run()
+    next(s for s in at.selectbox if s.label == "Table").select(other).run()
+    assert at.code[0].value == before
