@@ -8,6 +8,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from engine import api
+from ui.widgets import num
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,3 +107,24 @@ def test_build_keeps_the_recipe_across_page_switches(demo_db, monkeypatch):
     next(s for s in at.selectbox if s.label == "Table").select(first).run()
     next(s for s in at.selectbox if s.label == "Table").select(other).run()
     assert at.code[0].value == before
+
+
+def test_results_what_if_of_a_yield_run(db, monkeypatch):
+    """The yield template trains a screening model of every column before the key-parameter model that
+    recommends: the what-if must use the latter, and its band is the recommendation's band."""
+    from engine.sim.yield_line import ingest_line, make_line, recipe_for
+
+    monkeypatch.chdir(REPO)
+    line = make_line(n_params=60, n_drivers=6, rows=400)
+    ingest_line(line, "line", db=db)
+    tiny = {"n_estimators": 30, "screen_trees": 30, "folds": 2, "n_samples": 300, "curves": 2, "bag": 1,
+            "solver_time": 3.0, "top_k": 6}
+    run = api.run_recipe(recipe_for(line, {"table": "line"}, **tiny), db=db)
+    assert run["status"] == "succeeded"
+    at = open_page("pages/results.py")
+    assert not at.error and not [i.value for i in at.info if "What-if is not available" in i.value]
+    shown = next(m.value for m in at.metric if m.label == "Predicted outcome")
+    assert shown == next(m.value for m in at.metric if m.label == "With the recommendation")
+    rec = run["predicted"]["recommended"]
+    band = next(c.value for c in at.caption if c.value.startswith("90 % band"))
+    assert band.startswith(f"90 % band {num(rec['low'])} – {num(rec['high'])}"), band
