@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.i18n import LANGS, lang, t
+from ui.i18n import LANGS, keep_lang_in_url, lang, t
 
 st.set_page_config(page_title="AI Studio · AI 创作间", page_icon=":material/factory:", layout="wide")
 
@@ -14,6 +14,7 @@ def _set_lang() -> None:
 with st.sidebar:
     st.selectbox(t("language"), list(LANGS), index=list(LANGS).index(lang()), format_func=LANGS.get,
                  key="_lang_choice", on_change=_set_lang)
+keep_lang_in_url()
 
 PAGES = [("pages/home.py", "home", ":material/home:"), ("pages/data.py", "nav_data", ":material/database:"),
          ("pages/gallery.py", "nav_gallery", ":material/widgets:"), ("pages/build.py", "nav_build", ":material/build:"),

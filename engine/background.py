@@ -15,6 +15,8 @@ from engine.cache import StepCache
 from engine.errors import InvalidInput, Issue, StudioError
 from engine.i18n import Msg
 from engine.executor import LocalExecutor, ProgressEvent
+from engine.ml.bands import outcome_band
+from engine.pipeline import InputRef, Pipeline
 
 
 @dataclass
@@ -137,9 +139,9 @@ def run_model(run_id: str, db=None):
     if pipeline.source.fingerprint != result["data"]["fingerprint"]:
         raise InvalidInput(Issue(Msg(f"the data of run {run_id} changed after it ran", f"运行 {run_id} 的数据在运行后已改变"),
                                  hint=Msg("run the recipe again", "请重新运行配方")))
-    step = next((s for s in pipeline.steps if "model" in s.op.outputs), None)
+    ref = recommending_model(pipeline)
     cache = StepCache(config.cache_dir(api.catalog(db).path))
-    step_key_ = LocalExecutor(cache).keys(pipeline).get(step.id) if step else None
+    step_key_ = LocalExecutor(cache).keys(pipeline).get(ref.step) if ref else None
     if step_key_ is None or not cache.has(step_key_):
         raise InvalidInput(Issue(Msg(f"the model of run {run_id} is no longer in the step cache",
                                      f"运行 {run_id} 的模型已不在步骤缓存中"),
@@ -147,14 +149,28 @@ def run_model(run_id: str, db=None):
                                           "请重新运行配方（未改变的步骤直接取自缓存）")))
     if len(_MODELS) >= 8:
         _MODELS.pop(next(iter(_MODELS)))
-    _MODELS[key] = cache.get(step_key_)["model"]
+    _MODELS[key] = cache.get(step_key_)[ref.output]
     return _MODELS[key]
 
 
+def recommending_model(pipeline: Pipeline) -> InputRef | None:
+    """Where the model the recommendation was made with comes from: the `model` input of the step giving the
+    `predicted` (or `recommendations`) output. A template may train several models (yield: a screening model of
+    every column, then the key-parameter model that recommends); the what-if must re-predict with the latter.
+    Without a recommending step: the first model any step outputs."""
+    for output in ("predicted", "recommendations"):
+        ref = pipeline.outputs.get(output)
+        model = pipeline.step(ref.step).inputs.get("model") if ref is not None and ref.step else None
+        if model is not None and model.step:
+            return model
+    step = next((s for s in pipeline.steps if "model" in s.op.outputs), None)
+    return InputRef(step.id, "model") if step else None
+
+
 def what_if(run_id: str, settings: dict[str, Any], db=None) -> dict[str, Any]:
-    """Re-predict the run's outcome with some settings changed (others as recommended): value, 90 % band
-    (out-of-fold residuals, within the observed range), fold-model range, and the change from baseline."""
-    import numpy as np
+    """Re-predict the run's outcome with some settings changed (others as recommended), with the model the
+    recommendation used: value, 90 % band (engine.ml.bands.outcome_band, as the recommendation's), fold-model
+    range, and the change from baseline."""
     import pandas as pd
 
     model, predicted = run_model(run_id, db), api.load_result(run_id, db)["predicted"]
@@ -165,11 +181,8 @@ def what_if(run_id: str, settings: dict[str, Any], db=None) -> dict[str, Any]:
     frame = pd.DataFrame([{c: point[c] for c in model.features}]).infer_objects()
     value = float(model.predict(frame)[0])
     folds = model.predict_folds(frame)[:, 0]
-    lo_obs, hi_obs = predicted.get("observed_range") or (-np.inf, np.inf)
-    q_lo, q_hi = model.residual_q
+    band = outcome_band(value, model.residual_q, predicted.get("observed_range"))
     baseline = predicted.get("baseline", {}).get("value")
     return result_io.to_jsonable({
-        "value": value, "low": float(np.clip(value + q_lo, lo_obs, hi_obs)),
-        "high": float(np.clip(value + q_hi, lo_obs, hi_obs)),
-        "folds_low": float(folds.min()), "folds_high": float(folds.max()), "baseline": baseline,
+        **band, "folds_low": float(folds.min()), "folds_high": float(folds.max()), "baseline": baseline,
         "change": value - baseline if baseline is not None else None, "settings": point})

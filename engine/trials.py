@@ -15,6 +15,7 @@ from engine import api
 from engine.catalog import TableInfo, create_from_frame, quote
 from engine.errors import InvalidInput, Issue
 from engine.i18n import Msg
+from engine.ml.bands import containing
 
 
 def log_trial(run_id: str, settings: dict[str, Any], outcome: float, *, batches: int = 1, note: str = "",
@@ -60,6 +61,8 @@ def trials(run_id: str | None = None, db=None) -> list[dict[str, Any]]:
         row["settings"] = json.loads(row["settings"])
         row["logged_at"] = str(row["logged_at"])
         low, high = row["predicted_low"], row["predicted_high"]
+        if low is not None and row["predicted"] is not None:  # rows logged before the band held its value
+            low, high = row["predicted_low"], row["predicted_high"] = containing(row["predicted"], low, high)
         row["inside"] = None if low is None else bool(low <= row["outcome"] <= high)
     return rows
 

@@ -34,19 +34,30 @@ with guard():
             st.session_state.update(build_loaded=loaded, build_gen=gen + 1,
                                     build_template=loaded["template"].split("@")[0],
                                     build_table=loaded["data"].get("table"))
+            for widget in ("build_template_pick", "build_table_pick"):  # start again from the loaded recipe
+                st.session_state.pop(widget, None)
             st.rerun()
 
     ids, names = list(templates), [i.name for i in tables]
     c1, c2 = st.columns(2)
     want = st.session_state.get("build_template")
+    # keyed, so the widget stays the same one while its starting index follows the choice (unkeyed, a new index
+    # made a new widget every other run and dropped the user's pick); the plain keys survive leaving the page
     tpl_id = c1.selectbox(t("pick_template"), ids, index=ids.index(want) if want in ids else 0,
-                          format_func=labeller(ids, lambda i: bilingual(templates[i].title)))
+                          format_func=labeller(ids, lambda i: bilingual(templates[i].title)), key="build_template_pick")
     want = st.session_state.get("build_table")
-    table = c2.selectbox(t("pick_table"), names, index=names.index(want) if want in names else 0)
+    table = c2.selectbox(t("pick_table"), names, index=names.index(want) if want in names else 0,
+                         key="build_table_pick")
     st.session_state.update(build_template=tpl_id, build_table=table)
     template = templates[tpl_id]
     from_recipe = loaded if loaded.get("template", "").split("@")[0] == tpl_id else {}
     key = f"build.{gen}.{tpl_id}.{table}"
+    # Streamlit drops widget keys when the page is left: the choices are kept under plain keys (build_saved, per
+    # template and table) and, when the widgets come back fresh, become their starting values for this visit.
+    saved, starts = st.session_state.setdefault("build_saved", {}), st.session_state.setdefault("build_starts", {})
+    if f"{key}.name" not in st.session_state:
+        starts[key] = saved.get(key) or from_recipe
+    from_recipe = starts.get(key, from_recipe)
 
     st.subheader(t("step_roles"))
     st.caption(t("roles_drag_help"))
@@ -71,6 +82,7 @@ with guard():
                          key=f"{key}.name")
     recipe = {"template": template.key, "name": name, "data": {"table": table}, "roles": recipe_roles(roles),
               "params": params.values, "expert": expert}
+    saved[key] = {"name": name, "roles": recipe["roles"], "params": params.values, "expert": expert}
     try:
         pipeline = api.compile_recipe(recipe)
     except InvalidInput as exc:

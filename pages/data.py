@@ -106,10 +106,10 @@ with profile_tab, guard():
     for reason in ready["reasons"]:
         (st.warning if reason.get("lowers_score") else st.info)(bilingual(reason))
     st.plotly_chart(charts.missing_bar(profile), width="stretch")
-    numeric = [c for c in profile["columns"] if c.get("histogram")]
-    if numeric:
-        col = st.selectbox(t("histogram_of"), [c["name"] for c in numeric], key=f"hist_{name}")
-        st.plotly_chart(charts.histogram(next(c for c in numeric if c["name"] == col)), width="stretch")
+    charted = [c for c in profile["columns"] if c.get("histogram")]  # numeric bins or text top values
+    if charted:
+        col = st.selectbox(t("histogram_of"), [c["name"] for c in charted], key=f"hist_{name}")
+        st.plotly_chart(charts.distribution(next(c for c in charted if c["name"] == col)), width="stretch")
     st.dataframe([{t("col_column"): c["name"], t("col_kind"): choice_label(c["class"]),
                    t("col_missing_pct"): c["missing_pct"], t("col_distinct"): c["distinct"],
                    t("col_min"): num(c.get("min")), t("col_mean"): num(c.get("mean")), t("col_max"): num(c.get("max"))}

@@ -24,7 +24,6 @@ for col, (path, key, icon) in zip(links, [("pages/data.py", "nav_data", ":materi
 try:
     templates = api.list_templates()
     tables = api.tables()
-    runs = api.runs(limit=10)
 except StudioError as exc:
     st.error(t("error", message=bilingual(exc)))
     st.stop()
@@ -54,6 +53,9 @@ if st.button(t("try_demo"), type="primary"):
 result = st.session_state.get("demo_result")
 if result:
     st.success(t("demo_done", run_id=result["run_id"], seconds=result["timings"]["total_seconds"]))
+    if st.button(t("open_results"), icon=":material/insights:", key="demo_open_results"):
+        st.session_state["results_run"] = result["run_id"]
+        st.switch_page("pages/results.py")
     pred = result["predicted"]
     c1, c2 = st.columns(2)
     c1.metric(t("metric_r2"), f"{result['metrics']['r2']['mean']:.3f} ± {result['metrics']['r2']['std']:.3f}")
@@ -68,6 +70,11 @@ if result:
                   for k in result["key_parameters"]], hide_index=True)
 
 st.subheader(t("recent_runs"))
+try:
+    runs = api.runs(limit=10)  # read after the demo button, so a demo run just finished is listed
+except StudioError as exc:
+    st.error(t("error", message=bilingual(exc)))
+    st.stop()
 if runs:
     st.dataframe([{t("col_run"): r["run_id"], t("col_status"): status_text(r["status"], plain=True),
                    t("col_template"): r["template_id"],

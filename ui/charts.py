@@ -19,6 +19,23 @@ def missing_bar(profile: dict[str, Any]) -> go.Figure:
     return fig
 
 
+def distribution(column: dict[str, Any]) -> go.Figure:
+    """A profiled column's distribution: bins of a numeric column, its most common values otherwise."""
+    return histogram(column) if "edges" in column["histogram"] else top_values(column)
+
+
+def top_values(column: dict[str, Any]) -> go.Figure:
+    hist = column["histogram"]
+    labels = [str(v["value"]) for v in hist.get("top") or []]
+    counts = [v["count"] for v in hist.get("top") or []]
+    if hist.get("other"):
+        labels, counts = labels + [t("chart_other_values")], counts + [hist["other"]]
+    fig = go.Figure(go.Bar(x=labels, y=counts, marker_line_width=0))
+    fig.update_layout(title=t("chart_histogram", column=column["name"]), yaxis_title=t("chart_count"),
+                      xaxis_type="category", **_LAYOUT)
+    return fig
+
+
 def histogram(column: dict[str, Any]) -> go.Figure:
     hist = column["histogram"]
     edges, counts = hist["edges"], hist["counts"]

@@ -1,7 +1,8 @@
 """Translation layer: t(key, **kw) from ui/strings.yaml, English as fallback; the language lives in session_state.
 
-The language is a plain session_state key (set by the sidebar switch's on_change), defaulting to the browser's
-locale: widgets of the entry file vanish from AppTest's tree after the second run, a plain key does not.
+The language is a plain session_state key (set by the sidebar switch's on_change), mirrored in the URL
+(`?lang=zh`, read back after a browser refresh), defaulting to the browser's locale: widgets of the entry file
+vanish from AppTest's tree after the second run, a plain key does not.
 """
 
 from __future__ import annotations
@@ -24,10 +25,20 @@ def _strings() -> dict[str, Any]:
 
 
 def lang() -> str:
+    """The session's language: the one chosen, else the URL's `?lang=` (a browser refresh starts a new session;
+    see keep_lang_in_url), else the browser's locale."""
     if "lang" not in st.session_state:
+        wanted = st.query_params.get("lang")
         locale = str(getattr(st.context, "locale", "") or "")
-        st.session_state["lang"] = "zh" if locale.lower().startswith("zh") else "en"
+        st.session_state["lang"] = wanted if wanted in LANGS else "zh" if locale.lower().startswith("zh") else "en"
     return st.session_state["lang"]
+
+
+def keep_lang_in_url() -> None:
+    """Write the language into the URL on every run (page switches clear query parameters), so a refresh or a
+    shared link keeps it."""
+    if st.query_params.get("lang") != lang():
+        st.query_params["lang"] = lang()
 
 
 def t(key: str, **kw) -> str:

@@ -10,6 +10,7 @@ import pandas as pd
 from engine.context import StepContext
 from engine.errors import StudioError
 from engine.i18n import Msg
+from engine.ml.bands import outcome_band
 from engine.ml.lgbm import ModelBundle
 from engine.ml.search import Box, TrustRegion, clip_to_box, search, window
 from engine.registry import OpParams, operator
@@ -165,21 +166,14 @@ def _predicted(model: ModelBundle, base: pd.DataFrame, best: pd.DataFrame, param
                observed: pd.Series) -> dict:
     """Outcome at baseline and recommendation, re-predicted by the model (verified), with intervals.
 
-    Outcome bands: out-of-fold residual quantiles, clipped to the target's observed range (a band below zero
-    strength helps nobody). Uplift interval: the range over the fold models and the final model."""
+    Outcome bands: engine.ml.bands.outcome_band (the what-if uses the same). Uplift interval: the range over the fold models and the final model."""
     base_value, best_value = float(model.predict(base)[0]), float(model.predict(best)[0])
     uplift = best_value - base_value
     uplifts = np.append(model.predict_folds(best)[:, 0] - model.predict_folds(base)[:, 0], uplift)
-    q_lo, q_hi = model.residual_q
     lo_obs, hi_obs = float(observed.min()), float(observed.max())
-
-    def outcome(value: float) -> dict:
-        # the band always holds its own value (0/1 residual quantiles of a classifier need not)
-        return {"value": value, "low": min(value, float(np.clip(value + q_lo, lo_obs, hi_obs))),
-                "high": max(value, float(np.clip(value + q_hi, lo_obs, hi_obs)))}
-
     return {"target": model.target, "goal": params.goal, "scenario": params.scenario,
-            "baseline": outcome(base_value), "recommended": outcome(best_value),
+            "baseline": outcome_band(base_value, model.residual_q, (lo_obs, hi_obs)),
+            "recommended": outcome_band(best_value, model.residual_q, (lo_obs, hi_obs)),
             "uplift": {"value": uplift, "low": float(uplifts.min()), "high": float(uplifts.max()),
                        "pct": 100.0 * uplift / abs(base_value) if base_value else None,
                        "interval": "range over the cross-validation fold models and the final model"},
