@@ -364,5 +364,5 @@ from engine.background import (  # noqa: E402,F401  (re-exported)
     cancel_run, run_model, run_status, start_run, wait_run, what_if)
 from engine.trials import log_trial, retrain_with_trials, trials  # noqa: E402,F401  (re-exported)
 from engine.workspace import (  # noqa: E402,F401  (re-exported)
-    compare_runs, preview_table, read_recipe, recipe_yaml, recipes_dir, save_recipe, saved_recipes, suggest_roles,
-    table_operators)
+    compare_runs, guess_table_roles, preview_table, read_recipe, recipe_yaml, recipes_dir, save_recipe, saved_recipes,
+    suggest_roles, table_operators)
