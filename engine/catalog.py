@@ -133,7 +133,8 @@ class Catalog:
         """Refuse names that are empty, internal, or collide (DuckDB names are case-insensitive)."""
         if not name or not name.strip():
             raise InvalidInput(Issue(Msg("table name is empty", "表名为空"),
-                                     hint=Msg("give a name with --table NAME", "请用 --table 表名 指定名称")))
+                                     hint=Msg("give a name with --table NAME", "请用 --table 表名 指定名称"),
+                                     ui_hint=Msg("type a table name", "请填写表名")))
         if name.lower().startswith(INTERNAL_PREFIX):
             raise InvalidInput(Issue(Msg(f"table name '{name}' is reserved (prefix {INTERNAL_PREFIX})",
                                          f"表名 '{name}' 是保留名（前缀 {INTERNAL_PREFIX}）"),
@@ -145,7 +146,16 @@ class Catalog:
                     Msg(f"collides with existing table '{other}' (names ignore case)", f"与已有的表 '{other}' 重名（表名不区分大小写）"))
             raise InvalidInput(Issue(Msg(f"table '{name}' {same}", f"表 '{name}' {zh(same)}"),
                                      hint=Msg("choose another name, or replace the table (ingest --replace)",
-                                              "请换一个名称，或替换这张表（ingest --replace）")))
+                                              "请换一个名称，或替换这张表（ingest --replace）"),
+                                     ui_hint=Msg(f"choose another name, e.g. '{self.free_name(name, con=con)}'",
+                                                 f"请换一个名称，例如 '{self.free_name(name, con=con)}'")))
+
+    def free_name(self, name: str, con=None) -> str:
+        """`name` if no table has it, else the first free `name_2`, `name_3` ... (names ignore case)."""
+        taken = {t.lower() for t in self.table_names(con=con)}
+        if name.lower() not in taken:
+            return name
+        return next(f"{name}_{n}" for n in range(2, len(taken) + 3) if f"{name}_{n}".lower() not in taken)
 
     def table_names(self, con=None) -> list[str]:
         sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
