@@ -214,7 +214,7 @@ class Catalog:
         """Record a table's metadata (inside the caller's transaction)."""
         con.execute("DELETE FROM _studio_tables WHERE lower(name) = lower(?)", [info.name])
         con.execute("INSERT INTO _studio_tables VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [info.name, info.source, info.sha256, info.fingerprint, info.rows,
+                    [info.name, _stored_source(info.source), info.sha256, info.fingerprint, info.rows,
                      json.dumps(info.columns, ensure_ascii=False), json.dumps([_stored(w) for w in info.warnings], ensure_ascii=False),
                      info.ingested_at])
 
@@ -230,9 +230,20 @@ def create_from_frame(con, table: str, frame: pd.DataFrame) -> dict[str, str]:
 
 
 def _table_info(row: dict) -> TableInfo:
-    return TableInfo(row["name"], row["source"], row["sha256"], row["fingerprint"], int(row["rows"]),
+    return TableInfo(row["name"], _source(row["source"]), row["sha256"], row["fingerprint"], int(row["rows"]),
                      json.loads(row["columns"]), [_warning(w) for w in json.loads(row["warnings"] or "[]")],
                      str(row["ingested_at"]))
+
+
+def _stored_source(source: str) -> str:
+    """A table's source as kept in its VARCHAR: JSON {en, zh} when it has Chinese (a file name stays plain)."""
+    return json.dumps(source.to_dict(), ensure_ascii=False) if isinstance(source, Msg) else source
+
+
+def _source(stored: str | None) -> str | None:
+    if stored and stored.startswith('{"en"'):
+        return _warning(json.loads(stored))
+    return stored
 
 
 def _stored(warning: str) -> str | dict:
