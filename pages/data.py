@@ -108,7 +108,10 @@ with profile_tab, guard():
     c4.metric(t("duplicates"), profile["duplicate_rows"])
     for reason in ready["reasons"]:
         (st.warning if reason.get("lowers_score") else st.info)(bilingual(reason))
-    st.plotly_chart(charts.missing_bar(profile), width="stretch")
+    if any(c["missing"] for c in profile["columns"]):
+        st.plotly_chart(charts.missing_bar(profile), width="stretch")
+    else:  # an empty bar chart would draw a meaningless -1..1 axis
+        st.caption(t("no_missing_values"))
     numeric = [c for c in profile["columns"] if c.get("histogram")]
     if numeric:
         col = st.selectbox(t("histogram_of"), [c["name"] for c in numeric], key=f"hist_{name}")

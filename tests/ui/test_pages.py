@@ -276,3 +276,15 @@ def test_trials_page_logs_a_trial_and_retrains(fast_run, monkeypatch):
     assert api.wait_run(new_run, 120)["status"] == "succeeded"
     assert api.load_result(new_run)["data"]["rows"] == 1030 + 3
 
+
+
+def test_results_fold_chart_and_missing_values_speak_the_page_language(fast_run, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = open_page("pages/results.py", "zh")
+    import json
+
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    folds = next(f for f in figures if f["layout"].get("title", {}).get("text") == "各折得分")
+    assert [trace["name"] for trace in folds["data"]] == ["R²"]  # the metric's label, not the key 'r2'
+    at = open_page("pages/data.py", "zh")  # the demo tables are complete: a line, not an empty -1..1 chart
+    assert any("各列缺失值：无" in c.value for c in at.caption), [c.value for c in at.caption]
