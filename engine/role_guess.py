@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from engine.dtypes import dtype_class, matches
@@ -128,7 +129,8 @@ def _leaks(target: str, candidates: list[str], sample: pd.DataFrame) -> list[str
     numeric = sample[[c for c in candidates if c != target and c in sample and c not in leaks]]
     numeric = numeric.select_dtypes("number")
     if len(numeric.columns) and pd.api.types.is_numeric_dtype(sample[target]):
-        r = numeric.corrwith(sample[target].astype(float)).abs()
+        with np.errstate(all="ignore"):  # a constant column has no correlation: NaN, not a leak
+            r = numeric.corrwith(sample[target].astype(float)).abs()
         leaks += [c for c in r.index if r[c] >= LEAK_R]
     return leaks
 

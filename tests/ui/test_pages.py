@@ -288,3 +288,16 @@ def test_results_fold_chart_and_missing_values_speak_the_page_language(fast_run,
     assert [trace["name"] for trace in folds["data"]] == ["R²"]  # the metric's label, not the key 'r2'
     at = open_page("pages/data.py", "zh")  # the demo tables are complete: a line, not an empty -1..1 chart
     assert any("各列缺失值：无" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_build_suggests_sensible_roles_and_says_why(demo_db, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    for key, value in {"lang": "zh", "build_template": "yield_improvement", "build_table": "ai4i2020"}.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page("pages/build.py").run()
+    assert not at.exception
+    assert at.multiselect(key="build.roles.pick.target").value == ["machine_failure"]
+    assert set(at.multiselect(key="build.roles.pick.ignore").value) >= {"udi", "TWF", "RNF"}
+    assert any("初步分配的依据" in c.value and "小表" in c.value for c in at.caption), [c.value for c in at.caption]
