@@ -165,7 +165,7 @@ def _recommendations(result: dict, pred: dict, lang: str) -> dict:
              tr("method", lang, method=word("method", pred.get("method"), lang), evaluations=pred.get("evaluations"), verified=verified)]
     solver = pred.get("solver")
     if solver:
-        notes.append(tr("solver", lang, name=solver.get("name"), status=solver.get("status"),
+        notes.append(tr("solver", lang, name=solver.get("name"), status=word("solver_status", solver.get("status"), lang),
                         gap=num(100 * solver["gap"], 3) if solver.get("gap") is not None else "—",
                         seconds=num(solver.get("seconds"), 3)))
     for constraint in pred.get("constraints", []):

@@ -103,7 +103,7 @@ def test_zh_report_translates_enum_values(run_result):
     report = build_report(result, "zh")
     blocks = [b for s in report["sections"] for b in s["blocks"] if b["kind"] != "code"]
     text = str([b.get("items") or b.get("rows") or b.get("text") for b in blocks])
-    assert "表 concrete" in text and "随机打乱" in text and "随机采样搜索" in text
+    assert "表 concrete" in text and "随机划分" in text and "随机采样搜索" in text
     assert "可调参数" in text
     for raw in ("shuffled", "table concrete", "'controllable'", "'context'", "sampling"):
         assert raw not in text, raw
