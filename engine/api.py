@@ -305,7 +305,8 @@ def get_run(run_id: str, db=None) -> dict[str, Any]:
     run = RunStore(catalog(db)).get(run_id)
     if run is None:
         raise InvalidInput(Issue(Msg(f"no run '{run_id}'", f"没有运行 '{run_id}'"),
-                                 hint=Msg("list runs with: python -m engine runs", "查看运行列表：python -m engine runs")))
+                                 hint=Msg("list runs with: python -m engine runs", "查看运行列表：python -m engine runs"),
+                                 ui_hint=Msg("pick a run on the History page", "请在“历史”页选择一次运行")))
     return run
 
 

@@ -188,7 +188,8 @@ class Catalog:
         hint = did_you_mean(close[0]) if close else (
             Msg(f"tables: {listed}", f"现有的表：{listed}") if names else
             Msg("ingest one first: python -m engine ingest FILE --table NAME", "请先导入一张：python -m engine ingest 文件 --table 表名"))
-        return Issue(Msg(f"no table '{name}' in the data factory {self.path}", f"数据工厂 {self.path} 中没有表 '{name}'"), hint=hint)
+        return Issue(Msg(f"no table '{name}' in the data factory {self.path}", f"数据工厂 {self.path} 中没有表 '{name}'"), hint=hint,
+                     ui_hint=hint if names else Msg("upload one on the Data factory page", "请先在“数据工厂”页上传一张表"))
 
     def schema(self, name: str) -> dict[str, str]:
         """Column name -> DuckDB type of a table."""

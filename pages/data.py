@@ -136,7 +136,7 @@ with clean_tab, guard():
         try:
             new_info, report = api.derive_table(name, op_id, form.values, new_name.strip(), right=right)
         except InvalidInput as exc:
-            place_issues(exc.on_screen(), form, "params")
+            place_issues(exc, form, "params")
         else:
             st.success(t("derived", name=new_info.name, rows=new_info.rows, source=name))
             st.json(report, expanded=False)
