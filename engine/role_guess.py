@@ -196,7 +196,8 @@ def _spread(columns: list[str], kinds: dict[str, str], roles: dict, fits, notes:
     _note(notes, setpoints, "setpoints (sp, set, 设定 …) → Controllable", "设定值（sp、set、设定…）→ 可调参数")
     _note(notes, conditions, "conditions and categories → Context", "工况与类别列 → 工况")
     for role, cols in (("context", measured + conditions), ("controllable", setpoints)):
-        roles[role] = roles.get(role, []) + cols if cols else roles.get(role, [])
+        if cols:  # only when the template has the role (fits)
+            roles[role] += cols
     rest = [c for c in columns if c not in measured + setpoints + conditions and kinds[c] in ("numeric", "bool")]
     if rest and (setpoints or len(rest) > SMALL_TABLE):
         why = (Msg("the names mark the settings", "列名已标明设定值") if setpoints else
@@ -214,8 +215,8 @@ def _spread(columns: list[str], kinds: dict[str, str], roles: dict, fits, notes:
 
 def _place(columns: list[str], role: str, roles: dict, fits, notes: list[Msg], note: Msg) -> None:
     ok = [c for c in columns if fits(role, c)]
-    roles[role] += ok
     if ok:
+        roles[role] += ok
         notes.append(note)
 
 

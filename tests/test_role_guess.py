@@ -79,3 +79,21 @@ def test_tokens(name, words):
 def test_outcome_words_weigh_more_than_process_rates():
     assert outcome_score("a_grade_rate") > outcome_score("final_inspection_a_pct")
     assert outcome_score("feed_rate") == 0 and outcome_score("良率") > 0
+
+
+def test_a_template_without_context_leaves_measured_columns_unassigned():
+    from engine.schema.template import RoleSpec
+
+    class Roles:
+        def items(self):
+            return [("target", RoleSpec(required=True, dtypes=["numeric"], max=1)),
+                    ("controllable", RoleSpec(required=True, dtypes=["numeric"], max=2))]
+
+    class Template:
+        roles = Roles()
+
+    guess = guess_roles({"a_sp": "DOUBLE", "b_sp": "DOUBLE", "c_sp": "DOUBLE", "t_pv": "DOUBLE", "yield": "DOUBLE",
+                         "note": "VARCHAR"}, template=Template())
+    assert set(guess.roles) == {POOL, "target", "controllable", "ignore"}
+    assert guess.roles["controllable"] == ["a_sp", "b_sp"]  # the template's max; the rest waits in the pool
+    assert guess.roles["target"] == ["yield"] and set(guess.roles[POOL]) == {"c_sp", "t_pv", "note"}
