@@ -318,7 +318,8 @@ def get_run(run_id: str, db=None) -> dict[str, Any]:
     run = RunStore(catalog(db)).get(run_id)
     if run is None:
         raise InvalidInput(Issue(Msg(f"no run '{run_id}'", f"没有运行 '{run_id}'"),
-                                 hint=Msg("list runs with: python -m engine runs", "查看运行列表：python -m engine runs")))
+                                 hint=Msg("list runs with: python -m engine runs", "查看运行列表：python -m engine runs"),
+                                 ui_hint=Msg("pick a run on the History page", "请在“历史”页选择一次运行")))
     return run
 
 
@@ -377,5 +378,5 @@ from engine.background import (  # noqa: E402,F401  (re-exported)
     cancel_run, run_model, run_status, start_run, wait_run, what_if)
 from engine.trials import log_trial, retrain_with_trials, trials  # noqa: E402,F401  (re-exported)
 from engine.workspace import (  # noqa: E402,F401  (re-exported)
-    compare_runs, preview_table, read_recipe, recipe_yaml, recipes_dir, save_recipe, saved_recipes, suggest_roles,
-    table_operators)
+    compare_runs, guess_table_roles, preview_table, read_recipe, recipe_yaml, recipes_dir, save_recipe, saved_recipes,
+    suggest_roles, table_operators)

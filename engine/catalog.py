@@ -133,7 +133,8 @@ class Catalog:
         """Refuse names that are empty, internal, or collide (DuckDB names are case-insensitive)."""
         if not name or not name.strip():
             raise InvalidInput(Issue(Msg("table name is empty", "表名为空"),
-                                     hint=Msg("give a name with --table NAME", "请用 --table 表名 指定名称")))
+                                     hint=Msg("give a name with --table NAME", "请用 --table 表名 指定名称"),
+                                     ui_hint=Msg("type a table name", "请填写表名")))
         if name.lower().startswith(INTERNAL_PREFIX):
             raise InvalidInput(Issue(Msg(f"table name '{name}' is reserved (prefix {INTERNAL_PREFIX})",
                                          f"表名 '{name}' 是保留名（前缀 {INTERNAL_PREFIX}）"),
@@ -145,7 +146,16 @@ class Catalog:
                     Msg(f"collides with existing table '{other}' (names ignore case)", f"与已有的表 '{other}' 重名（表名不区分大小写）"))
             raise InvalidInput(Issue(Msg(f"table '{name}' {same}", f"表 '{name}' {zh(same)}"),
                                      hint=Msg("choose another name, or replace the table (ingest --replace)",
-                                              "请换一个名称，或替换这张表（ingest --replace）")))
+                                              "请换一个名称，或替换这张表（ingest --replace）"),
+                                     ui_hint=Msg(f"choose another name, e.g. '{self.free_name(name, con=con)}'",
+                                                 f"请换一个名称，例如 '{self.free_name(name, con=con)}'")))
+
+    def free_name(self, name: str, con=None) -> str:
+        """`name` if no table has it, else the first free `name_2`, `name_3` ... (names ignore case)."""
+        taken = {t.lower() for t in self.table_names(con=con)}
+        if name.lower() not in taken:
+            return name
+        return next(f"{name}_{n}" for n in range(2, len(taken) + 3) if f"{name}_{n}".lower() not in taken)
 
     def table_names(self, con=None) -> list[str]:
         sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
@@ -178,7 +188,8 @@ class Catalog:
         hint = did_you_mean(close[0]) if close else (
             Msg(f"tables: {listed}", f"现有的表：{listed}") if names else
             Msg("ingest one first: python -m engine ingest FILE --table NAME", "请先导入一张：python -m engine ingest 文件 --table 表名"))
-        return Issue(Msg(f"no table '{name}' in the data factory {self.path}", f"数据工厂 {self.path} 中没有表 '{name}'"), hint=hint)
+        return Issue(Msg(f"no table '{name}' in the data factory {self.path}", f"数据工厂 {self.path} 中没有表 '{name}'"), hint=hint,
+                     ui_hint=hint if names else Msg("upload one on the Data factory page", "请先在“数据工厂”页上传一张表"))
 
     def schema(self, name: str) -> dict[str, str]:
         """Column name -> DuckDB type of a table."""
@@ -204,7 +215,7 @@ class Catalog:
         """Record a table's metadata (inside the caller's transaction)."""
         con.execute("DELETE FROM _studio_tables WHERE lower(name) = lower(?)", [info.name])
         con.execute("INSERT INTO _studio_tables VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [info.name, info.source, info.sha256, info.fingerprint, info.rows,
+                    [info.name, _stored_source(info.source), info.sha256, info.fingerprint, info.rows,
                      json.dumps(info.columns, ensure_ascii=False), json.dumps([_stored(w) for w in info.warnings], ensure_ascii=False),
                      info.ingested_at])
 
@@ -220,9 +231,20 @@ def create_from_frame(con, table: str, frame: pd.DataFrame) -> dict[str, str]:
 
 
 def _table_info(row: dict) -> TableInfo:
-    return TableInfo(row["name"], row["source"], row["sha256"], row["fingerprint"], int(row["rows"]),
+    return TableInfo(row["name"], _source(row["source"]), row["sha256"], row["fingerprint"], int(row["rows"]),
                      json.loads(row["columns"]), [_warning(w) for w in json.loads(row["warnings"] or "[]")],
                      str(row["ingested_at"]))
+
+
+def _stored_source(source: str) -> str:
+    """A table's source as kept in its VARCHAR: JSON {en, zh} when it has Chinese (a file name stays plain)."""
+    return json.dumps(source.to_dict(), ensure_ascii=False) if isinstance(source, Msg) else source
+
+
+def _source(stored: str | None) -> str | None:
+    if stored and stored.startswith('{"en"'):
+        return _warning(json.loads(stored))
+    return stored
 
 
 def _stored(warning: str) -> str | dict:

@@ -6,7 +6,7 @@ renders Chinese. See engine/i18n.py for how to write one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.i18n import Msg, text_of, zh
 
@@ -20,6 +20,7 @@ class Issue:
     line: int | None = None
     path: str | None = None
     hint: str | None = None
+    ui_hint: str | None = None   # what to do on the studio's screens, where the hint names a CLI flag
 
     def __str__(self) -> str:
         return self.text("en")
@@ -37,8 +38,23 @@ class Issue:
         """Message and hint only (shown beside the form field the issue names)."""
         return text_of(self.message, lang) + (f" — {text_of(self.hint, lang)}" if self.hint else "")
 
+    def on_screen(self, files: dict[str, str] | None = None) -> "Issue":
+        """The issue as a page shows it: the screen hint, and each of `files` (a temporary path) by its own name."""
+        files = files or {}
+
+        def named(text):
+            if text is None:
+                return None
+            en, cn = text_of(text, "en"), zh(text)
+            for path, name in files.items():
+                en, cn = en.replace(path, name), cn.replace(path, name)
+            return Msg(en, cn)
+        return replace(self, message=named(self.message), file=files.get(self.file, self.file),
+                       hint=named(self.ui_hint or self.hint), ui_hint=None)
+
     def to_dict(self) -> dict:
-        out = {k: (str(v) if isinstance(v, Msg) else v) for k, v in self.__dict__.items() if v is not None}
+        out = {k: (str(v) if isinstance(v, Msg) else v) for k, v in self.__dict__.items()
+               if v is not None and k != "ui_hint"}
         out["zh"] = self.text("zh")
         return out
 
@@ -71,6 +87,10 @@ class InvalidInput(StudioError):
 
     def text(self, lang: str | None = "en") -> str:
         return "\n".join(i.text(lang) for i in self.issues)
+
+    def on_screen(self, files: dict[str, str] | None = None) -> "InvalidInput":
+        """The same problems as a page shows them (see Issue.on_screen)."""
+        return InvalidInput([i.on_screen(files) for i in self.issues])
 
 
 class RunFailed(StudioError):

@@ -67,8 +67,9 @@ def trials(run_id: str | None = None, db=None) -> list[dict[str, Any]]:
     return rows
 
 
-def retrain_with_trials(run_id: str, new_table: str | None = None, db=None) -> tuple[str, dict]:
-    """Add the run's trials to its table as new rows (a NEW table) and return (table, recipe bound to it)."""
+def retrain_with_trials(run_id: str, new_table: str | None = None, db=None, lang: str = "en") -> tuple[str, dict]:
+    """Add the run's trials to its table as new rows (a NEW table) and return (table, recipe bound to it); the
+    new recipe's name is written in `lang` (a name is the user's text: one language)."""
     result = api.load_result(run_id, db)
     table = (result["data"].get("binding") or {}).get("table")
     if not table:
@@ -98,10 +99,12 @@ def retrain_with_trials(run_id: str, new_table: str | None = None, db=None) -> t
         columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE {quote(name)}").fetchall()}
         rows = con.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0]
         fingerprint = hashlib.sha256(f"{info.fingerprint}|{json.dumps(logged, default=str)}".encode()).hexdigest()
-        cat.register_table(con, TableInfo(name, f"{info.name} + {len(extra)} trial rows (run {run_id})", "",
+        source = Msg(f"{info.name} + {len(extra)} trial rows (run {run_id})",
+                     f"{info.name} + {len(extra)} 行试验数据（运行 {run_id}）")
+        cat.register_table(con, TableInfo(name, source, "",
                                           fingerprint, int(rows), columns, [], datetime.now(timezone.utc)
                                           .replace(tzinfo=None).isoformat(timespec="seconds")))
     recipe = dict(result["recipe"]["content"])
     recipe["data"] = {"table": name}
-    recipe["name"] = f"{recipe['name']} + trials"
+    recipe["name"] = f"{recipe['name']} + " + ("试验数据" if lang == "zh" else "trials")
     return name, recipe

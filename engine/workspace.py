@@ -22,37 +22,23 @@ def table_operators() -> list[registry.OperatorSpec]:
     return derive.table_operators()
 
 
-def suggest_roles(table: str, db=None) -> dict[str, list[str]]:
-    """A first guess of column roles: last numeric column = target, first date/time = time, identifier-like,
-    constant or text columns left unassigned or ignored, other numeric columns = controllable."""
-    from engine.dtypes import dtype_class
+def suggest_roles(table: str, db=None, template=None) -> dict[str, list[str]]:
+    """A first guess of column roles (see engine/role_guess.py); `template` fits it to that template's roles."""
+    return guess_table_roles(table, template, db=db).roles
+
+
+def guess_table_roles(table: str, template=None, hints: dict | None = None, db=None):
+    """The role guess for a data-factory table with the notes saying which rules applied (a RoleGuess)."""
+    from engine import role_guess
 
     info = api.catalog(db).table_info(table)
     try:
-        flags = {c["name"]: c for c in api.profile_table(info.name, db)["columns"]}
+        profile = {c["name"]: c for c in api.profile_table(info.name, db)["columns"]}
     except StudioError:
-        flags = {}
-    roles: dict[str, list[str]] = {"columns": [], "target": [], "controllable": [], "context": [], "time": [],
-                                   "ignore": []}
-    kinds = {c: dtype_class(t) for c, t in info.columns.items()}
-    useless = {c for c, p in flags.items() if p.get("constant") or p.get("identifier_like")}
-    numeric = [c for c, k in kinds.items() if k == "numeric" and c not in useless]
-    times = [c for c, k in kinds.items() if k == "datetime"]
-    if times:
-        roles["time"].append(times[0])
-    if numeric:
-        roles["target"].append(numeric[-1])
-    assigned = set(roles["time"]) | set(roles["target"])
-    for col, kind in kinds.items():
-        if col in assigned:
-            continue
-        if col in useless:
-            roles["ignore"].append(col)
-        elif kind in ("numeric", "bool"):
-            roles["controllable"].append(col)
-        else:
-            roles["columns"].append(col)
-    return roles
+        profile = {}
+    wanted = [c for c, t in info.columns.items() if role_guess.dtype_class(t) in ("numeric", "bool")]
+    sample = api.catalog(db).read_table(info.name, wanted, limit=role_guess.SAMPLE_ROWS) if wanted else None
+    return role_guess.guess_roles(info.columns, profile, sample, template, hints)
 
 
 def recipes_dir(db=None) -> Path:

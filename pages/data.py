@@ -26,8 +26,11 @@ def ingest_upload(upload, table: str, options: dict) -> None:
     try:
         path.write_bytes(upload.getbuffer())
         bar = st.progress(0.0, text=t("ingesting"))
-        info = api.ingest(path, table, options=options, on_progress=lambda f, _m: bar.progress(min(max(f, 0.0), 1.0),
-                                                                                                 text=t("ingesting")))
+        try:
+            info = api.ingest(path, table, options=options,
+                              on_progress=lambda f, _m: bar.progress(min(max(f, 0.0), 1.0), text=t("ingesting")))
+        except InvalidInput as exc:  # name the user's file, not its temporary copy; say what to do on this page
+            raise exc.on_screen({str(path): upload.name}) from None
         bar.empty()
         st.session_state["data_table"] = info.name
         st.session_state["data_ingested"] = {"name": info.name, "rows": info.rows, "columns": len(info.columns),
@@ -37,9 +40,9 @@ def ingest_upload(upload, table: str, options: dict) -> None:
 
 
 def name_from_upload() -> None:
-    """A new file proposes its name as the table name (the user may change it)."""
+    """A new file proposes its name as the table name, or name_2 ... when taken (the user may change it)."""
     upload = st.session_state.get("data_upload")
-    st.session_state["data_name"] = Path(upload.name).stem if upload else ""
+    st.session_state["data_name"] = api.catalog().free_name(Path(upload.name).stem) if upload else ""
 
 
 with st.expander(t("upload_title"), expanded=not api.tables()):
@@ -80,7 +83,7 @@ with guard():
 
     st.subheader(t("tables"))
     st.dataframe([{t("col_table"): i.name, t("col_rows"): i.rows, t("col_columns"): len(i.columns),
-                   t("col_readiness"): readiness(i.name), t("col_source"): i.source, t("col_ingested"): i.ingested_at}
+                   t("col_readiness"): readiness(i.name), t("col_source"): bilingual(i.source), t("col_ingested"): i.ingested_at}
                   for i in tables], hide_index=True, width="stretch")
 
     names = [i.name for i in tables]
@@ -105,7 +108,10 @@ with profile_tab, guard():
     c4.metric(t("duplicates"), profile["duplicate_rows"])
     for reason in ready["reasons"]:
         (st.warning if reason.get("lowers_score") else st.info)(bilingual(reason))
-    st.plotly_chart(charts.missing_bar(profile), width="stretch")
+    if any(c["missing"] for c in profile["columns"]):
+        st.plotly_chart(charts.missing_bar(profile), width="stretch")
+    else:  # an empty bar chart would draw a meaningless -1..1 axis
+        st.caption(t("no_missing_values"))
     charted = [c for c in profile["columns"] if c.get("histogram")]  # numeric bins or text top values
     if charted:
         col = st.selectbox(t("histogram_of"), [c["name"] for c in charted], key=f"hist_{name}")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from engine import api
 from engine.errors import StudioError
-from ui.i18n import bilingual, t
+from ui.i18n import bilingual, choice_label, t
 from ui.widgets import page_start, status_text
 
 page_start()
@@ -66,8 +66,8 @@ if result:
                    t("col_high"): round(r["high"], 2), t("col_baseline"): r["baseline"]}
                   for r in result["recommendations"]], hide_index=True)
     st.subheader(t("key_parameters"))
-    st.dataframe([{t("col_name"): k["name"], t("col_importance"): k["importance"], t("col_role"): k["role"]}
-                  for k in result["key_parameters"]], hide_index=True)
+    st.dataframe([{t("col_name"): k["name"], t("col_importance"): k["importance"],
+                   t("col_role"): choice_label(k["role"])} for k in result["key_parameters"]], hide_index=True)
 
 st.subheader(t("recent_runs"))
 try:

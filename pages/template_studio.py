@@ -39,7 +39,8 @@ def opener(lib) -> None:
     tpl_id = a.selectbox(t("ts_open"), ids, key="ts_pick",
                          format_func=labeller(ids, lambda i: names.get(i) or t("ts_new")))
     versions = list(reversed(lib.versions(tpl_id))) if tpl_id else []
-    version = b.selectbox(t("ts_version"), versions, key=f"ts_pick_version.{tpl_id}", disabled=not versions)
+    version = b.selectbox(t("ts_version"), versions, key=f"ts_pick_version.{tpl_id}", disabled=not versions,
+                          placeholder=t("ts_no_versions"))  # else Streamlit's own English "No options to select"
     c.button(t("ts_load"), on_click=_load, args=(tpl_id, version))
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 from engine import api
 from engine.errors import InvalidInput
 from ui import charts
-from ui.i18n import t
+from ui.i18n import lang, t
 from ui.widgets import guard, num, page_start, pick_succeeded_run, show_error
 
 page_start()
@@ -57,7 +57,7 @@ with guard():
                             width="stretch")
         if st.button(t("trial_retrain"), icon=":material/model_training:"):
             try:
-                table, recipe = api.retrain_with_trials(run_id)
+                table, recipe = api.retrain_with_trials(run_id, lang=lang())
                 st.session_state["current_run"] = api.start_run(recipe)
             except InvalidInput as exc:
                 show_error(exc)

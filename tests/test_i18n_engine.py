@@ -240,3 +240,17 @@ def test_migration_and_the_version_rule_speak_chinese(tmp_path):
     _assert_bilingual(version_issues)
     assert "已存在" in version_issues[0].text("zh") and "请存为 2.0.0" in version_issues[0].text("zh")
     _assert_bilingual(_problems(lambda: api.migrate_recipe(tmp_path / "missing.yaml")))
+
+
+def test_an_issue_on_screen_names_the_users_file_and_says_what_to_do_there():
+    from engine.errors import InvalidInput, Issue
+    from engine.i18n import Msg
+
+    issue = Issue(Msg("could not read /tmp/x/a.csv", "无法读取 /tmp/x/a.csv"), "/tmp/x/a.csv",
+                  hint=Msg("rerun with --skip-bad-rows", "加 --skip-bad-rows 重试"),
+                  ui_hint=Msg("tick 'Skip malformed rows'", "勾选“跳过格式错误的行”"))
+    assert "--skip-bad-rows" in issue.text("en") and "ui_hint" not in issue.to_dict()  # the CLI keeps its flag
+    shown = InvalidInput(issue).on_screen({"/tmp/x/a.csv": "a.csv"}).issues[0]
+    assert shown.text("zh") == "a.csv: 无法读取 a.csv — 勾选“跳过格式错误的行”"
+    assert shown.text("en") == "a.csv: could not read a.csv — tick 'Skip malformed rows'"
+    assert Issue(Msg("m", "消息"), hint=Msg("h", "提示")).on_screen().text("zh") == "消息 — 提示"

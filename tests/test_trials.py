@@ -26,7 +26,10 @@ def test_log_compare_and_retrain(run, demo_db):
     table, recipe = api.retrain_with_trials(run["run_id"], db=demo_db)
     assert table == "concrete_with_trials"
     assert Catalog(demo_db).table_info(table).rows == 1030 + 3  # the first trial counts for 2 batches
-    assert recipe["data"] == {"table": table}
+    assert recipe["data"] == {"table": table} and recipe["name"].endswith(" + trials")
+    source = Catalog(demo_db).table_info(table).source  # bilingual, also after a round trip through the catalog
+    assert source.startswith("concrete + 3 trial rows") and source.zh.startswith("concrete + 3 行试验数据")
+    assert api.retrain_with_trials(run["run_id"], db=demo_db, lang="zh")[1]["name"].endswith(" + 试验数据")
     retrained = api.run_recipe(recipe, db=demo_db)
     assert retrained["status"] == "succeeded" and retrained["data"]["rows"] == 1033
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from ui.i18n import t
+from ui.i18n import choice_label, t
 
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 320}
 
@@ -63,7 +63,7 @@ def fold_metrics(metrics: dict[str, Any], names: list[str]) -> go.Figure:
     fig = go.Figure()
     for name in names:
         folds = metrics[name].get("folds") or []
-        fig.add_trace(go.Box(y=folds, name=name, boxpoints="all", jitter=0.2, pointpos=0))
+        fig.add_trace(go.Box(y=folds, name=choice_label(f"metric.{name}"), boxpoints="all", jitter=0.2, pointpos=0))
     fig.update_layout(title=t("chart_folds"), showlegend=False, **{**_LAYOUT, "height": 240})
     return fig
 

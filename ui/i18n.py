@@ -54,6 +54,8 @@ def bilingual(text: Any) -> str:
         return ""
     if hasattr(text, "model_dump"):
         text = text.model_dump()
+    if hasattr(text, "on_screen"):  # an Issue / InvalidInput: the hint for screens, not the CLI flag
+        text = text.on_screen()
     return text_of(text, lang())
 
 

@@ -34,11 +34,13 @@ def _state(key: str) -> dict:
     return st.session_state.setdefault(key, {"source": None, "roles": {}, "version": 0})
 
 
-def initial_roles(template, table: str, given: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
-    """`given` roles (a loaded recipe) or the engine's suggestion, fitted to this template's role boxes."""
+def initial_roles(template, table: str, given: dict[str, list[str]] | None = None):
+    """`given` roles (a loaded recipe) or the engine's guess for this template, fitted to its role boxes; with the
+    guess's notes (which rules applied) to show under the board."""
     names = role_names(template)
     roles = {name: [] for name in names}
-    suggested = given if given is not None else api.suggest_roles(table)
+    guess = None if given is not None else api.guess_table_roles(table, template)
+    suggested = given if given is not None else guess.roles
     columns = list(api.catalog().table_info(table).columns)
     placed = set()
     for role, cols in suggested.items():
@@ -47,7 +49,7 @@ def initial_roles(template, table: str, given: dict[str, list[str]] | None = Non
         roles[box] += [c for c in cols if c in columns and c not in placed]
         placed |= set(cols)
     roles[POOL] += [c for c in columns if c not in placed]
-    return roles
+    return roles, (guess.notes if guess else [])
 
 
 def role_board(template, table: str, key: str, given: dict | None = None, generation: int = 0) -> dict[str, list[str]]:
@@ -55,7 +57,8 @@ def role_board(template, table: str, key: str, given: dict | None = None, genera
     state = _state(key)
     source = (template.key, table, generation)
     if state["source"] != source:
-        state.update(source=source, roles=initial_roles(template, table, given), version=state["version"] + 1)
+        first, notes = initial_roles(template, table, given)
+        state.update(source=source, roles=first, notes=notes, version=state["version"] + 1)
     roles, names = state["roles"], role_names(template)
     items = [{"header": role_label(template, r), "items": list(roles[r])} for r in names]
     dragged = sort_items(items, multi_containers=True, direction="vertical", custom_style=_STYLE,
@@ -64,6 +67,8 @@ def role_board(template, table: str, key: str, given: dict | None = None, genera
         new = {r: list(box.get("items", [])) for r, box in zip(names, dragged)}
         if new != roles:
             state["roles"] = roles = new
+    if state.get("notes"):
+        st.caption(t("roles_guess_notes", notes=" · ".join(bilingual(n) for n in state["notes"])))
     helps = [f"**{role_label(template, r)}**: {bilingual(s.help)}" for r, s in template.roles.items() if s.help]
     if helps:
         st.caption(" · ".join(helps))

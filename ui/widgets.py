@@ -44,7 +44,7 @@ def issues_by_key(exc: InvalidInput, prefix: str) -> dict[str, list[str]]:
         path = issue.path or ""
         if path == prefix or path.startswith(prefix + "."):
             name = path[len(prefix) + 1:].split(".")[0].split("[")[0] or prefix
-            out.setdefault(name, []).append(issue.body(lang()))
+            out.setdefault(name, []).append(issue.on_screen().body(lang()))
     return out
 
 

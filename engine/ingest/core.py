@@ -39,8 +39,11 @@ def _sniff_file(path: Path, delimiter: str | None) -> CsvDialect:
     return sniff(text, complete, delimiter)
 
 
-def _read_csv(con, table: str, path: Path, dialect: CsvDialect, opts: IngestOptions, progress: Progress) -> list[str]:
-    """CREATE TABLE from a UTF-8 CSV with the sniffed dialect; malformed rows stop it unless skipped."""
+def _read_csv(con, table: str, path: Path, dialect: CsvDialect, opts: IngestOptions, progress: Progress,
+              shown: Path | None = None) -> list[str]:
+    """CREATE TABLE from a UTF-8 CSV with the sniffed dialect; malformed rows stop it unless skipped. Problems
+    name `shown` (the user's file) when `path` is a converted copy of it."""
+    shown = shown or path
     as_text = {c: "VARCHAR" for c in [*opts.types, *(d.name for d in dialect.date_columns)] if c in dialect.names}
     args = {"path": str(path), "delim": dialect.delimiter, "skip": dialect.skip, "names": dialect.names,
             "nulls": dialect.null_tokens, "dec": dialect.decimal}
@@ -51,15 +54,15 @@ def _read_csv(con, table: str, path: Path, dialect: CsvDialect, opts: IngestOpti
     sniffed = con.execute(f"DESCRIBE SELECT * FROM {_reader(dialect, as_text)}", _args(args, as_text)).fetchall()
     as_text.update({name: "VARCHAR" for name, kind, *_ in sniffed if kind.startswith("TIMESTAMP WITH TIME ZONE")})
     _with_progress(con, f"CREATE TABLE {quote(table)} AS SELECT * FROM {_reader(dialect, as_text)}",
-                   _args(args, as_text), path, progress)
+                   _args(args, as_text), shown, progress)
     late_text = _cast_rejects(con)
     if late_text:  # text after DuckDB's type sample (a stray 'n/a' at row 50,000): read those columns as text
         as_text.update({c: "VARCHAR" for c in late_text})
         con.execute(f"DROP TABLE {quote(table)}")
         con.execute("DELETE FROM _studio_rejects")
         _with_progress(con, f"CREATE TABLE {quote(table)} AS SELECT * FROM {_reader(dialect, as_text)}",
-                       _args(args, as_text), path, progress)
-    warnings = _rejects(con, path, dialect, opts.skip_bad_rows)
+                       _args(args, as_text), shown, progress)
+    warnings = _rejects(con, shown, dialect, opts.skip_bad_rows)
     if dialect.skip:
         warnings.insert(0, Msg(f"took line {dialect.skip + 1} as the header ({dialect.skip} line(s) above it skipped)",
                                f"以第 {dialect.skip + 1} 行作为表头（跳过了它上面的 {dialect.skip} 行）"))
@@ -124,18 +127,21 @@ def _rejects(con, path: Path, dialect: CsvDialect, skip_bad: bool) -> list[str]:
         return []
     rows = con.execute("SELECT line, error_type, csv_line FROM _studio_rejects ORDER BY line LIMIT 5").fetchall()
     listed = "; ".join(f"line {line}: {kind.lower().replace('_', ' ')} ('{text[:60]}')" for line, kind, text in rows)
-    listed_zh = "；".join(f"第 {line} 行：{_REJECT_ZH.get(kind, kind)}（'{text[:60]}'）" for line, kind, text in rows)
+    listed_zh = "；".join(f"第 {line} 行：{_REJECT_ZH.get(kind.replace(' ', '_'), kind)}（'{text[:60]}'）" for line, kind, text in rows)
     fields = len(dialect.names)
     message = f"{count} malformed row(s) (the header has {fields} fields) — {listed}"
     message_zh = f"{count} 行格式不正确（表头有 {fields} 个字段）— {listed_zh}"
     if not skip_bad:
         raise InvalidInput(Issue(Msg(message, message_zh), str(path),
                                  hint=Msg("fix those lines, or ingest again skipping bad rows (--skip-bad-rows)",
-                                          "请修正这些行，或跳过坏行重新导入（--skip-bad-rows）")))
+                                          "请修正这些行，或跳过坏行重新导入（--skip-bad-rows）"),
+                                 ui_hint=Msg("fix those lines, or tick 'Skip malformed rows' and import again",
+                                             "请修正这些行，或勾选“跳过格式错误的行”后重新导入")))
     return [Msg(f"skipped {message}", f"已跳过 {message_zh}")]
 
 
-_REJECT_ZH = {"TOO_FEW_COLUMNS": "字段太少", "TOO_MANY_COLUMNS": "字段太多", "CAST": "类型转换失败",
+_REJECT_ZH = {"TOO_FEW_COLUMNS": "字段太少", "MISSING_COLUMNS": "缺少字段", "TOO_MANY_COLUMNS": "字段太多",
+              "CAST": "类型转换失败",
               "UNQUOTED_VALUE": "引号不配对", "MISSING_QUOTES": "缺少引号", "INVALID_UNICODE": "无效的 Unicode 字符",
               "LINE_SIZE_OVER_MAXIMUM": "行太长"}
 
@@ -153,7 +159,7 @@ def _create(con, table: str, path: Path, opts: IngestOptions, progress: Progress
                 warnings.append(Msg(f"text encoding {encoding.upper()} converted to UTF-8",
                                     f"文本编码 {encoding.upper()} 已转换为 UTF-8"))
             dialect = _sniff_file(source, opts.delimiter or ("\t" if ext == ".tsv" else None))
-            warnings += _read_csv(con, table, source, dialect, opts, progress)
+            warnings += _read_csv(con, table, source, dialect, opts, progress, shown=path)
     elif ext in PARQUET_EXT:
         _with_progress(con, f"CREATE TABLE {quote(table)} AS SELECT * FROM read_parquet($path)",
                        {"path": str(path)}, path, progress)

@@ -12,7 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from engine import __version__
-from engine.report.text import num, signed, tr
+from engine.report.text import num, signed, tr, word
 from engine.report.trial import batches_per_arm
 from engine.yaml_io import dump
 
@@ -84,12 +84,12 @@ def _confidence(metrics: dict, lang: str) -> str:
     if key not in metrics:
         return "—"
     return tr("confidence_text", lang, metric=key.upper().replace("R2", "R²"), mean=num(metrics[key]["mean"], 3),
-              std=num(metrics[key]["std"], 2), folds=metrics.get("folds"), cv=metrics.get("cv"))
+              std=num(metrics[key]["std"], 2), folds=metrics.get("folds"), cv=word("cv", metrics.get("cv"), lang))
 
 
 def _data(result: dict, lang: str, profile: dict | None) -> dict:
     data = result["data"]
-    items = [[tr("source", lang), data["source"]], [tr("rows", lang), num(data["rows"], 9)],
+    items = [[tr("source", lang), _source(data, lang)], [tr("rows", lang), num(data["rows"], 9)],
              [tr("columns", lang), data["columns"]]]
     if profile:
         time = profile.get("time") or {}
@@ -106,6 +106,15 @@ def _data(result: dict, lang: str, profile: dict | None) -> dict:
         blocks.append({"kind": "list", "items": [r[lang] if lang in r else r["en"]
                                                  for r in profile["readiness"].get("reasons", [])]})
     return _section("data", lang, blocks)
+
+
+def _source(data: dict, lang: str) -> str:
+    """Where the data came from, in `lang` (result.json keeps the English label; the binding says the kind)."""
+    binding = data.get("binding") or {}
+    for kind in ("table", "file"):
+        if binding.get(kind):
+            return tr(f"source_{kind}", lang, name=binding[kind])
+    return tr("source_sql", lang) if binding.get("sql") else str(data.get("source", "—"))
 
 
 def _model(result: dict, lang: str) -> dict:
@@ -138,7 +147,8 @@ def _keys(result: dict, lang: str) -> dict:
                            orientation="h", marker_color=[colours[k["direction"]] for k in keys][::-1],
                            error_x=dict(array=[k["importance_std"] for k in keys][::-1])))
     fig.update_layout(xaxis_title=tr("importance", lang))
-    rows = [[k["name"], num(k["importance"], 3), words[k["direction"]], num(k["stability"], 2), k["role"]]
+    rows = [[k["name"], num(k["importance"], 3), words[k["direction"]], num(k["stability"], 2),
+             word("role", k["role"], lang)]
             for k in keys]
     return _section("key_parameters", lang, [
         _fig(fig, 60 + 26 * len(keys)),
@@ -160,10 +170,10 @@ def _recommendations(result: dict, pred: dict, lang: str) -> dict:
                "rows": rows}]
     verified = tr("verified_yes" if pred.get("verified") else "verified_no", lang)
     notes = [tr("method_milp", lang, verified=verified) if pred.get("method") == "milp" else
-             tr("method", lang, method=pred.get("method"), evaluations=pred.get("evaluations"), verified=verified)]
+             tr("method", lang, method=word("method", pred.get("method"), lang), evaluations=pred.get("evaluations"), verified=verified)]
     solver = pred.get("solver")
     if solver:
-        notes.append(tr("solver", lang, name=solver.get("name"), status=solver.get("status"),
+        notes.append(tr("solver", lang, name=solver.get("name"), status=word("solver_status", solver.get("status"), lang),
                         gap=num(100 * solver["gap"], 3) if solver.get("gap") is not None else "—",
                         seconds=num(solver.get("seconds"), 3)))
     for constraint in pred.get("constraints", []):

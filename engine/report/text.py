@@ -20,6 +20,13 @@ def tr(key: str, lang: str, **kw) -> str:
     return text.format(**kw) if kw else text
 
 
+def word(kind: str, value, lang: str) -> str:
+    """An enum value (cv kind, role, search method, source kind) in `lang`: `kind_value` from strings.yaml, else
+    the value itself (a new value shows up raw rather than breaking the report)."""
+    entry = _strings().get(f"{kind}_{value}")
+    return (entry.get(lang) or entry["en"]) if entry else ("—" if value is None else str(value))
+
+
 def num(value, digits: int = 4) -> str:
     """A number as a person reads it: 4 significant digits, thousands separators, '—' when missing."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):

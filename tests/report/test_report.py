@@ -94,3 +94,19 @@ def test_cli_report_unknown_run(studio_home):
 
     proc = run_cli("report", "nope", env={"AI_STUDIO_HOME": str(studio_home)})
     assert proc.returncode == 2 and "no run 'nope'" in proc.stderr
+
+
+def test_zh_report_translates_enum_values(run_result):
+    """cv kind, data source, roles and search method are words of the report's language, not raw enum values."""
+    result, _ = run_result
+    result = {**result, "predicted": {**result["predicted"], "method": "sampling"}}
+    report = build_report(result, "zh")
+    blocks = [b for s in report["sections"] for b in s["blocks"] if b["kind"] != "code"]
+    text = str([b.get("items") or b.get("rows") or b.get("text") for b in blocks])
+    assert "表 concrete" in text and "随机划分" in text and "随机采样搜索" in text
+    assert "可调参数" in text
+    for raw in ("shuffled", "table concrete", "'controllable'", "'context'", "sampling"):
+        assert raw not in text, raw
+    english = str([b.get("items") or b.get("rows") for b in
+                   (b for s in build_report(result, "en")["sections"] for b in s["blocks"])])
+    assert "table concrete" in english and "shuffled" in english

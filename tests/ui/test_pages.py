@@ -87,10 +87,29 @@ def test_data_page_shows_ingest_problems_as_messages(demo_db, monkeypatch):
     monkeypatch.chdir(REPO)
     at = open_page("pages/data.py", "zh")
     at.file_uploader[0].upload("concrete.csv", b"a,b\n1,2\n", "text/csv").run()
-    assert at.text_input(key="data_name").value == "concrete"
+    assert at.text_input(key="data_name").value == "concrete_2"  # a free name is proposed, not a clash
+    at.text_input(key="data_name").set_value("concrete").run()
     next(b for b in at.button if b.label == "导入数据工厂").click().run()
     assert not at.exception
-    assert any("表 'concrete' 已存在" in e.value for e in at.error), [e.value for e in at.error]  # in the session's language
+    errors = [e.value for e in at.error]
+    assert any("表 'concrete' 已存在" in e and "concrete_2" in e for e in errors), errors  # in the session's language
+    assert not any("--replace" in e for e in errors), errors  # what to do on the page, not a CLI flag
+
+
+def test_data_page_names_the_uploaded_file_and_the_page_option(studio_home, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = open_page("pages/data.py", "zh")
+    broken = "温度,speed,yield\n850,1.2,0.9\n851,1.3,0.91\n852,1.4\n853,1.5,0.92,extra\n854,1.6,0.93\n"
+    broken = broken.encode("gb18030")
+    at.file_uploader[0].upload("broken.csv", broken, "text/csv").run()
+    next(b for b in at.button if b.label == "导入数据工厂").click().run()
+    errors = [e.value for e in at.error]
+    assert any("broken.csv" in e and "跳过格式错误的行" in e for e in errors), errors
+    assert not any(bad in e for e in errors for bad in ("studio-upload", "utf8.csv", "--skip-bad-rows", "COLUMNS")), errors
+    next(c for c in at.checkbox if c.label == "跳过格式错误的行").check().run()
+    next(b for b in at.button if b.label == "导入数据工厂").click().run()
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("已跳过 2 行") for w in warnings) and "文本编码 GB18030 已转换为 UTF-8" in warnings, warnings
 
 
 def test_gallery_opens_the_build_page(demo_db, monkeypatch):
@@ -275,3 +294,28 @@ def test_trials_page_logs_a_trial_and_retrains(fast_run, monkeypatch):
     assert api.wait_run(new_run, 120)["status"] == "succeeded"
     assert api.load_result(new_run)["data"]["rows"] == 1030 + 3
 
+
+
+def test_results_fold_chart_and_missing_values_speak_the_page_language(fast_run, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = open_page("pages/results.py", "zh")
+    import json
+
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    folds = next(f for f in figures if f["layout"].get("title", {}).get("text") == "各折得分")
+    assert [trace["name"] for trace in folds["data"]] == ["R²"]  # the metric's label, not the key 'r2'
+    at = open_page("pages/data.py", "zh")  # the demo tables are complete: a line, not an empty -1..1 chart
+    assert any("各列缺失值：无" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_build_suggests_sensible_roles_and_says_why(demo_db, monkeypatch):
+    monkeypatch.chdir(REPO)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    for key, value in {"lang": "zh", "build_template": "yield_improvement", "build_table": "ai4i2020"}.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page("pages/build.py").run()
+    assert not at.exception
+    assert at.multiselect(key="build.roles.pick.target").value == ["machine_failure"]
+    assert set(at.multiselect(key="build.roles.pick.ignore").value) >= {"udi", "TWF", "RNF"}
+    assert any("初步分配的依据" in c.value and "小表" in c.value for c in at.caption), [c.value for c in at.caption]

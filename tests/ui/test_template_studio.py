@@ -113,6 +113,11 @@ def test_studio_in_chinese(plant_folder):
     assert any("'robust_quick_model' 的版本 1.0.0 已存在" in w.value and "请存为" in w.value for w in at.warning)
     edit(at, DRAFT.replace("op: clean.impute@1", "op: clean.imputer@1"))
     assert "steps[0].op: 未知算子 'clean.imputer' — 是不是 'clean.impute'？" in at.error[0].value
+    edit(at, DRAFT.replace("op: clean.impute@1", "op: clean.impute@9"))
+    assert "没有版本 9 — 可用版本：[1]" in at.error[0].value and "available" not in at.error[0].value
+    new = at.selectbox(key="ts_pick")
+    assert new.format_func(new.value) == "新模板（从骨架开始）"
+    assert at.selectbox(key="ts_pick_version.").placeholder == "尚无已保存版本"
 
 
 def test_gallery_shows_the_newest_version_and_names_the_older(plant_folder):
