@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import StudioError
+from engine.i18n import Msg
 
 BAD_WORDS = {"bad", "fail", "failed", "ng", "nok", "reject", "rejected", "defect", "defective", "scrap", "no",
              "不良", "不合格", "失败", "废品", "false"}
@@ -37,13 +38,17 @@ def verdict(series: pd.Series, bad_label: str | None) -> tuple[np.ndarray, objec
     values = series.dropna().unique()
     if len(values) != 2:
         shown = ", ".join(map(str, values[:6]))
-        raise StudioError(f"the verdict column '{series.name}' must hold two values (good/bad), it holds "
-                          f"{len(values)}: {shown}; choose a pass/fail column as the target")
+        raise StudioError(Msg(f"the verdict column '{series.name}' must hold two values (good/bad), it holds "
+                              f"{len(values)}: {shown}; choose a pass/fail column as the target",
+                              f"判定列 '{series.name}' 应只有两个取值（良/不良），实际有 {len(values)} 个：{shown}；"
+                              f"请选一个合格/不合格列作为目标"))
     if bad_label not in (None, ""):
         match = [v for v in values if str(v).strip().lower() == str(bad_label).strip().lower()]
         if not match:
-            raise StudioError(f"bad label '{bad_label}' is not a value of '{series.name}' "
-                              f"(its values: {values[0]}, {values[1]})")
+            raise StudioError(Msg(f"bad label '{bad_label}' is not a value of '{series.name}' "
+                                  f"(its values: {values[0]}, {values[1]})",
+                                  f"不良标签 '{bad_label}' 不是 '{series.name}' 的取值"
+                                  f"（其取值：{values[0]}, {values[1]}）"))
         bad = match[0]
     else:
         bad = _word_side(values, BAD_WORDS, GOOD_WORDS)
@@ -75,9 +80,11 @@ def items(frame: pd.DataFrame, names: list[str], bad: np.ndarray) -> ItemData:
             values[:, j] = s.to_numpy(float, na_value=np.nan)
             continue
         if not numeric and len(distinct) > 2:
-            raise StudioError(f"test item '{name}' is text with {len(distinct)} values; an item must be a "
-                              f"measurement (numbers) or a pass/fail result (two values): move it to ignore, "
-                              f"or fix its type in the data factory")
+            raise StudioError(Msg(f"test item '{name}' is text with {len(distinct)} values; an item must be a "
+                                  f"measurement (numbers) or a pass/fail result (two values): move it to ignore, "
+                                  f"or fix its type in the data factory",
+                                  f"测试项 '{name}' 是文本，有 {len(distinct)} 个取值；测试项须为测量值（数字）"
+                                  f"或合格/不合格结果（两个取值）：请将其移到“忽略”，或在数据工厂中修正其类型"))
         fail = _fail_value(s, distinct, bad)
         passfail[j] = True
         fail_value[name] = fail

@@ -15,6 +15,7 @@ import pandas as pd
 
 from engine.context import StepContext
 from engine.errors import StudioError
+from engine.i18n import Msg
 from engine.ml import test_items as ti
 from engine.ml.item_reduction import Settings
 from engine.ml.lgbm import splits, summarize
@@ -97,24 +98,31 @@ def test_items(params: ItemReductionParams, ctx: StepContext, frame: pd.DataFram
 
 def _inputs(params: ItemReductionParams, frame: pd.DataFrame):
     if params.target not in frame.columns:
-        raise StudioError(f"verdict column '{params.target}' is not in the data")
+        raise StudioError(Msg(f"verdict column '{params.target}' is not in the data",
+                              f"判定列 '{params.target}' 不在数据中"))
     carry = {params.target, params.time, params.group}
     names = [c for c in dict.fromkeys(params.items) if c in frame.columns and c not in carry]
     missing = [c for c in params.items if c not in frame.columns]
     if missing:
-        raise StudioError(f"test items not in the data: {', '.join(missing[:10])}")
+        shown = ", ".join(missing[:10])
+        raise StudioError(Msg(f"test items not in the data: {shown}", f"以下测试项不在数据中：{shown}"))
     unknown = [c for c in [*params.mandatory, *params.keep, *params.limits] if c not in names]
     if unknown:
-        raise StudioError(f"mandatory items, kept items and limits must name test items; not test items: "
-                          f"{', '.join(unknown[:10])}")
+        shown = ", ".join(unknown[:10])
+        raise StudioError(Msg(f"mandatory items, kept items and limits must name test items; not test items: {shown}",
+                              f"必测项、保留项和限值只能指定测试项；以下不是测试项：{shown}"))
     if len(names) < 2:
-        raise StudioError("at least two test items are needed; assign the item columns to the test-items role")
+        raise StudioError(Msg("at least two test items are needed; assign the item columns to the test-items role",
+                              "至少需要两个测试项；请把测试项列指定为“测试项”角色"))
     frame = frame[frame[params.target].notna()]
     bad, bad_value = ti.verdict(frame[params.target], params.bad_label)
     need = 2 * params.folds
     if bad.sum() < need or (~bad).sum() < need:
-        raise StudioError(f"{int(bad.sum())} bad and {int((~bad).sum())} good products: at least {need} of each are "
-                          f"needed for {params.folds}-fold cross-validation; add products or use fewer folds")
+        n_bad, n_good = int(bad.sum()), int((~bad).sum())
+        raise StudioError(Msg(f"{n_bad} bad and {n_good} good products: at least {need} of each are "
+                              f"needed for {params.folds}-fold cross-validation; add products or use fewer folds",
+                              f"不良品 {n_bad} 个、良品 {n_good} 个：{params.folds} 折交叉验证每类至少需要 {need} 个；"
+                              f"请增加产品数据，或减少折数"))
     return frame, names, bad, bad_value
 
 
@@ -129,9 +137,11 @@ def _costs(text: str, default: float, names: list[str]) -> np.ndarray:
         except ValueError:
             number = float("nan")
         if not sep or not np.isfinite(number) or number < 0:
-            raise StudioError(f"cost '{piece}' is not 'item=cost' with a cost ≥ 0; write e.g. 'vout_3v3=1.5'")
+            raise StudioError(Msg(f"cost '{piece}' is not 'item=cost' with a cost ≥ 0; write e.g. 'vout_3v3=1.5'",
+                                  f"成本 '{piece}' 不是“测试项=成本”（成本 ≥ 0）的格式；例如写 'vout_3v3=1.5'"))
         if name not in cost:
-            raise StudioError(f"cost given for '{name}', which is not a test item")
+            raise StudioError(Msg(f"cost given for '{name}', which is not a test item",
+                                  f"为 '{name}' 设定了成本，但它不是测试项"))
         cost[name] = number
     return np.array([cost[n] for n in names])
 

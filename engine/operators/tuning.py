@@ -16,6 +16,7 @@ import pandas as pd
 
 from engine.context import StepContext
 from engine.errors import StudioError
+from engine.i18n import Msg, zh
 from engine.ml.lgbm import ModelBundle
 from engine.ml.search import Box
 from engine.operators.optimize import _full_point, _plain, _predicted, model_rows, recommendations, setup
@@ -91,7 +92,7 @@ def recipe_tuning(params: TuningParams, ctx: StepContext, frame: pd.DataFrame, m
         try:
             results.append((levels, rp, *_solve(params, rp), None))
         except Infeasible as exc:
-            results.append((levels, rp, None, None, str(exc)))
+            results.append((levels, rp, None, None, exc.msg))
     levels, rp, tuned, entries = _pick(params, results)
     ctx.progress(0.65, "sweeping the budget")
     pareto = _front(params, rp, tuned, entries, model, scenario_row, baseline, box, frame)
@@ -116,8 +117,10 @@ def recipe_tuning(params: TuningParams, ctx: StepContext, frame: pd.DataFrame, m
     if choices != [{}]:
         predicted["choices"] = [_choice(lv, t, err) for lv, _, t, _, err in results]
     if not predicted["verification"]["ok"]:
-        raise StudioError(f"the recommended recipe could not be verified ({predicted['verification']['failed']}); "
-                          f"not reporting an unverified recommendation")
+        failed = predicted["verification"]["failed"]
+        raise StudioError(Msg(f"the recommended recipe could not be verified ({failed}); "
+                              f"not reporting an unverified recommendation",
+                              f"推荐配方未通过校验（{failed}）；不输出未经校验的推荐"))
     score = _scorer(params, model, scenario_row, box, best, rp, region, tuned.cost, base_cost)
     return {"recommendations": recommendations(params, frame, box, best, baseline, predicted, score, controls),
             "predicted": predicted, "pareto": pareto}
@@ -125,27 +128,36 @@ def recipe_tuning(params: TuningParams, ctx: StepContext, frame: pd.DataFrame, m
 
 def _check_params(params: TuningParams, frame: pd.DataFrame, model: ModelBundle, box: Box) -> None:
     if params.objective == "min_cost" and params.spec is None:
-        raise StudioError("objective 'min_cost' needs a quality spec: set params.spec (the quality every "
-                          "recommended recipe must reach)")
+        raise StudioError(Msg("objective 'min_cost' needs a quality spec: set params.spec (the quality every "
+                              "recommended recipe must reach)",
+                              "目标 'min_cost' 需要质量规格：请设置 params.spec（每个推荐配方都必须达到的质量）"))
     if not params.costs and params.objective == "min_cost":
-        raise StudioError("objective 'min_cost' needs ingredient prices: set expert.costs (column: price per unit)")
+        raise StudioError(Msg("objective 'min_cost' needs ingredient prices: set expert.costs (column: price per unit)",
+                              "目标 'min_cost' 需要原料价格：请设置 expert.costs（列：单位价格）"))
     for key in params.costs:
         column, _, level = key.partition("=")
         if column not in frame.columns:
-            raise StudioError(f"expert.costs names '{column}', which is not a column of the table")
+            raise StudioError(Msg(f"expert.costs names '{column}', which is not a column of the table",
+                                  f"expert.costs 中的 '{column}' 不是表中的列"))
         if level and column not in model.coder.levels:
-            raise StudioError(f"expert.costs '{key}' prices a level, but '{column}' is not a categorical "
-                              f"controllable; price it per unit as '{column}'")
+            raise StudioError(Msg(f"expert.costs '{key}' prices a level, but '{column}' is not a categorical "
+                                  f"controllable; price it per unit as '{column}'",
+                                  f"expert.costs 的 '{key}' 是给某个类别定价，但 '{column}' 不是类别型可调参数；"
+                                  f"请按单位价格写成 '{column}'"))
         if not level and column in box.levels:
-            raise StudioError(f"'{column}' is categorical: price its levels as '{column}=LEVEL' in expert.costs")
+            raise StudioError(Msg(f"'{column}' is categorical: price its levels as '{column}=LEVEL' in expert.costs",
+                                  f"'{column}' 是类别型：请在 expert.costs 中按类别定价，写成 '{column}=LEVEL'"))
         if not level and column not in model.features:
-            raise StudioError(f"expert.costs names '{column}', which is not a model input; make it controllable "
-                              f"or context, or remove its price")
+            raise StudioError(Msg(f"expert.costs names '{column}', which is not a model input; make it controllable "
+                                  f"or context, or remove its price",
+                                  f"expert.costs 中的 '{column}' 不是模型输入；请把它设为可调参数或工况，或删除其价格"))
     numeric = set(box.low) | set(params.pin)
     bad = [c for c in params.composition if c not in numeric]
     if bad:
-        raise StudioError(f"composition columns {bad} are not numeric controllables of the model; assign them to "
-                          f"the controllable role (or pin them)")
+        raise StudioError(Msg(f"composition columns {bad} are not numeric controllables of the model; assign them "
+                              f"to the controllable role (or pin them)",
+                              f"配方组分列 {bad} 不是模型的数值型可调参数；"
+                              f"请把它们指定为“可调参数”角色（或固定其取值）"))
 
 
 def _typical_recipe(frame: pd.DataFrame, box: Box, baseline: pd.Series) -> pd.Series:
@@ -171,8 +183,10 @@ def _level_choices(box: Box) -> list[dict]:
     names = list(box.levels)
     combos = [dict(zip(names, values)) for values in itertools.product(*(box.levels[c] for c in names))]
     if len(combos) > MAX_LEVEL_CHOICES:
-        raise StudioError(f"the categorical controllables {names} have {len(combos)} combinations of levels; at "
-                          f"most {MAX_LEVEL_CHOICES} are solved one by one — pin some, or make them context")
+        raise StudioError(Msg(f"the categorical controllables {names} have {len(combos)} combinations of levels; at "
+                              f"most {MAX_LEVEL_CHOICES} are solved one by one — pin some, or make them context",
+                              f"类别型可调参数 {names} 共有 {len(combos)} 种类别组合；最多逐一求解 "
+                              f"{MAX_LEVEL_CHOICES} 种——请固定其中一些，或把它们设为工况"))
     return combos
 
 
@@ -231,10 +245,13 @@ def _cheapest_at_spec(params: TuningParams, rp: RecipeProblem) -> tuple[TunedPoi
     highest = best_quality(rp)
     sign = 1.0 if rp.goal == "maximize" else -1.0
     if sign * highest.quality < sign * params.spec and highest.solver["status"] == "optimal":
-        raise Infeasible(f"the spec '{rp.spec(params.spec).label()}' cannot be met inside the operating envelope: "
-                         f"the best predicted {rp.quality_name} there is {highest.quality:.6g} (proven optimal;"
-                         f" {envelope_text(rp.decision)}). Lower the spec, widen the expert bounds, or raise trust "
-                         f"towards 1.0.")
+        spec, envelope = rp.spec(params.spec).label(), envelope_text(rp.decision)
+        raise Infeasible(Msg(f"the spec '{spec}' cannot be met inside the operating envelope: "
+                             f"the best predicted {rp.quality_name} there is {highest.quality:.6g} (proven optimal;"
+                             f" {envelope}). Lower the spec, widen the expert bounds, or raise trust towards 1.0.",
+                             f"在运行包络内达不到规格 '{spec}'：包络内 {rp.quality_name} 的最佳预测值为 "
+                             f"{highest.quality:.6g}（已证明最优；{envelope}）。请降低规格、放宽专家设定范围，"
+                             f"或把 trust 调高到接近 1.0。"))
     entries = front(rp, max(params.pareto_points, 3), highest=highest)
     meeting = [e for e in entries if sign * e["quality"] >= sign * params.spec]
     known = meeting[0]["point"] if meeting else None
@@ -264,7 +281,9 @@ def _pick(params: TuningParams, results: list) -> tuple[dict, RecipeProblem, Tun
         if len(results) == 1:
             raise Infeasible(messages[0])
         detail = "; ".join(f"{_levels_text(lv)}: {err}" for lv, *_, err in results)
-        raise Infeasible(f"no level choice meets the constraints — {detail}")
+        detail_zh = "；".join(f"{_levels_text(lv)}：{zh(err)}" for lv, *_, err in results)
+        raise Infeasible(Msg(f"no level choice meets the constraints — {detail}",
+                             f"没有任何类别组合能满足约束——{detail_zh}"))
     sign = 1.0 if params.goal == "maximize" else -1.0
     if params.objective == "min_cost":
         return min(solved, key=lambda r: (round(r[2].cost, 9), -sign * r[2].quality))
@@ -376,7 +395,7 @@ def _rebalanced(candidates: pd.DataFrame, best: pd.Series, comp: list[str]) -> p
 
 def _choice(levels: dict, tuned: TunedPoint | None, error: str | None) -> dict:
     if tuned is None:
-        return {"levels": levels, "feasible": False, "message": error}
+        return {"levels": levels, "feasible": False, "message": str(error), "message_zh": zh(error)}
     return {"levels": levels, "feasible": True, "quality": tuned.quality, "cost": tuned.cost,
             "status": tuned.solver["status"], "gap": tuned.solver["gap"], "verified": tuned.verified}
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.i18n import Msg
 from engine.sim.yield_line import _slow  # the same slow drift as the simulated yield line
 
 COMPOSITION = ["polymer", "carbon_black", "silica", "oil", "sulfur", "accelerator", "zinc_oxide"]
@@ -122,7 +123,8 @@ class CompoundPlant:
                 if better:
                     best = (dict(zip(names, map(float, res.x)), **{ORIGIN: origin}), q, c, origin)
         if best[0] is None:
-            raise ValueError("no feasible setting inside the envelope under these constraints")
+            raise ValueError(Msg("no feasible setting inside the envelope under these constraints",
+                                 "在这些约束下，运行包络内没有可行的设定"))
         return best[0], best[1], best[2]
 
     def score(self, result: dict, budget: float | None = None, spec: float | None = None,

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from engine.i18n import Msg
+
 STATIONS = ("ict", "fct", "rf", "pwr", "cal")
 VERDICT = "verdict"
 
@@ -136,7 +138,8 @@ def _build(rng: np.random.Generator, cfg: TestLineConfig):
     group_sizes = rng.integers(2, 8, cfg.failing_groups + cfg.quiet_groups)
     quiet_single = cfg.n_items - measured_fixed - functional - int(group_sizes.sum())
     if quiet_single < 0:
-        raise ValueError(f"{cfg.n_items} items are too few for the groups, singletons and modes configured")
+        raise ValueError(Msg(f"{cfg.n_items} items are too few for the groups, singletons and modes configured",
+                             f"{cfg.n_items} 个测试项不够分配所配置的组、单项和失效模式"))
     numbers = iter(rng.permutation(cfg.n_items) + 1)
     share = {"group": 0.45, "singleton": 0.2, "rare": 0.2, "functional": 0.15}
     rate = {k: cfg.bad_rate * v for k, v in share.items()}
