@@ -53,6 +53,7 @@ class ModelSpec:
     sense: Literal["<=", ">="]
     bound: float
     name: str = ""
+    feature_names: list[str] | None = None  # column names by booster position (boosters fitted under safe names)
 
     def label(self) -> str:
         return self.name or f"model prediction {self.sense} {self.bound:g}"

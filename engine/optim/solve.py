@@ -110,7 +110,7 @@ def read_all(problem: Problem) -> dict[str, Ensemble]:
     """Objective boosters as objective0.., spec boosters as spec0.., each pruned to the problem's domain."""
     out = {f"objective{i}": read_ensemble(b, problem.decision, problem.fixed, problem.feature_names)
            for i, (_, b) in enumerate(problem.objective)}
-    out.update({f"spec{i}": read_ensemble(s.booster, problem.decision, problem.fixed)
+    out.update({f"spec{i}": read_ensemble(s.booster, problem.decision, problem.fixed, s.feature_names)
                 for i, s in enumerate(problem.specs)})
     if _single(problem, out) is None and any(e.link != "identity" for k, e in out.items() if k.startswith("obj")):
         raise StudioError("a weighted sum of models or a model plus a linear term needs regression models "

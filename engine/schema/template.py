@@ -88,9 +88,14 @@ class FloatParam(_ParamBase):
     default: float | None = None
     min: float | None = None
     max: float | None = None
+    optional: bool = False  # may be left empty (None), e.g. a price the user may or may not enter
+
+    def _required(self) -> bool:
+        return self.default is None and not self.optional
 
     def _annotation(self):
-        return float, {k: v for k, v in (("ge", self.min), ("le", self.max)) if v is not None}
+        bounds = {k: v for k, v in (("ge", self.min), ("le", self.max)) if v is not None}
+        return (float | None) if self.optional else float, bounds
 
 
 class BoolParam(_ParamBase):
