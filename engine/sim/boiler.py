@@ -31,8 +31,8 @@ STEAM_ENTHALPY_GJ_T = 2.8  # heat given to a tonne of steam (feedwater to main s
 
 @dataclass(frozen=True)
 class BoilerConfig:
-    rows: int = 3000          # hourly records
-    noise: float = 0.12       # efficiency measurement noise, percentage points (1 sd)
+    rows: int = 8760          # hourly records (a year)
+    noise: float = 0.10       # efficiency measurement noise, percentage points (1 sd)
     seed: int = 0
 
 
@@ -138,8 +138,8 @@ def make_boiler(config: BoilerConfig | None = None, **overrides) -> Boiler:
     moisture = np.round(np.clip(10 + 2.5 * _slow(rng, lot.max() + 1, 6)[lot] + rng.normal(0, 0.3, n), 4, 18), 2)
     ambient = 15 + 8 * np.sin(2 * np.pi * (hours % 24 - 9) / 24) + 5 * _slow(rng, n, 600) + rng.normal(0, 0.8, n)
     # operators: O₂ scheduled with load, kept on the safe (high) side, re-tuned now and then
-    o2 = 3.9 + 1.2 * (0.8 - load / 100) + 0.25 * _slow(rng, n, 300) + 0.3 * _held(rng, n) + rng.normal(0, 0.05, n)
-    pa = 0.325 + 0.008 * _slow(rng, n, 400) + 0.012 * _held(rng, n) + rng.normal(0, 0.002, n)
+    o2 = 4.2 + 0.8 * (0.8 - load / 100) + 0.25 * _slow(rng, n, 300) + 0.35 * _held(rng, n) + rng.normal(0, 0.05, n)
+    pa = 0.325 + 0.008 * _slow(rng, n, 400) + 0.015 * _held(rng, n) + rng.normal(0, 0.002, n)
     mill = 68 + 2.0 * _slow(rng, n, 300) + 2.5 * _held(rng, n) + rng.normal(0, 0.3, n)
     tilt = 2.0 * _slow(rng, n, 300) + 5.0 * _held(rng, n) + rng.normal(0, 0.3, n)
     frame = pd.DataFrame({"timestamp": pd.date_range("2025-03-01", periods=n, freq="1h"),
