@@ -9,6 +9,7 @@ from engine.errors import StudioError
 from ui import charts
 from ui.i18n import bilingual, choice_label, t
 from ui.i18n import lang as current_lang
+from ui.savings import show_savings
 from ui.widgets import guard, num, page_start, pick_succeeded_run, status_text
 
 page_start()
@@ -75,6 +76,7 @@ with guard():
         dist = predicted.get("distance_to_data") or {}
         if dist:
             st.caption(t("distance_caption", value=num(dist.get("value")), radius=num(dist.get("trust_radius"))))
+        show_savings(result.get("savings"))
 
 with guard():
     st.subheader(t("recommendations"))
