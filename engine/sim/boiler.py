@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.sim.yield_line import _slow  # a standardized slow drift (Ornstein-Uhlenbeck path)
+
 CONTROLLABLE = ["excess_o2_pct", "primary_air_share", "mill_temp_c", "burner_tilt_deg"]
 CONTEXT = ["steam_load_pct", "coal_cv_mj_kg", "coal_moisture_pct", "ambient_temp_c"]
 TARGET = "efficiency_pct"
@@ -154,17 +156,6 @@ def make_boiler(config: BoilerConfig | None = None, **overrides) -> Boiler:
     frame["coal_feed_tph"] = np.round(fuel_gj_h / frame["coal_cv_mj_kg"], 2)
     frame["fuel_gj_per_t_steam"] = np.round(fuel_gj_h / steam, 4)
     return Boiler(cfg, frame)
-
-
-def _slow(rng: np.random.Generator, n: int, tau: float) -> np.ndarray:
-    """A standardized Ornstein-Uhlenbeck path with correlation time `tau` steps: slow drift."""
-    a = np.exp(-1.0 / tau)
-    shocks = rng.normal(0, np.sqrt(1 - a * a), n)
-    out = np.empty(n)
-    out[0] = rng.normal()
-    for i in range(1, n):
-        out[i] = a * out[i - 1] + shocks[i]
-    return (out - out.mean()) / max(out.std(), 1e-9)
 
 
 def _held(rng: np.random.Generator, n: int) -> np.ndarray:
