@@ -56,6 +56,80 @@ def json_schema(kind: str = "template") -> dict[str, Any]:
     raise InvalidInput(Issue(f"unknown schema '{kind}'", hint="use template, recipe or params:<template id>"))
 
 
+# -- template authoring (versions, semver rule, diff, dry run, migration) ----------------------------------
+def template_text(template_id: str, version: str | None = None) -> str:
+    """The YAML text of a saved template version (the newest when None)."""
+    return library().get(template_id, version).path.read_text(encoding="utf-8-sig")
+
+
+def check_template_text(text: str, file: str = "<editor>"):
+    """(template or None, every problem of the draft, the semver problems against the newest saved version)."""
+    from engine import authoring
+
+    loaded, issues = authoring.check_text(text, file)
+    return loaded, issues, authoring.version_issues(loaded, library()) if loaded else []
+
+
+def template_skeleton() -> str:
+    """A small valid template to start a new one from."""
+    from engine import authoring
+
+    return authoring.SKELETON
+
+
+def suggest_template_version(text: str) -> str | None:
+    """The smallest version the semver rule allows for a draft (None: new template or unreadable draft)."""
+    from engine import authoring
+
+    try:
+        return authoring.suggested_version(authoring.parse_text(text), library())
+    except InvalidInput:
+        return None
+
+
+def set_template_version(text: str, version: str) -> str:
+    from engine import authoring
+
+    return authoring.with_version(text, version)
+
+
+def save_template(text: str, *, folder: str | Path | None = None, file: str = "<editor>"):
+    """Save a draft as a new version (semver rule enforced; the replaced version is kept as <id>/<version>.yaml)."""
+    from engine import authoring
+
+    return authoring.save_template(text, library(), Path(folder) if folder else None, file)
+
+
+def diff_templates(template_id: str, old: str, new: str | None = None, *, draft: str | None = None):
+    """What changed between two saved versions, or between version `old` and a draft's text."""
+    from engine import authoring, versions
+
+    lib = library()
+    new_template = authoring.parse_text(draft).template if draft is not None else lib.get(template_id, new).template
+    return versions.diff_templates(lib.get(template_id, old).template, new_template)
+
+
+def compile_draft(text: str, table: str, *, db=None, **kw) -> Pipeline:
+    """A draft compiled against a sample of a table (roles=, params=, expert=, rows=, how=head|random, seed=)."""
+    from engine import authoring
+
+    return authoring.compile_draft(text, catalog(db), table, **kw)
+
+
+def dry_run(text: str, table: str, *, db=None, **kw) -> dict[str, Any]:
+    """Run a draft on a sample of a table; leaves no table, run record or cache entry behind."""
+    from engine import authoring
+
+    return authoring.dry_run(text, catalog(db), table, **kw)
+
+
+def migrate_recipe(path: str | Path, *, to: str | None = None, write: bool = False):
+    """What moving a recipe to another template version takes; with `write`, the new pin when nothing blocks it."""
+    from engine import migrate
+
+    return migrate.migrate_file(path, library(), to, write)
+
+
 # -- the data factory --------------------------------------------------------------------------------------
 _on_busy: Callable[[str], None] | None = None
 

@@ -1,4 +1,5 @@
-"""Command line: templates | operators | schema | validate | ingest | tables | drop | demo | run | runs."""
+"""Command line: templates | operators | schema | validate | ingest | tables | drop | demo | run | runs
+(and, from cli_authoring: template check|save|diff|show|dry-run | migrate | docs)."""
 
 from __future__ import annotations
 
@@ -57,12 +58,14 @@ class ProgressLine:
 def cmd_templates(args) -> int:
     lib = api.library()
     rows = [{"id": t.id, "version": t.version, "scenario": t.scenario, "title": t.title.get(args.lang),
-             "versions": sorted(lib.templates[t.id])} for t in lib.latest()]
+             "versions": lib.versions(t.id)} for t in lib.latest()]
     if args.json:
         _print_json({"templates": rows, "broken": {f: [str(i) for i in v] for f, v in lib.broken.items()}})
     else:
         for r in rows:
-            print(f"{r['id']:<24} {r['version']:<8} {r['scenario']:<12} {r['title']}")
+            older = [v for v in r["versions"] if v != r["version"]]
+            print(f"{r['id']:<24} {r['version']:<8} {r['scenario']:<12} {r['title']}"
+                  + (f"  (older versions: {', '.join(reversed(older))})" if older else ""))
         for issues in lib.broken.values():
             for issue in issues:
                 print(f"BROKEN {issue}", file=sys.stderr)
@@ -74,21 +77,14 @@ def cmd_operators(args) -> int:
     if args.json:
         _print_json([op.describe() for op in ops])
         return 0
+    from engine.docs import type_name
+
     for op in ops:
         print(f"{op.id}@{op.version}  ({', '.join(op.inputs) or '-'} -> {', '.join(op.outputs)})  {op.description}")
         for name, field in op.params_model.model_fields.items():
             default = "required" if field.is_required() else f"default {field.default!r}"
-            print(f"    {name}: {_type_name(field.annotation)} ({default})")
+            print(f"    {name}: {type_name(field.annotation)} ({default})")
     return 0
-
-
-def _type_name(annotation) -> str:
-    """int, list[str], one of 'a' | 'b' ... as a reader would write it."""
-    import typing
-
-    if typing.get_origin(annotation) is typing.Literal:
-        return "one of " + " | ".join(repr(a) for a in typing.get_args(annotation))
-    return getattr(annotation, "__name__", str(annotation)).replace("typing.", "")
 
 
 def cmd_schema(args) -> int:
@@ -328,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", default="", help="free text (log)")
     p.add_argument("--quiet", action="store_true", help="no progress bar (retrain)")
     p.set_defaults(fn=cmd_trial)
+    from engine.cli_authoring import add_commands
+
+    add_commands(add)
     p = add("runs", help="list runs")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")

@@ -6,7 +6,7 @@ file:line, or the `--set` override that introduced it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +134,14 @@ def _compile(loaded: LoadedRecipe, catalog: Catalog, library: TemplateLibrary) -
     try:
         template: LoadedTemplate = library.get(recipe.template_id, recipe.template_version)
     except InvalidInput as exc:
-        raise InvalidInput([_at(smap, i, ("template",)) for i in exc.issues]) from None
+        issues = [_at(smap, i, ("template",)) for i in exc.issues]
+        if loaded.path is not None:  # the migrate hint names this very file
+            issues = [replace(i, hint=(i.hint or "").replace("RECIPE.yaml", str(loaded.path)) or None) for i in issues]
+        if recipe.template_id in library.templates:  # and what else moving to the newest version takes
+            from engine.migrate import plan_migration
+
+            issues += plan_migration(loaded.data, smap, library).problems
+        raise InvalidInput(issues) from None
     base_dir = loaded.path.parent if loaded.path else None
     try:
         source = binding.resolve(recipe.data, catalog, base_dir)

@@ -6,7 +6,7 @@ from engine import api
 from engine.errors import InvalidInput
 from ui import charts
 from ui.expert import expert_form
-from ui.forms import model_form
+from ui.forms import template_form
 from ui.i18n import bilingual, labeller, t
 from ui.roles import recipe_roles, role_board, role_label
 from ui.widgets import guard, issues_by_key, page_start, show_error
@@ -55,11 +55,7 @@ with guard():
 
     st.subheader(t("step_params"))
     columns = list(api.catalog().table_info(table).columns)
-    kinds = {n: s.type for n, s in template.params.items() if s.type in ("column", "columns")}
-    labels = {n: {str(c): v.model_dump() for c, v in (s.choice_labels or {}).items()}
-              for n, s in template.params.items() if getattr(s, "choice_labels", None)}
-    params = model_form(template.params_model(), key=f"{key}.params", columns=columns, kinds=kinds,
-                        choice_labels=labels, initial=from_recipe.get("params"))
+    params = template_form(template, key=f"{key}.params", columns=columns, initial=from_recipe.get("params"))
 
     st.subheader(t("step_expert"))
     features = roles.get("controllable", []) + roles.get("context", [])

@@ -35,7 +35,9 @@ with guard():
             with cols[i % len(cols)].container(border=True):
                 st.markdown(f"#### {bilingual(tpl.title)}")
                 industries = ", ".join(choice_label(x, "industry") for x in tpl.industries)
-                st.caption(f"`{tpl.id}@{tpl.version}`" + (f" · {industries}" if industries else ""))
+                older = [v for v in reversed(library.versions(tpl.id)) if v != tpl.version]
+                st.caption(f"`{tpl.id}@{tpl.version}`" + (f" · {industries}" if industries else "")
+                           + (f" · {t('older_versions', versions=', '.join(older))}" if older else ""))
                 st.write(bilingual(tpl.description))
                 st.markdown(f"**{t('needs')}**\n\n" + "\n".join(role_line(n, s) for n, s in tpl.roles.items()
                                                                  if n != "ignore"))

@@ -10,7 +10,8 @@ from engine import api
 from engine.result import CONTRACT_KEYS
 from engine.sim.yield_line import CONTEXT, make_line, recipe_for
 
-FAST = {"n_estimators": 120, "learning_rate": 0.1, "screen_trees": 100, "folds": 3, "n_samples": 5000, "curves": 6}
+FAST = {"n_estimators": 120, "learning_rate": 0.1, "screen_trees": 100, "folds": 3, "n_samples": 5000, "curves": 6,
+        "bag": 3, "solver_time": 20.0}
 
 
 @pytest.fixture(scope="module")

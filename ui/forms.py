@@ -84,6 +84,16 @@ def model_form(model: type[BaseModel], *, key: str, columns: list[str] | None = 
     return result
 
 
+def template_form(template, *, key: str, columns: list[str] | None = None,
+                  initial: dict[str, Any] | None = None) -> FormResult:
+    """The parameter form a template generates (the build page; the Template Studio's preview of a draft)."""
+    kinds = {n: s.type for n, s in template.params.items() if s.type in ("column", "columns")}
+    labels = {n: {str(c): v.model_dump() for c, v in (s.choice_labels or {}).items()}
+              for n, s in template.params.items() if getattr(s, "choice_labels", None)}
+    return model_form(template.params_model(), key=key, columns=columns, kinds=kinds, choice_labels=labels,
+                      initial=initial)
+
+
 @dataclass
 class _Spec:
     name: str

@@ -89,9 +89,10 @@ def recommend_exact(params: TreeMilpParams, ctx: StepContext, frame: pd.DataFram
     solver = solution.solver()
     if not params.report_seconds:
         solver.update(seconds=None, build_seconds=None)
+    distance = _distance(frame, box, best, region)
     predicted.update(method="milp", evaluations=None, solver=solver, verification=verification,
-                     constraints=solution.verification["constraints"],
-                     distance_to_data=_distance(frame, box, best, region))
+                     constraints=solution.verification["constraints"], distance_to_data=distance)
+    predicted["warnings"] = predicted["warnings"] + _far_from_data(distance)
     score = _scorer(model, scenario_row, box, params, problem, region, meets_specs)
     return {"recommendations": recommendations(params, frame, box, best, baseline, predicted, score, controls),
             "predicted": predicted}
@@ -147,16 +148,39 @@ def _verification(solution, bundle_value: float) -> dict:
 
 
 def _distance(frame: pd.DataFrame, box: Box, best: pd.Series, region) -> dict:
+    """How far the recommended combination is from historical operation (L∞, in shares of each 1–99 % range).
+
+    Without a trust region the typical distance (95 % of historical settings are this close to another one) is
+    still computed, so a combination far from anything run is named in the warnings, not hidden."""
     cols = list(box.low)
+    unit = "L∞ distance to the nearest historical setting, in shares of each column's 1-99% range"
+    typical = region or _typical_region(frame, box)
+    if typical is None:
+        return {"value": None, "trust_radius": None, "unit": unit}
+    value = typical.distance(best[cols].to_dict())
     if region is not None:
-        return {"value": region.distance(best[cols].to_dict()), "trust_radius": region.radius,
-                "unit": "L∞ distance to the nearest historical setting, in shares of each column's 1-99% range",
-                "trust_region": region.describe()}
-    data = frame[cols].dropna().to_numpy(float)
-    spread = np.maximum(np.quantile(data, 0.99, axis=0) - np.quantile(data, 0.01, axis=0), 1e-12)
-    value = float(np.min(np.max(np.abs(data - best[cols].to_numpy(float)) / spread, axis=1))) if len(data) else None
-    return {"value": value, "trust_radius": None,
-            "unit": "L∞ distance to the nearest historical setting, in shares of each column's 1-99% range"}
+        return {"value": value, "trust_radius": region.radius, "unit": unit, "trust_region": region.describe()}
+    return {"value": value, "trust_radius": None, "typical": typical.radius, "unit": unit,
+            "beyond_typical": bool(value > typical.radius)}
+
+
+def _typical_region(frame: pd.DataFrame, box: Box):
+    try:
+        return trust_region(frame, list(box.low), box.low, box.high, 0.95)
+    except StudioError:  # expert bounds far from all history: no typical distance to compare with
+        return None
+
+
+def _far_from_data(distance: dict) -> list[dict]:
+    if not distance.get("beyond_typical"):
+        return []
+    d, r = distance["value"], distance["typical"]
+    return [{"en": f"The recommended combination is farther from any historical setting ({d:.2f} of the ranges) than "
+                   f"95% of historical settings are from their nearest neighbour ({r:.2f}): each value is inside its "
+                   f"envelope, but this combination was not run. Confirm it with a trial, or set trust to 0.95 to "
+                   f"stay closer to history.",
+             "zh": f"推荐组合与最近历史设定的距离（{d:.2f} 个范围）大于 95% 历史设定与其最近邻的距离（{r:.2f}）：每个值都在包络内，"
+                   f"但这种组合未曾运行过。请先试验确认，或将可信域设为 0.95 以更贴近历史。"}]
 
 
 def _scorer(model: ModelBundle, scenario_row: pd.Series, box: Box, params, problem: Problem, region,

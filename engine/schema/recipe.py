@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from engine.schema.base import Strict
 
@@ -40,15 +40,20 @@ def _as_list(value: Any) -> list:
     return [value] if isinstance(value, str) else list(value)
 
 
+# what the published JSON Schema says a role takes: the before-validator below also accepts one plain string
+Columns = Annotated[list[str], WithJsonSchema({"anyOf": [{"type": "string"},
+                                                         {"type": "array", "items": {"type": "string"}}]})]
+
+
 class RecipeRoles(Strict):
     """Columns by role; a single column may be written as a plain string."""
 
-    target: list[str] = Field(default_factory=list)
-    controllable: list[str] = Field(default_factory=list)
-    context: list[str] = Field(default_factory=list)
-    time: list[str] = Field(default_factory=list)
-    group: list[str] = Field(default_factory=list)
-    ignore: list[str] = Field(default_factory=list)
+    target: Columns = Field(default_factory=list)
+    controllable: Columns = Field(default_factory=list)
+    context: Columns = Field(default_factory=list)
+    time: Columns = Field(default_factory=list)
+    group: Columns = Field(default_factory=list)
+    ignore: Columns = Field(default_factory=list)
 
     @field_validator("*", mode="before")
     @classmethod

@@ -73,7 +73,20 @@ class _ParamBase(Strict):
         return self.default is None
 
 
-class IntParam(_ParamBase):
+class _Bounded:
+    """min <= default <= max, checked where the template is written (a recipe could never use the default)."""
+
+    @model_validator(mode="after")
+    def _default_within_bounds(self):
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        if self.default is not None and not ((self.min is None or self.default >= self.min)
+                                             and (self.max is None or self.default <= self.max)):
+            raise ValueError(f"default {self.default} is outside [{self.min}, {self.max}]")
+        return self
+
+
+class IntParam(_Bounded, _ParamBase):
     type: Literal["int"]
     default: int | None = None
     min: int | None = None
@@ -83,7 +96,7 @@ class IntParam(_ParamBase):
         return int, {k: v for k, v in (("ge", self.min), ("le", self.max)) if v is not None}
 
 
-class FloatParam(_ParamBase):
+class FloatParam(_Bounded, _ParamBase):
     type: Literal["float"]
     default: float | None = None
     min: float | None = None

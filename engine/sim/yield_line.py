@@ -273,7 +273,7 @@ def _extras(rng, cfg: LineConfig, outcome: np.ndarray) -> pd.DataFrame:
 def recipe_for(line: YieldLine, data: dict, name: str = "Simulated line — A-grade rate", **params) -> dict:
     """A yield_improvement recipe (as a dict, as the UI builds one) binding this line's columns to their roles."""
     goal = {"goal": "maximize"}
-    return {"template": "yield_improvement@1.0.0", "name": name, "data": data, "roles": line.roles(),
+    return {"template": "yield_improvement@1.1.0", "name": name, "data": data, "roles": line.roles(),
             "params": {**goal, **params}}
 
 

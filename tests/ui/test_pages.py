@@ -12,7 +12,7 @@ from engine import api
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = ["pages/home.py", "pages/data.py", "pages/gallery.py", "pages/build.py", "pages/run.py", "pages/results.py",
-         "pages/trials.py", "pages/history.py"]
+         "pages/trials.py", "pages/history.py", "pages/template_studio.py"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 FAST = {"n_estimators": 40, "n_samples": 200, "folds": 3}
 
