@@ -38,7 +38,7 @@ with guard():
 
     ids, names = list(templates), [i.name for i in tables]
     c1, c2 = st.columns(2)
-    want = st.session_state.get("build_template")
+    want = st.session_state.get("build_template") or "quick_model"  # the shortest path is the default
     tpl_id = c1.selectbox(t("pick_template"), ids, index=ids.index(want) if want in ids else 0,
                           format_func=labeller(ids, lambda i: bilingual(templates[i].title)))
     want = st.session_state.get("build_table")
