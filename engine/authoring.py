@@ -24,6 +24,7 @@ from engine.catalog import Catalog
 from engine.compiler import check_template, compile_pipeline
 from engine.errors import InvalidInput, Issue
 from engine.executor import LocalExecutor, ProgressEvent, StepFailed
+from engine.i18n import Msg, join, zh
 from engine.library import LoadedTemplate, TemplateLibrary
 from engine.recipes import load_recipe
 from engine.result import build as build_result, to_jsonable
@@ -82,7 +83,8 @@ def parse_text(text: str, file: str = "<editor>") -> LoadedTemplate:
     """A schema-valid template from YAML text; InvalidInput with file:line otherwise."""
     data, smap = loads(text, file)
     if not isinstance(data, dict):
-        raise InvalidInput(Issue("a template must be a mapping of keys (id, version, title, ...)", file, 1))
+        raise InvalidInput(Issue(Msg("a template must be a mapping of keys (id, version, title, ...)",
+                                     "模板必须是键的映射（id、version、title 等）"), file, 1))
     try:
         template = Template.model_validate(data)
     except ValidationError as exc:
@@ -133,8 +135,10 @@ def save_template(text: str, library: TemplateLibrary, folder: Path | None = Non
     folder = Path(folder) if folder else _home_folder(versions)
     target = folder / f"{tpl.id}.yaml"
     if Path(file).resolve() == target.resolve():
-        raise InvalidInput(Issue(f"{file} is the saved newest version itself", file, hint=(
-            "copy it to a draft (e.g. python -m engine template show ID > draft.yaml), edit the draft, save that")))
+        raise InvalidInput(Issue(Msg(f"{file} is the saved newest version itself", f"{file} 就是已保存的最新版本本身"),
+                                 file, hint=Msg(
+            "copy it to a draft (e.g. python -m engine template show ID > draft.yaml), edit the draft, save that",
+            "先复制成草稿（例如 python -m engine template show ID > draft.yaml），改草稿，再保存草稿")))
     archived = _archive(target, folder, library) if target.exists() else None
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{tpl.id}", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -155,14 +159,18 @@ def _home_folder(versions: dict[str, LoadedTemplate]) -> Path:
 def _archive(target: Path, folder: Path, library: TemplateLibrary) -> Path:
     """Move the current `<id>.yaml` to `<id>/<version>.yaml` (refused when it is broken or the slot is taken)."""
     if str(target) in library.broken:
-        raise InvalidInput(Issue(f"{target} has problems, so its version is unknown", str(target),
-                                 hint="fix or remove that file first: " + "; ".join(map(str, library.broken[str(target)]))))
+        problems = join("; ", library.broken[str(target)], "；")
+        raise InvalidInput(Issue(Msg(f"{target} has problems, so its version is unknown", f"{target} 有问题，无法确定其版本"),
+                                 str(target), hint=Msg(f"fix or remove that file first: {problems}",
+                                                       f"请先修正或移走该文件：{zh(problems)}")))
     old = next((v for vs in library.templates.values() for v in vs.values() if v.path == target), None)
     if old is None:
-        raise InvalidInput(Issue(f"{target} is not in the template library", str(target), hint="check the folder"))
+        raise InvalidInput(Issue(Msg(f"{target} is not in the template library", f"{target} 不在模板库中"), str(target),
+                                 hint=Msg("check the folder", "请检查所在文件夹")))
     archived = folder / old.template.id / f"{old.template.version}.yaml"
     if archived.exists():
-        raise InvalidInput(Issue(f"{archived} already exists", str(archived), hint="remove the duplicate version"))
+        raise InvalidInput(Issue(Msg(f"{archived} already exists", f"{archived} 已存在"), str(archived),
+                                 hint=Msg("remove the duplicate version", "请删掉重复的版本")))
     archived.parent.mkdir(parents=True, exist_ok=True)
     os.replace(target, archived)
     text = archived.read_text(encoding="utf-8-sig")
@@ -183,7 +191,8 @@ def sample_sql(table: str, rows: int = DRY_RUN_ROWS, how: str = "head", seed: in
     if how == "random":
         return f"SELECT * FROM {quote(table)} USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})"
     if how != "head":
-        raise InvalidInput(Issue(f"unknown sample '{how}'", hint="use head or random"))
+        raise InvalidInput(Issue(Msg(f"unknown sample '{how}'", f"未知的抽样方式 '{how}'"),
+                                 hint=Msg("use head or random", "请用 head 或 random")))
     return f"SELECT * FROM {quote(table)} LIMIT {int(rows)}"
 
 
@@ -218,7 +227,8 @@ def dry_run(text: str, catalog: Catalog, table: str, *, roles: dict[str, Any], p
         except StepFailed as exc:
             result = build_result(run_id, "failed", pipeline, None, recipe_path=None, artifacts={},
                                   wall_seconds=time.perf_counter() - started,
-                                  error={"step": exc.step_id, "message": str(exc)})
+                                  error={"step": exc.step_id, "message": exc.text("en"),
+                                         "zh": exc.text("zh")})
         else:
             result = build_result(run_id, "succeeded", pipeline, execution, recipe_path=None, artifacts={},
                                   wall_seconds=time.perf_counter() - started)

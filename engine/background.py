@@ -12,7 +12,8 @@ from typing import Any
 
 from engine import api, config, result as result_io
 from engine.cache import StepCache
-from engine.errors import InvalidInput, Issue
+from engine.errors import InvalidInput, Issue, StudioError
+from engine.i18n import Msg
 from engine.executor import LocalExecutor, ProgressEvent
 
 
@@ -50,7 +51,7 @@ def start_run(source: str | Path | dict, *, db=None, overrides: list[str] | None
             api.run_recipe(source, db=db, overrides=overrides, on_progress=on_progress, cancelled=worker.cancel.is_set,
                        run_id=run_id)
         except Exception as exc:  # noqa: BLE001 — recorded in the run row; kept here for runs that never started
-            worker.error = str(exc) or type(exc).__name__
+            worker.error = exc.msg if isinstance(exc, StudioError) else (str(exc) or type(exc).__name__)
         finally:
             worker.done = True
 
@@ -134,13 +135,16 @@ def run_model(run_id: str, db=None):
     run, result = api.get_run(run_id, db), api.load_result(run_id, db)
     pipeline = api.compile_recipe(run["recipe"], db=db)
     if pipeline.source.fingerprint != result["data"]["fingerprint"]:
-        raise InvalidInput(Issue(f"the data of run {run_id} changed after it ran", hint="run the recipe again"))
+        raise InvalidInput(Issue(Msg(f"the data of run {run_id} changed after it ran", f"运行 {run_id} 的数据在运行后已改变"),
+                                 hint=Msg("run the recipe again", "请重新运行配方")))
     step = next((s for s in pipeline.steps if "model" in s.op.outputs), None)
     cache = StepCache(config.cache_dir(api.catalog(db).path))
     step_key_ = LocalExecutor(cache).keys(pipeline).get(step.id) if step else None
     if step_key_ is None or not cache.has(step_key_):
-        raise InvalidInput(Issue(f"the model of run {run_id} is no longer in the step cache",
-                                 hint="run the recipe again (unchanged steps come from the cache)"))
+        raise InvalidInput(Issue(Msg(f"the model of run {run_id} is no longer in the step cache",
+                                     f"运行 {run_id} 的模型已不在步骤缓存中"),
+                                 hint=Msg("run the recipe again (unchanged steps come from the cache)",
+                                          "请重新运行配方（未改变的步骤直接取自缓存）")))
     if len(_MODELS) >= 8:
         _MODELS.pop(next(iter(_MODELS)))
     _MODELS[key] = cache.get(step_key_)["model"]
@@ -157,7 +161,7 @@ def what_if(run_id: str, settings: dict[str, Any], db=None) -> dict[str, Any]:
     point = {**predicted.get("settings", {}), **settings}
     missing = [c for c in model.features if c not in point]
     if missing:
-        raise InvalidInput(Issue(f"what-if needs values for {missing}"))
+        raise InvalidInput(Issue(Msg(f"what-if needs values for {missing}", f"假设分析需要 {missing} 的值")))
     frame = pd.DataFrame([{c: point[c] for c in model.features}]).infer_objects()
     value = float(model.predict(frame)[0])
     folds = model.predict_folds(frame)[:, 0]

@@ -18,6 +18,7 @@ import pandas as pd
 from engine.catalog import Catalog, quote
 from engine.dtypes import dtype_class, matches
 from engine.errors import InvalidInput, Issue
+from engine.i18n import Msg
 from engine.ingest import describe_file, read_file_frame, sha256_file
 from engine.schema.recipe import DataBinding
 
@@ -41,14 +42,17 @@ def check_select(sql: str, allowed_tables: list[str]) -> list[str]:
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
-        raise InvalidInput(Issue(f"SQL does not parse: {str(exc).splitlines()[0]}", path="data.sql")) from None
+        first = str(exc).splitlines()[0]
+        raise InvalidInput(Issue(Msg(f"SQL does not parse: {first}", f"SQL 无法解析：{first}"), path="data.sql")) from None
     if len(statements) != 1:
-        raise InvalidInput(Issue(f"SQL must be a single SELECT statement (found {len(statements)} statements)",
-                                 path="data.sql", hint="remove the extra statements and the ';' between them"))
+        raise InvalidInput(Issue(Msg(f"SQL must be a single SELECT statement (found {len(statements)} statements)",
+                                     f"SQL 只能是一条 SELECT 语句（现在有 {len(statements)} 条）"), path="data.sql",
+                                 hint=Msg("remove the extra statements and the ';' between them", "请删除多余的语句和它们之间的 ';'")))
     kind = statements[0].type.name
     if kind != "SELECT":
-        raise InvalidInput(Issue(f"SQL must be a read-only SELECT, not {kind}", path="data.sql",
-                                 hint="data bindings only read; change data through ingest"))
+        raise InvalidInput(Issue(Msg(f"SQL must be a read-only SELECT, not {kind}", f"SQL 必须是只读的 SELECT，不能是 {kind}"),
+                                 path="data.sql", hint=Msg("data bindings only read; change data through ingest",
+                                                           "数据绑定只读取数据；修改数据请通过导入")))
     con = duckdb.connect()
     try:
         tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
@@ -57,13 +61,16 @@ def check_select(sql: str, allowed_tables: list[str]) -> list[str]:
     functions, tables = [], []
     _walk(tree, functions, tables)
     if functions:
-        raise InvalidInput(Issue(f"SQL may only read data-factory tables, not table functions ({', '.join(functions)})",
-                                 path="data.sql", hint="ingest the file first, then select from its table"))
+        listed = ', '.join(functions)
+        raise InvalidInput(Issue(Msg(f"SQL may only read data-factory tables, not table functions ({listed})",
+                                     f"SQL 只能读取数据工厂中的表，不能用表函数（{listed}）"), path="data.sql",
+                                 hint=Msg("ingest the file first, then select from its table", "请先导入文件，再从它的表中查询")))
     lower = {t.lower() for t in allowed_tables}
     unknown = [t for t in tables if t.lower() not in lower]
     if unknown:
-        raise InvalidInput(Issue(f"SQL reads unknown table(s): {', '.join(unknown)}", path="data.sql",
-                                 hint=f"tables in the data factory: {', '.join(allowed_tables) or '(none)'}"))
+        raise InvalidInput(Issue(Msg(f"SQL reads unknown table(s): {', '.join(unknown)}", f"SQL 读取了不存在的表：{', '.join(unknown)}"),
+                                 path="data.sql", hint=Msg(f"tables in the data factory: {', '.join(allowed_tables) or '(none)'}",
+                                                           f"数据工厂中的表：{', '.join(allowed_tables) or '（无）'}")))
     return tables
 
 
@@ -84,14 +91,14 @@ def resolve(binding: DataBinding, catalog: Catalog, base_dir: Path | None = None
     """The DataSource for a binding; errors name the missing table/file or the refused SQL."""
     if binding.table:
         info = catalog.table_info(binding.table)
-        return DataSource(f"table {info.name}", info.columns, info.fingerprint,
+        return DataSource(Msg(f"table {info.name}", f"表 {info.name}"), info.columns, info.fingerprint,
                           lambda: catalog.read_table(info.name), info.rows)
     if binding.file:
         path = Path(binding.file)
         if not path.is_absolute() and base_dir is not None and not path.exists():
             path = base_dir / path
         columns = describe_file(path, binding.sheet)
-        return DataSource(f"file {path}", columns, hashlib.sha256(
+        return DataSource(Msg(f"file {path}", f"文件 {path}"), columns, hashlib.sha256(
             f"{sha256_file(path)}|{binding.sheet}".encode()).hexdigest(),
             lambda: read_file_frame(path, binding.sheet)[0])
     return _resolve_sql(binding.sql, catalog)
@@ -106,13 +113,14 @@ def _resolve_sql(sql: str, catalog: Catalog) -> DataSource:
         try:
             columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE ({sql})").fetchall()}
         except duckdb.Error as exc:
-            raise InvalidInput(Issue(f"SQL fails: {str(exc).splitlines()[0]}", path="data.sql")) from None
+            first = str(exc).splitlines()[0]
+            raise InvalidInput(Issue(Msg(f"SQL fails: {first}", f"SQL 执行失败：{first}"), path="data.sql")) from None
 
     def load() -> pd.DataFrame:
         with catalog.connect() as c:
             return c.execute(sql).df()
 
-    return DataSource("sql query", columns, fingerprint, load)
+    return DataSource(Msg("sql query", "SQL 查询"), columns, fingerprint, load)
 
 
 __all__ = ["DataSource", "check_select", "dtype_class", "matches", "quote", "resolve"]

@@ -22,6 +22,7 @@ import pandas as pd
 
 from engine import config
 from engine.errors import Busy, InvalidInput, Issue
+from engine.i18n import Msg, did_you_mean, zh
 
 INTERNAL_PREFIX = "_studio_"
 _SCHEMA = [
@@ -38,6 +39,8 @@ _SCHEMA = [
         started_at TIMESTAMP, finished_at TIMESTAMP, error VARCHAR, PRIMARY KEY(run_id, step_id))""",
     # later additions: ALTER ... IF NOT EXISTS keeps older data-factory files working
     "ALTER TABLE _studio_run_steps ADD COLUMN IF NOT EXISTS io_seconds DOUBLE",
+    "ALTER TABLE _studio_runs ADD COLUMN IF NOT EXISTS error_zh VARCHAR",
+    "ALTER TABLE _studio_run_steps ADD COLUMN IF NOT EXISTS error_zh VARCHAR",
     """CREATE TABLE IF NOT EXISTS _studio_trials(
         trial_id VARCHAR PRIMARY KEY, run_id VARCHAR, logged_at TIMESTAMP, settings JSON, outcome DOUBLE,
         predicted DOUBLE, predicted_low DOUBLE, predicted_high DOUBLE, batches INTEGER, note VARCHAR)""",
@@ -91,12 +94,16 @@ class Catalog:
                     break
                 except duckdb.IOException as exc:
                     if not _LOCK_RE.search(str(exc)):
-                        raise InvalidInput(Issue(f"cannot open the data factory: {exc}", str(self.path))) from None
+                        raise InvalidInput(Issue(Msg(f"cannot open the data factory: {exc}", f"无法打开数据工厂：{exc}"),
+                                                 str(self.path))) from None
                     if time.monotonic() > deadline:
-                        raise Busy(f"the data factory {self.path} is busy: {_holder(exc)} has held it for over "
-                                   f"{self.busy_timeout:.0f} s; wait for it to finish or stop it") from None
+                        holder = _holder(exc)
+                        raise Busy(Msg(f"the data factory {self.path} is busy: {holder} has held it for over "
+                                       f"{self.busy_timeout:.0f} s; wait for it to finish or stop it",
+                                       f"数据工厂 {self.path} 正忙：{zh(holder)} 已占用超过 {self.busy_timeout:.0f} 秒；"
+                                       f"请等它结束或停止它")) from None
                     if not told and self.on_busy:
-                        self.on_busy(f"data factory busy ({_holder(exc)}), retrying")
+                        self.on_busy(Msg(f"data factory busy ({_holder(exc)}), retrying", f"数据工厂正忙（{zh(_holder(exc))}），正在重试"))
                         told = True
                     time.sleep(delay)
                     delay = min(delay * 1.5, 0.5)
@@ -125,15 +132,20 @@ class Catalog:
     def check_new_name(self, name: str, *, replace: bool = False, con=None) -> None:
         """Refuse names that are empty, internal, or collide (DuckDB names are case-insensitive)."""
         if not name or not name.strip():
-            raise InvalidInput(Issue("table name is empty", hint="give a name with --table NAME"))
+            raise InvalidInput(Issue(Msg("table name is empty", "表名为空"),
+                                     hint=Msg("give a name with --table NAME", "请用 --table 表名 指定名称")))
         if name.lower().startswith(INTERNAL_PREFIX):
-            raise InvalidInput(Issue(f"table name '{name}' is reserved (prefix {INTERNAL_PREFIX})",
-                                     hint="choose another name"))
+            raise InvalidInput(Issue(Msg(f"table name '{name}' is reserved (prefix {INTERNAL_PREFIX})",
+                                         f"表名 '{name}' 是保留名（前缀 {INTERNAL_PREFIX}）"),
+                                     hint=Msg("choose another name", "请换一个名称")))
         existing = {t.lower(): t for t in self.table_names(con=con)}
         if name.lower() in existing and not replace:
             other = existing[name.lower()]
-            same = "already exists" if other == name else f"collides with existing table '{other}' (names ignore case)"
-            raise InvalidInput(Issue(f"table '{name}' {same}", hint="choose another name, or replace the table (ingest --replace)"))
+            same = (Msg("already exists", "已存在") if other == name else
+                    Msg(f"collides with existing table '{other}' (names ignore case)", f"与已有的表 '{other}' 重名（表名不区分大小写）"))
+            raise InvalidInput(Issue(Msg(f"table '{name}' {same}", f"表 '{name}' {zh(same)}"),
+                                     hint=Msg("choose another name, or replace the table (ingest --replace)",
+                                              "请换一个名称，或替换这张表（ingest --replace）")))
 
     def table_names(self, con=None) -> list[str]:
         sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
@@ -162,9 +174,11 @@ class Catalog:
 
         names = self.table_names()
         close = difflib.get_close_matches(name, names, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else (
-            f"tables: {', '.join(names[:10])}" if names else "ingest one first: python -m engine ingest FILE --table NAME")
-        return Issue(f"no table '{name}' in the data factory {self.path}", hint=hint)
+        listed = ', '.join(names[:10])
+        hint = did_you_mean(close[0]) if close else (
+            Msg(f"tables: {listed}", f"现有的表：{listed}") if names else
+            Msg("ingest one first: python -m engine ingest FILE --table NAME", "请先导入一张：python -m engine ingest 文件 --table 表名"))
+        return Issue(Msg(f"no table '{name}' in the data factory {self.path}", f"数据工厂 {self.path} 中没有表 '{name}'"), hint=hint)
 
     def schema(self, name: str) -> dict[str, str]:
         """Column name -> DuckDB type of a table."""
@@ -191,7 +205,7 @@ class Catalog:
         con.execute("DELETE FROM _studio_tables WHERE lower(name) = lower(?)", [info.name])
         con.execute("INSERT INTO _studio_tables VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [info.name, info.source, info.sha256, info.fingerprint, info.rows,
-                     json.dumps(info.columns, ensure_ascii=False), json.dumps(info.warnings, ensure_ascii=False),
+                     json.dumps(info.columns, ensure_ascii=False), json.dumps([_stored(w) for w in info.warnings], ensure_ascii=False),
                      info.ingested_at])
 
 
@@ -207,9 +221,19 @@ def create_from_frame(con, table: str, frame: pd.DataFrame) -> dict[str, str]:
 
 def _table_info(row: dict) -> TableInfo:
     return TableInfo(row["name"], row["source"], row["sha256"], row["fingerprint"], int(row["rows"]),
-                     json.loads(row["columns"]), json.loads(row["warnings"] or "[]"), str(row["ingested_at"]))
+                     json.loads(row["columns"]), [_warning(w) for w in json.loads(row["warnings"] or "[]")],
+                     str(row["ingested_at"]))
+
+
+def _stored(warning: str) -> str | dict:
+    """A warning as kept in the metadata: {en, zh} when it has Chinese (older rows hold plain strings)."""
+    return warning.to_dict() if isinstance(warning, Msg) else warning
+
+
+def _warning(stored: str | dict) -> str:
+    return Msg(stored.get("en", ""), stored.get("zh")) if isinstance(stored, dict) else stored
 
 
 def _holder(exc: Exception) -> str:
     match = re.search(r"PID (\d+)", str(exc))
-    return f"process {match.group(1)}" if match else "another process"
+    return Msg(f"process {match.group(1)}", f"进程 {match.group(1)}") if match else Msg("another process", "另一个进程")

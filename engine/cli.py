@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from engine import api
 from engine.errors import InvalidInput, Issue, StudioError
+from engine.i18n import Msg, cli_lang, text_of
 from engine.executor import ProgressEvent
 from engine.profiling.text import summary_lines
 
@@ -68,7 +69,7 @@ def cmd_templates(args) -> int:
                   + (f"  (older versions: {', '.join(reversed(older))})" if older else ""))
         for issues in lib.broken.values():
             for issue in issues:
-                print(f"BROKEN {issue}", file=sys.stderr)
+                print(f"BROKEN {issue.text(cli_lang())}", file=sys.stderr)
     return 0
 
 
@@ -98,7 +99,7 @@ def cmd_validate(args) -> int:
     except InvalidInput as exc:  # unreadable file: reported like any other problem
         issues = exc.issues
     for issue in issues:
-        print(issue)
+        print(issue.text(cli_lang()))
     if not issues:
         print(f"{args.file}: ok")
     return 2 if issues else 0
@@ -109,7 +110,7 @@ def _pairs(items: list[str] | None, flag: str) -> dict[str, str]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise InvalidInput(f"{flag} '{item}' is not COLUMN=VALUE")
+            raise InvalidInput(Msg(f"{flag} '{item}' is not COLUMN=VALUE", f"{flag} '{item}' 不是 列名=值 的形式"))
         out[key] = value
     return out
 
@@ -122,12 +123,16 @@ def cmd_ingest(args) -> int:
     try:
         options = api.IngestOptions.model_validate(options)
     except ValidationError as exc:
-        raise InvalidInput([Issue(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}") for e in exc.errors()]) from None
+        from engine.schema.errors import zh_of_error
+
+        raise InvalidInput([Issue(Msg(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}",
+                                      f"--{'.'.join(map(str, e['loc']))}：{zh_of_error(e)}"))
+                            for e in exc.errors()]) from None
     progress = ProgressLine() if not args.quiet else None
     info = api.ingest(args.file, args.table, db=args.db, options=options, on_progress=progress)
     print(f"ingested {info.rows} rows × {len(info.columns)} columns into table '{info.name}'")
     for warning in info.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {text_of(warning, cli_lang())}", file=sys.stderr)
     return 0
 
 
@@ -162,7 +167,7 @@ def cmd_derive(args) -> int:
     for item in args.set or []:
         key, sep, raw = item.partition("=")
         if not sep:
-            raise InvalidInput(f"--set '{item}' is not key=value")
+            raise InvalidInput(Msg(f"--set '{item}' is not key=value", f"--set '{item}' 不是 键=值 的形式"))
         params[key] = yaml_value(raw)
     info, report = api.derive_table(args.table, args.op, params, args.into, right=args.right, db=args.db)
     print(f"table '{info.name}': {info.rows} rows × {len(info.columns)} columns from {info.source}")
@@ -197,7 +202,8 @@ def cmd_report(args) -> int:
     economics = None
     if args.price is not None or args.volume is not None:
         if args.price is None or args.volume is None:
-            raise InvalidInput("give both --price (per unit of the target) and --volume (units per year)")
+            raise InvalidInput(Msg("give both --price (per unit of the target) and --volume (units per year)",
+                                     "请同时给出 --price（目标每单位的价格）和 --volume（每年的数量）"))
         economics = {"price": args.price, "volume": args.volume, "currency": args.currency}
     out = args.out or f"report-{args.run_id}-{args.lang}.{args.format}"
     path = api.write_report(args.run_id, out, fmt=args.format, lang=args.lang, db=args.db, economics=economics)
@@ -208,7 +214,7 @@ def cmd_report(args) -> int:
 def cmd_trial(args) -> int:
     if args.action == "log":
         if args.outcome is None:
-            raise InvalidInput("give the measured outcome: --outcome VALUE")
+            raise InvalidInput(Msg("give the measured outcome: --outcome VALUE", "请给出实测结果：--outcome 数值"))
         settings = {k: yaml_value(v) for k, v in _pairs(args.set, "--set").items()}
         trial = api.log_trial(args.run_id, settings, args.outcome, batches=args.batches, note=args.note, db=args.db)
         print(f"logged {trial['trial_id']}: outcome {trial['outcome']} (model predicted {trial['predicted']})")
@@ -298,7 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--right", help="second table (for align.asof_join)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="operator parameter (repeatable)")
     p.set_defaults(fn=cmd_derive)
-    p = add("demo", help="ingest the bundled demo tables (concrete, ccpp, ai4i2020) and the simulated yield line and boiler")
+    p = add("demo", help="ingest the bundled demo tables (concrete, ccpp, ai4i2020), the simulated yield line, rubber "
+                         "plant, test line and boiler")
     p.set_defaults(fn=cmd_demo)
     p = add("run", help="run a recipe")
     p.add_argument("recipe")
@@ -341,10 +348,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.fn(args)
     except InvalidInput as exc:
         for issue in exc.issues:
-            print(f"error: {issue}", file=sys.stderr)
+            print(f"error: {issue.text(cli_lang())}", file=sys.stderr)
         return 2
     except StudioError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.text(cli_lang())}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # output piped into `head`
         return 0

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from engine import api
 from engine.errors import InvalidInput, Issue
+from engine.i18n import Msg
 from engine.yaml_io import load_file
 
 
 def _read(path: str) -> str:
     file = Path(path)
     if not file.is_file():
-        raise InvalidInput(Issue(f"file not found: {path}", hint="check the path"))
+        raise InvalidInput(Issue(Msg(f"file not found: {path}", f"找不到文件：{path}"), hint=Msg("check the path", "请检查路径")))
     return file.read_text(encoding="utf-8-sig")
 
 

@@ -9,7 +9,9 @@ from pydantic import ValidationError
 
 from engine import registry
 from engine.binding import DataSource, dtype_class, matches
+from engine.dtypes import dtype_zh
 from engine.errors import InvalidInput, Issue
+from engine.i18n import Msg, did_you_mean, zh
 from engine.library import LoadedTemplate
 from engine.pipeline import DATA, InputRef, Pipeline, PipelineStep, topological_order
 from engine.schema.errors import issues_from_validation
@@ -19,7 +21,7 @@ from engine.yaml_io import SourceMap
 
 REF_RE = re.compile(r"^(params|roles|expert)\.([A-Za-z_][A-Za-z0-9_]*)$")
 DERIVED_ROLES = ("features",)  # roles.features = controllable + context (+ expert.force) - expert.exclude
-EXPERT_KEYS = ("exclude", "force", "pin", "monotone", "bounds")
+EXPERT_KEYS = ("exclude", "force", "pin", "monotone", "bounds", "costs")
 
 
 def _refs_in(value: Any) -> list[tuple[str, str]]:
@@ -44,10 +46,12 @@ def check_template(loaded: LoadedTemplate) -> tuple[list[Issue], list[str]]:
     ids = [s.id for s in t.steps]
     for i, step in enumerate(t.steps):
         if ids.index(step.id) != i:
-            issues.append(smap.issue(("steps", i, "id"), f"step id '{step.id}' is used twice", "give each step its own id"))
+            issues.append(smap.issue(("steps", i, "id"), Msg(f"step id '{step.id}' is used twice", f"步骤 id '{step.id}' 重复使用"),
+                                  Msg("give each step its own id", "每个步骤使用自己的 id")))
     for i, step in enumerate(t.steps):
         if step.id == DATA:
-            issues.append(smap.issue(("steps", i, "id"), f"'{DATA}' is reserved for the bound table", "rename the step"))
+            issues.append(smap.issue(("steps", i, "id"), Msg(f"'{DATA}' is reserved for the bound table", f"'{DATA}' 保留给绑定的数据表"),
+                                  Msg("rename the step", "请给步骤改名")))
     steps_by_id = {s.id: s for s in t.steps}
     deps: dict[str, set[str]] = {s.id: set() for s in t.steps}
     for i, step in enumerate(t.steps):
@@ -61,8 +65,8 @@ def check_template(loaded: LoadedTemplate) -> tuple[list[Issue], list[str]]:
     if cycle:
         loop = " → ".join(reversed(cycle))
         first = ids.index(cycle[0])
-        issues.append(smap.issue(("steps", first, "inputs"), f"steps form a cycle: {loop}",
-                                 "a step may only read steps that do not read it back"))
+        issues.append(smap.issue(("steps", first, "inputs"), Msg(f"steps form a cycle: {loop}", f"步骤之间形成循环：{loop}"),
+                                 Msg("a step may only read steps that do not read it back", "一个步骤只能读取不反过来读取它的步骤")))
     for key, ref in t.outputs.items():
         issues += _check_output(smap, key, ref, steps_by_id)
     return issues, order
@@ -74,30 +78,32 @@ def _unknown_op(smap: SourceMap, i: int, op: str) -> Issue:
     op_id = op.split("@")[0]
     if registry.get(op_id) is not None:
         versions = sorted({s.version for s in registry.all_operators() if s.id == op_id})
-        return smap.issue(("steps", i, "op"), f"operator '{op_id}' has no version {op.split('@')[1]}",
-                          f"available versions: {versions}")
+        return smap.issue(("steps", i, "op"), Msg(f"operator '{op_id}' has no version {op.split('@')[1]}", f"算子 '{op_id}' 没有版本 {op.split('@')[1]}"),
+                          Msg(f"available versions: {versions}", f"可用版本：{versions}"))
     close = difflib.get_close_matches(op_id, registry.known_ids(), n=1)
-    hint = f"did you mean '{close[0]}'?" if close else "list operators with: python -m engine operators"
-    return smap.issue(("steps", i, "op"), f"unknown operator '{op_id}'", hint)
+    hint = (did_you_mean(close[0]) if close else
+            Msg("list operators with: python -m engine operators", "查看算子列表：python -m engine operators"))
+    return smap.issue(("steps", i, "op"), Msg(f"unknown operator '{op_id}'", f"未知算子 '{op_id}'"), hint)
 
 
 def _check_inputs(smap, i, step, op, steps_by_id, deps) -> list[Issue]:
     issues = []
     if op is not None:
         for missing in [n for n in op.inputs if n not in step.inputs]:
-            issues.append(smap.issue(("steps", i, "inputs"), f"input '{missing}' of {op.id} is not connected",
-                                     f"add inputs: {{{missing}: STEP.OUTPUT}}"))
+            issues.append(smap.issue(("steps", i, "inputs"), Msg(f"input '{missing}' of {op.id} is not connected", f"{op.id} 的输入 '{missing}' 没有连接"),
+                                     Msg(f"add inputs: {{{missing}: STEP.OUTPUT}}", f"请添加 inputs: {{{missing}: 步骤.输出}}")))
         for extra in [n for n in step.inputs if n not in op.inputs]:
-            issues.append(smap.issue(("steps", i, "inputs", extra), f"{op.id} has no input '{extra}'",
-                                     f"its inputs: {', '.join(op.inputs) or '(none)'}"))
+            issues.append(smap.issue(("steps", i, "inputs", extra), Msg(f"{op.id} has no input '{extra}'", f"{op.id} 没有输入 '{extra}'"),
+                                     Msg(f"its inputs: {', '.join(op.inputs) or '(none)'}", f"它的输入：{', '.join(op.inputs) or '（无）'}")))
     for name, raw in step.inputs.items():
         ref = _parse_input(raw)
         if ref.step is None:
             continue
         source = steps_by_id.get(ref.step)
         if source is None:
-            issues.append(smap.issue(("steps", i, "inputs", name), f"reads step '{ref.step}', which does not exist",
-                                     f"steps: {', '.join(steps_by_id)}; or '{DATA}' for the bound table"))
+            issues.append(smap.issue(("steps", i, "inputs", name), Msg(f"reads step '{ref.step}', which does not exist", f"读取的步骤 '{ref.step}' 不存在"),
+                                     Msg(f"steps: {', '.join(steps_by_id)}; or '{DATA}' for the bound table",
+                                         f"可用步骤：{', '.join(steps_by_id)}；或用 '{DATA}' 表示绑定的数据表")))
             continue
         deps[step.id].add(ref.step)
         src_op = registry.get(source.op_id, source.op_version)
@@ -106,8 +112,9 @@ def _check_inputs(smap, i, step, op, steps_by_id, deps) -> list[Issue]:
         output = ref.output or (src_op.outputs[0] if len(src_op.outputs) == 1 else "")
         if output not in src_op.outputs:
             issues.append(smap.issue(("steps", i, "inputs", name),
-                                     f"step '{ref.step}' ({src_op.id}) has no output '{ref.output}'",
-                                     f"its outputs: {', '.join(src_op.outputs)}"))
+                                     Msg(f"step '{ref.step}' ({src_op.id}) has no output '{ref.output}'",
+                                         f"步骤 '{ref.step}'（{src_op.id}）没有输出 '{ref.output}'"),
+                                     Msg(f"its outputs: {', '.join(src_op.outputs)}", f"它的输出：{', '.join(src_op.outputs)}")))
     return issues
 
 
@@ -118,8 +125,9 @@ def _check_with(smap, i, step, op, t: Template) -> list[Issue]:
         for kind, name in refs:
             known = {"params": t.params, "roles": list(ROLE_NAMES) + list(DERIVED_ROLES), "expert": EXPERT_KEYS}[kind]
             if name not in known:
-                issues.append(smap.issue(("steps", i, "with", key), f"reference '{kind}.{name}' names nothing",
-                                         f"{kind}: {', '.join(known) or '(none declared)'}"))
+                issues.append(smap.issue(("steps", i, "with", key), Msg(f"reference '{kind}.{name}' names nothing", f"引用 '{kind}.{name}' 没有指向任何东西"),
+                                         Msg(f"{kind}: {', '.join(known) or '(none declared)'}",
+                                             f"{kind}：{', '.join(known) or '（未声明）'}")))
         if refs:
             referenced.add(key)
         else:
@@ -142,11 +150,12 @@ def _with_key(issue: Issue) -> str | None:
 def _check_output(smap, key, ref, steps_by_id) -> list[Issue]:
     parsed = _parse_input(ref)
     if parsed.step not in steps_by_id:
-        return [smap.issue(("outputs", key), f"output '{key}' reads step '{parsed.step}', which does not exist")]
+        return [smap.issue(("outputs", key), Msg(f"output '{key}' reads step '{parsed.step}', which does not exist",
+                                                  f"输出 '{key}' 读取的步骤 '{parsed.step}' 不存在"))]
     op = registry.get(steps_by_id[parsed.step].op_id, steps_by_id[parsed.step].op_version)
     if op is not None and parsed.output and parsed.output not in op.outputs:
-        return [smap.issue(("outputs", key), f"step '{parsed.step}' has no output '{parsed.output}'",
-                           f"its outputs: {', '.join(op.outputs)}")]
+        return [smap.issue(("outputs", key), Msg(f"step '{parsed.step}' has no output '{parsed.output}'", f"步骤 '{parsed.step}' 没有输出 '{parsed.output}'"),
+                           Msg(f"its outputs: {', '.join(op.outputs)}", f"它的输出：{', '.join(op.outputs)}"))]
     return []
 
 
@@ -185,8 +194,10 @@ def compile_pipeline(loaded: LoadedTemplate, recipe: Recipe, rsmap: SourceMap, s
 def _from_recipe(issue: Issue, with_: dict) -> Issue:
     origin = with_.get(_with_key(issue))
     if isinstance(origin, str) and REF_RE.match(origin):
-        return Issue(f"{issue.message} (value comes from the recipe's {origin})", issue.file, issue.line,
-                     issue.path, issue.hint or f"change {origin} in the recipe")
+        message = Msg(f"{issue.message} (value comes from the recipe's {origin})",
+                      f"{zh(issue.message)}（取值来自配方的 {origin}）")
+        return Issue(message, issue.file, issue.line, issue.path,
+                     issue.hint or Msg(f"change {origin} in the recipe", f"请在配方中修改 {origin}"))
     return issue
 
 
@@ -211,19 +222,23 @@ def check_roles(t: Template, recipe: Recipe, rsmap: SourceMap, source: DataSourc
         loc = ("roles", role)
         if spec is None:
             if cols:
-                issues.append(rsmap.issue(loc, f"template {t.id} has no role '{role}'",
-                                          f"its roles: {', '.join(specs)}"))
+                issues.append(rsmap.issue(loc, Msg(f"template {t.id} has no role '{role}'", f"模板 {t.id} 没有角色 '{role}'"),
+                                          Msg(f"its roles: {', '.join(specs)}", f"它的角色：{', '.join(specs)}")))
             continue
+        what = Msg(role, f"{spec.label.zh}（{role}）" if spec.label else f"角色 {role}")
         if len(cols) < spec.min:
-            issues.append(rsmap.issue(loc if cols else ("roles",), f"role '{role}' needs at least {spec.min} column(s), got {len(cols)}",
-                                      f"drag a column into {role}"))
+            issues.append(rsmap.issue(loc if cols else ("roles",), Msg(f"role '{role}' needs at least {spec.min} column(s), got {len(cols)}",
+                                          f"角色 '{role}' 至少需要 {spec.min} 列，现在是 {len(cols)} 列"),
+                                      Msg(f"drag a column into {role}", f"请把一列拖入{zh(what)}")))
         if spec.max is not None and len(cols) > spec.max:
-            issues.append(rsmap.issue(loc, f"role '{role}' takes at most {spec.max} column(s), got {len(cols)}"))
+            issues.append(rsmap.issue(loc, Msg(f"role '{role}' takes at most {spec.max} column(s), got {len(cols)}",
+                                                  f"角色 '{role}' 最多 {spec.max} 列，现在是 {len(cols)} 列")))
         for j, col in enumerate(cols):
-            issues += _check_column(rsmap, loc + (j,) if len(cols) > 1 else loc, col, spec.dtypes, source, role)
+            issues += _check_column(rsmap, loc + (j,) if len(cols) > 1 else loc, col, spec.dtypes, source, what)
             if col in seen and role != "ignore":
-                issues.append(rsmap.issue(loc, f"column '{col}' is in both '{seen[col]}' and '{role}'",
-                                          "a column plays one role"))
+                issues.append(rsmap.issue(loc, Msg(f"column '{col}' is in both '{seen[col]}' and '{role}'",
+                                              f"列 '{col}' 同时在 '{seen[col]}' 和 '{role}' 中"),
+                                          Msg("a column plays one role", "一列只能担任一个角色")))
             seen.setdefault(col, role)
     return issues
 
@@ -233,12 +248,15 @@ def _check_column(rsmap, loc, col, dtypes, source: DataSource, what: str) -> lis
         import difflib
 
         close = difflib.get_close_matches(col, list(source.columns), n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"columns: {', '.join(list(source.columns)[:12])}"
-        return [rsmap.issue(loc, f"column '{col}' is not in {source.label}", hint)]
+        listed = ', '.join(list(source.columns)[:12])
+        hint = (did_you_mean(close[0]) if close else
+                Msg(f"columns: {listed}", f"可选列：{listed}"))
+        return [rsmap.issue(loc, Msg(f"column '{col}' is not in {source.label}", f"列 '{col}' 不存在（{zh(source.label)}）"), hint)]
     if not matches(source.columns[col], dtypes):
         kind = dtype_class(source.columns[col])
-        return [rsmap.issue(loc, f"column '{col}' is {kind} ({source.columns[col]}), but {what} needs {'/'.join(dtypes)}",
-                            "pick another column, or fix its type in the data factory")]
+        return [rsmap.issue(loc, Msg(f"column '{col}' is {kind} ({source.columns[col]}), but {what} needs {'/'.join(dtypes)}",
+                                     f"列 '{col}' 是{dtype_zh(kind)}（{source.columns[col]}），但{zh(what)}需要{dtype_zh(dtypes)}"),
+                            Msg("pick another column, or fix its type in the data factory", "请换一列，或在数据工厂中修正它的类型"))]
     return []
 
 
@@ -253,7 +271,7 @@ def _validate_params(t: Template, recipe: Recipe, rsmap: SourceMap, source: Data
         if spec.type in ("column", "columns") and params.get(name):
             values = params[name] if spec.type == "columns" else [params[name]]
             for col in values:
-                issues += _check_column(rsmap, ("params", name), col, spec.dtypes, source, f"parameter '{name}'")
+                issues += _check_column(rsmap, ("params", name), col, spec.dtypes, source, Msg(f"parameter '{name}'", f"参数 '{name}'"))
     return params, issues
 
 
@@ -264,7 +282,8 @@ def _check_expert(recipe: Recipe, rsmap: SourceMap, source: DataSource) -> list[
         value = getattr(expert, key)
         for col in value:
             loc = ("expert", key, col) if isinstance(value, dict) else ("expert", key)
-            issues += _check_column(rsmap, loc, col, ["any"], source, f"expert.{key}")
+            name = col.partition("=")[0] if key == "costs" else col  # costs: "origin=B" prices a level
+            issues += _check_column(rsmap, loc, name, ["any"], source, f"expert.{key}")
     return issues
 
 

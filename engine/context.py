@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from engine.errors import StudioError
+from engine.i18n import Msg
 
 
 class Cancelled(StudioError):
@@ -23,5 +24,6 @@ class StepContext:
     def progress(self, fraction: float, message: str = "") -> None:
         """Report progress within the step (0..1); also the point where a cancel request takes effect."""
         if self.cancelled():
-            raise Cancelled(f"run {self.run_id} cancelled during step '{self.step_id}'")
+            raise Cancelled(Msg(f"run {self.run_id} cancelled during step '{self.step_id}'",
+                                f"运行 {self.run_id} 在步骤 '{self.step_id}' 中被取消"))
         self.report(max(0.0, min(1.0, fraction)), message)

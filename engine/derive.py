@@ -14,6 +14,7 @@ from engine import registry
 from engine.catalog import Catalog, TableInfo, create_from_frame
 from engine.context import StepContext
 from engine.errors import InvalidInput, Issue, StudioError
+from engine.i18n import Msg
 from engine.result import to_jsonable
 from engine.schema.errors import issues_from_validation
 
@@ -30,13 +31,16 @@ def derive_table(catalog: Catalog, source: str, op_id: str, params: dict[str, An
     op = registry.get(op_id)
     if op is None or op not in table_operators():
         names = ", ".join(o.id for o in table_operators())
-        raise InvalidInput(Issue(f"'{op_id}' is not an operator that makes a table", hint=f"use one of: {names}"))
+        raise InvalidInput(Issue(Msg(f"'{op_id}' is not an operator that makes a table", f"'{op_id}' 不是生成新表的算子"),
+                                 hint=Msg(f"use one of: {names}", f"请使用以下之一：{names}")))
     try:
         validated = op.params_model.model_validate(params)
     except ValidationError as exc:
         raise InvalidInput(issues_from_validation(exc, op.params_model, params, None, ("params",))) from None
     if ("right" in op.inputs) != (right is not None):
-        raise InvalidInput(Issue(f"{op_id} needs {'a second table (right)' if 'right' in op.inputs else 'one table'}"))
+        two = "right" in op.inputs
+        raise InvalidInput(Issue(Msg(f"{op_id} needs {'a second table (right)' if two else 'one table'}",
+                                     f"{op_id} 需要{'第二张表（right）' if two else '一张表'}")))
     catalog.check_new_name(new_table)
     infos = [catalog.table_info(source)] + ([catalog.table_info(right)] if right else [])
     inputs = {"frame": catalog.read_table(infos[0].name)}
@@ -45,9 +49,10 @@ def derive_table(catalog: Catalog, source: str, op_id: str, params: dict[str, An
     try:
         out = op.fn(validated, StepContext("derive", op_id, seed), **inputs)
     except StudioError as exc:  # e.g. a condition naming an unknown column: the user's input to fix
-        raise InvalidInput(Issue(str(exc), path="params")) from None
+        raise InvalidInput(Issue(exc.msg, path="params")) from None
     except Exception as exc:  # an operator's own error text is the useful part
-        raise InvalidInput(Issue(f"{op_id} failed on table '{source}': {type(exc).__name__}: {exc}")) from None
+        raise InvalidInput(Issue(Msg(f"{op_id} failed on table '{source}': {type(exc).__name__}: {exc}",
+                                     f"{op_id} 在表 '{source}' 上失败：{type(exc).__name__}: {exc}"))) from None
     frame, report = out["frame"], to_jsonable(out.get("report", {}))
     recipe = json.dumps({"op": op.key, "params": validated.model_dump(mode="json"),
                          "inputs": [i.fingerprint for i in infos], "seed": seed}, sort_keys=True)

@@ -24,3 +24,13 @@ def matches(duckdb_type: str, allowed: list[str]) -> bool:
     if "any" in allowed or cls in allowed:
         return True
     return "category" in allowed and cls in ("text", "bool")
+
+
+DTYPE_ZH = {"numeric": "数值", "bool": "布尔", "datetime": "日期时间", "text": "文本", "category": "类别", "id": "标识",
+            "other": "其他类型", "any": "任意类型"}
+
+
+def dtype_zh(names: str | list[str]) -> str:
+    """The Chinese of one type class, or of several joined with '/' (for messages)."""
+    items = [names] if isinstance(names, str) else names
+    return "/".join(DTYPE_ZH.get(n, n) for n in items)

@@ -1,8 +1,14 @@
-"""Errors that are product: each names where (file:line, key path) and what to do."""
+"""Errors that are product: each names where (file:line, key path) and what to do — in English and Chinese.
+
+Messages and hints are `engine.i18n.Msg` (English str carrying `.zh`); `str()` stays English, `.text("zh")`
+renders Chinese. See engine/i18n.py for how to write one.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from engine.i18n import Msg, text_of, zh
 
 
 @dataclass(frozen=True)
@@ -16,21 +22,40 @@ class Issue:
     hint: str | None = None
 
     def __str__(self) -> str:
+        return self.text("en")
+
+    def text(self, lang: str | None = "en") -> str:
+        """The issue in `lang` ("en" or "zh"); file, line and key path stay as they are."""
         where = ""
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
         key = f"{self.path}: " if self.path else ""
-        hint = f" — {self.hint}" if self.hint else ""
-        return f"{where}{key}{self.message}{hint}"
+        hint = f" — {text_of(self.hint, lang)}" if self.hint else ""
+        return f"{where}{key}{text_of(self.message, lang)}{hint}"
+
+    def body(self, lang: str | None = "en") -> str:
+        """Message and hint only (shown beside the form field the issue names)."""
+        return text_of(self.message, lang) + (f" — {text_of(self.hint, lang)}" if self.hint else "")
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        out = {k: (str(v) if isinstance(v, Msg) else v) for k, v in self.__dict__.items() if v is not None}
+        out["zh"] = self.text("zh")
+        return out
 
 
 class StudioError(Exception):
     """Base of every error the engine raises on purpose; its text is shown to the user as is."""
 
     exit_code = 2
+
+    def text(self, lang: str | None = "en") -> str:
+        """The message in `lang` (Chinese when it was raised with a Msg)."""
+        return text_of(self.args[0], lang) if self.args else type(self).__name__
+
+    @property
+    def msg(self) -> Msg:
+        """The message in both languages, to wrap into another error or store."""
+        return Msg(self.text("en"), self.text("zh"))
 
 
 class InvalidInput(StudioError):
@@ -42,7 +67,10 @@ class InvalidInput(StudioError):
         elif isinstance(issues, Issue):
             issues = [issues]
         self.issues = list(issues)
-        super().__init__("\n".join(str(i) for i in self.issues))
+        super().__init__(Msg("\n".join(i.text("en") for i in self.issues), "\n".join(i.text("zh") for i in self.issues)))
+
+    def text(self, lang: str | None = "en") -> str:
+        return "\n".join(i.text(lang) for i in self.issues)
 
 
 class RunFailed(StudioError):
@@ -52,8 +80,8 @@ class RunFailed(StudioError):
 
     def __init__(self, run_id: str, step_id: str | None, message: str):
         self.run_id, self.step_id = run_id, step_id
-        where = f" at step '{step_id}'" if step_id else ""
-        super().__init__(f"run {run_id} failed{where}: {message}")
+        where, where_zh = (f" at step '{step_id}'", f"（步骤 '{step_id}'）") if step_id else ("", "")
+        super().__init__(Msg(f"run {run_id} failed{where}: {message}", f"运行 {run_id} 失败{where_zh}：{zh(message)}"))
 
 
 class Busy(StudioError):

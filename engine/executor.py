@@ -17,6 +17,7 @@ from typing import Any, Callable
 from engine.cache import StepCache, step_key
 from engine.context import Cancelled, StepContext
 from engine.errors import StudioError
+from engine.i18n import Msg
 from engine.pipeline import InputRef, Pipeline
 
 
@@ -101,7 +102,7 @@ class LocalExecutor(Executor):
         try:
             for index, step in enumerate(pipeline.steps):
                 if cancelled():
-                    raise StepFailed(step.id, f"cancelled before step '{step.id}'", records)
+                    raise StepFailed(step.id, Msg(f"cancelled before step '{step.id}'", f"在步骤 '{step.id}' 之前被取消"), records)
                 t0, started = time.perf_counter(), _now()
                 cached = keys[step.id] in needed.cached
                 if cached and step.id in needed.load:
@@ -164,7 +165,9 @@ class LocalExecutor(Executor):
                     raise TypeError(f"operator {step.op.key} must return a dict with keys {list(step.op.outputs)}")
                 outputs = {step.op.outputs[0]: result}
         except Exception as exc:
-            message = str(exc) if isinstance(exc, (StudioError, Cancelled)) else f"{type(exc).__name__}: {exc}"
+            detail = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Msg) else None
+            message = exc.msg if isinstance(exc, StudioError) else Msg(
+                f"{type(exc).__name__}: {exc}", f"意外错误 {type(exc).__name__}: {detail.zh if detail else exc}")
             records.append(StepRecord(step.id, step.op.key, "failed", False, time.perf_counter() - t0, started,
                                       _now(), message))
             raise StepFailed(step.id, message, records, traceback.format_exc()) from exc

@@ -33,6 +33,7 @@ from typing import Any, Union
 import pandas as pd
 
 from engine.errors import StudioError
+from engine.i18n import Msg, did_you_mean, zh
 
 MAX_LENGTH = 5000  # a condition longer than this is a mistake, not a filter
 MAX_DEPTH = 60  # nesting bound: deep parentheses must fail clearly, not with a RecursionError
@@ -41,14 +42,18 @@ KEYWORDS = {"and", "or", "not", "between", "in", "is", "null", "true", "false"}
 COMPARISONS = {"=": "==", "==": "==", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
+_BACKTICKS = Msg("to name a column use `backticks`, not quotes", "列名请用 `反引号`，不要用引号")
+
+
 class ExprError(StudioError):
     """A condition that cannot be parsed or evaluated; its text points at the place with a caret line."""
 
     def __init__(self, message: str, text: str, pos: int, hint: str | None = None):
-        self.reason, self.text, self.pos, self.hint = message, text, pos, hint
+        self.reason, self.condition, self.pos, self.hint = message, text, pos, hint
         pad = _display_width(text[:pos])  # Chinese characters take two cells in a terminal
-        tail = f" — {hint}" if hint else ""
-        super().__init__(f"{message} at column {pos + 1}{tail}\n  {text}\n  {' ' * pad}^")
+        tail, tail_zh = (f" — {hint}", f" — {zh(hint)}") if hint else ("", "")
+        caret = f"\n  {text}\n  {' ' * pad}^"
+        super().__init__(Msg(f"{message} at column {pos + 1}{tail}{caret}", f"{zh(message)}（第 {pos + 1} 个字符处）{tail_zh}{caret}"))
 
 
 def _display_width(text: str) -> int:
@@ -94,7 +99,7 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("str", re.sub(r"\\(.)", r"\1", raw[1:-1]), pos))
         elif kind == "quoted":
             if len(raw) == 2:
-                raise ExprError("empty column name", text, pos)
+                raise ExprError(Msg("empty column name", "列名为空"), text, pos)
             tokens.append(Token("quoted", raw[1:-1], pos))
         elif kind == "name":
             lower = raw.lower()
@@ -109,9 +114,9 @@ def tokenize(text: str) -> list[Token]:
 def _unexpected_char(text: str, pos: int) -> ExprError:
     ch = text[pos]
     if ch in "'\"`[":
-        return ExprError(f"unclosed {ch}", text, pos, "close the quote or bracket")
-    return ExprError(f"unexpected character {ch!r}", text, pos,
-                     "put a column name with spaces or symbols in `backticks`")
+        return ExprError(Msg(f"unclosed {ch}", f"{ch} 没有闭合"), text, pos, Msg("close the quote or bracket", "请补上闭合的引号或括号"))
+    return ExprError(Msg(f"unexpected character {ch!r}", f"意外的字符 {ch!r}"), text, pos,
+                     Msg("put a column name with spaces or symbols in `backticks`", "含空格或符号的列名请用 `反引号` 括起来"))
 
 
 # ---------------------------------------------------------------- syntax tree
@@ -194,17 +199,21 @@ class _Parser:
 
     def expect(self, kind: str, what: str, value: str | None = None) -> Token:
         if self.tok.kind != kind or (value is not None and self.tok.value != value):
-            raise self.error(f"expected {what}")
+            raise self.error(Msg(f"expected {what}", f"这里应是 {zh(what)}"))
         return self.take()
 
     def error(self, message: str, hint: str | None = None) -> ExprError:
-        found = "the end" if self.tok.kind == "end" else repr(self.text[self.tok.pos:].split()[0][:20])
-        return ExprError(f"{message}, found {found}", self.text, self.tok.pos, hint)
+        if self.tok.kind == "end":
+            found, found_zh = "the end", "但条件已结束"
+        else:
+            found = repr(self.text[self.tok.pos:].split()[0][:20])
+            found_zh = f"实际是 {found}"
+        return ExprError(Msg(f"{message}, found {found}", f"{zh(message)}，{found_zh}"), self.text, self.tok.pos, hint)
 
     def condition(self):
         node = self.or_expr()
         if self.tok.kind != "end":
-            raise self.error("expected 'and', 'or' or the end of the condition")
+            raise self.error(Msg("expected 'and', 'or' or the end of the condition", "这里应是 'and'、'or' 或条件结尾"))
         return node
 
     def or_expr(self):
@@ -224,7 +233,7 @@ class _Parser:
     def not_expr(self):
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.error("condition nested too deeply")
+            raise self.error(Msg("condition nested too deeply", "条件嵌套太深"))
         if self.is_kw("not"):
             self.take()
             node = Not(self.not_expr())
@@ -256,22 +265,23 @@ class _Parser:
         negated = self.accept("not")
         if self.accept("between"):
             low = self.operand()
-            self.expect("kw", "'and' of 'between … and …'", "and")
+            self.expect("kw", Msg("'and' of 'between … and …'", "'between … and …' 中的 'and'"), "and")
             return Between(left, low, self.operand(), negated)
         if self.accept("in"):
             return InList(left, self.value_list(), negated)
         if negated:
-            raise self.error("expected 'in' or 'between' after 'not'")
+            raise self.error(Msg("expected 'in' or 'between' after 'not'", "'not' 后面应是 'in' 或 'between'"))
         at_boundary = self.tok.kind in ("end", ")") or self.is_kw("and") or self.is_kw("or")
         if at_boundary and isinstance(left, Column):
             return Truthy(left)
         if at_boundary:
             self._bare_value(left)
-        raise self.error("expected a comparison (=, !=, <, <=, >, >=), 'between', 'in' or 'is null'")
+        raise self.error(Msg("expected a comparison (=, !=, <, <=, >, >=), 'between', 'in' or 'is null'",
+                                 "这里应是比较（=, !=, <, <=, >, >=）、'between'、'in' 或 'is null'"))
 
     def _bare_value(self, value: Value):
-        raise ExprError("a value alone is not a condition", self.text, value.pos,
-                        "to name a column use `backticks`, not quotes" if isinstance(value.value, str) else None)
+        raise ExprError(Msg("a value alone is not a condition", "单独一个值不构成条件"), self.text, value.pos,
+                        _BACKTICKS if isinstance(value.value, str) else None)
 
     def operand(self) -> Operand:
         if self.tok.kind in ("name", "quoted"):
@@ -283,32 +293,33 @@ class _Parser:
         token = self.tok
         if token.kind == "-":
             self.take()
-            number = self.expect("num", "a number after '-'")
+            number = self.expect("num", Msg("a number after '-'", "'-' 后面的数字"))
             return Value(-number.value, token.pos)
         if token.kind in ("num", "str"):
             return Value(self.take().value, token.pos)
         if token.kind == "kw" and token.value in ("true", "false"):
             return Value(self.take().value == "true", token.pos)
         if token.kind == "kw" and token.value == "null":
-            raise self.error("'null' cannot be compared", "write 'x is null' or 'x is not null'")
-        raise self.error("expected a column name or a value")
+            raise self.error(Msg("'null' cannot be compared", "'null' 不能用来比较"),
+                             Msg("write 'x is null' or 'x is not null'", "请写成 'x is null' 或 'x is not null'"))
+        raise self.error(Msg("expected a column name or a value", "这里应是列名或值"))
 
     def value_list(self) -> tuple[Value, ...]:
-        self.expect("(", "'(' after 'in'")
+        self.expect("(", Msg("'(' after 'in'", "'in' 后面的 '('"))
         values = [self.value()]
         while self.tok.kind == ",":
             self.take()
             values.append(self.value())
-        self.expect(")", "',' or ')'")
+        self.expect(")", Msg("',' or ')'", "',' 或 ')'"))
         return tuple(values)
 
 
 def parse(text: str):
     """The syntax tree of condition `text`; raises ExprError naming the position of the first problem."""
     if not text or not text.strip():
-        raise ExprError("the condition is empty", text or "", 0)
+        raise ExprError(Msg("the condition is empty", "条件为空"), text or "", 0)
     if len(text) > MAX_LENGTH:
-        raise ExprError(f"the condition is longer than {MAX_LENGTH} characters", text[:80], 0)
+        raise ExprError(Msg(f"the condition is longer than {MAX_LENGTH} characters", f"条件超过 {MAX_LENGTH} 个字符"), text[:80], 0)
     return _Parser(text).condition()
 
 
@@ -343,8 +354,8 @@ class _Evaluator:
         for column in found:
             if column.name not in self.frame.columns:
                 guess = closest(column.name, self.frame.columns)
-                raise ExprError(f"unknown column '{column.name}'", self.text, column.pos,
-                                f"did you mean '{guess}'?" if guess else "check the column names of the data")
+                raise ExprError(Msg(f"unknown column '{column.name}'", f"列 '{column.name}' 不存在"), self.text, column.pos,
+                                did_you_mean(guess) if guess else Msg("check the column names of the data", "请核对数据的列名"))
 
     def eval(self, node) -> pd.Series:
         if isinstance(node, BoolOp):
@@ -374,8 +385,8 @@ class _Evaluator:
 
     def compare(self, op: str, left: Operand, right: Operand, pos: int) -> pd.Series:
         if isinstance(left, Value) and isinstance(right, Value):
-            raise ExprError("compare a column with a value, not two values", self.text, left.pos,
-                            "to name a column use `backticks`, not quotes")
+            raise ExprError(Msg("compare a column with a value, not two values", "请用列和值比较，而不是两个值"),
+                            self.text, left.pos, _BACKTICKS)
         a = self.series(left)
         b = right.value if isinstance(right, Value) else self.series(right)
         if isinstance(left, Value):  # "850 < temp" reads as "temp > 850"
@@ -383,8 +394,10 @@ class _Evaluator:
         try:
             result = _apply(op, a, b)
         except (TypeError, ValueError) as exc:
-            raise ExprError(f"cannot compare {_describe(left, a)} with {_describe(right, b)}", self.text, pos,
-                            "convert the column first (clean.fix_types) or compare it with a value of its type") \
+            this, that = _describe(left, a), _describe(right, b)
+            raise ExprError(Msg(f"cannot compare {this} with {that}", f"无法比较 {zh(this)} 和 {zh(that)}"), self.text, pos,
+                            Msg("convert the column first (clean.fix_types) or compare it with a value of its type",
+                                "请先转换列的类型（clean.fix_types），或与同类型的值比较")) \
                 from exc
         unknown = a.isna() | (b.isna() if isinstance(b, pd.Series) else pd.isna(b))
         return pd.Series(result, index=self.frame.index).astype("boolean").mask(unknown)
@@ -397,8 +410,8 @@ class _Evaluator:
     def truthy(self, column: Column) -> pd.Series:
         s = self.frame[column.name]
         if not pd.api.types.is_bool_dtype(s):
-            raise ExprError(f"column '{column.name}' is not true/false", self.text, column.pos,
-                            f"compare it, e.g. {column.name} > 0")
+            raise ExprError(Msg(f"column '{column.name}' is not true/false", f"列 '{column.name}' 不是真/假值"), self.text,
+                            column.pos, Msg(f"compare it, e.g. {column.name} > 0", f"请写成比较，例如 {column.name} > 0"))
         return s.astype("boolean")
 
 
@@ -408,8 +421,8 @@ def _apply(op: str, a: pd.Series, b) -> Any:
 
 def _describe(operand: Operand, data) -> str:
     if isinstance(operand, Column):
-        return f"column '{operand.name}' ({data.dtype})"
-    return f"value {operand.value!r}"
+        return Msg(f"column '{operand.name}' ({data.dtype})", f"列 '{operand.name}'（{data.dtype}）")
+    return Msg(f"value {operand.value!r}", f"值 {operand.value!r}")
 
 
 def mask(text: str, frame: pd.DataFrame) -> pd.Series:

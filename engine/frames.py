@@ -7,6 +7,7 @@ import pandas as pd
 
 from engine import expr
 from engine.errors import StudioError
+from engine.i18n import Msg, join, zh
 
 
 def require_columns(frame: pd.DataFrame, names, what: str = "column") -> None:
@@ -15,9 +16,14 @@ def require_columns(frame: pd.DataFrame, names, what: str = "column") -> None:
     for name in names:
         if name not in frame.columns:
             guess = expr.closest(name, frame.columns)
-            problems.append(f"{what} '{name}' is not in the data" + (f" (did you mean '{guess}'?)" if guess else ""))
+            what_zh = _WHAT_ZH.get(str(what), zh(what))
+            problems.append(Msg(f"{what} '{name}' is not in the data" + (f" (did you mean '{guess}'?)" if guess else ""),
+                                f"{what_zh} '{name}' 不在数据中" + (f"（是不是 '{guess}'？）" if guess else "")))
     if problems:
-        raise StudioError("; ".join(problems))
+        raise StudioError(join("; ", problems, "；"))
+
+
+_WHAT_ZH = {"column": "列", "time column": "时间列", "right-table column": "右表的列"}
 
 
 def as_datetime(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -27,12 +33,14 @@ def as_datetime(frame: pd.DataFrame, column: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(s):
         return s
     if pd.api.types.is_numeric_dtype(s):
-        raise StudioError(f"time column '{column}' is numeric, not a date/time; convert it with clean.fix_types")
+        raise StudioError(Msg(f"time column '{column}' is numeric, not a date/time; convert it with clean.fix_types",
+                              f"时间列 '{column}' 是数值，不是日期/时间；请用 clean.fix_types 转换"))
     try:
         return pd.to_datetime(s)
     except (ValueError, TypeError) as exc:
-        raise StudioError(f"time column '{column}' does not parse as date/time ({exc}); "
-                          "convert it with clean.fix_types and a datetime format") from exc
+        raise StudioError(Msg(f"time column '{column}' does not parse as date/time ({exc}); "
+                              "convert it with clean.fix_types and a datetime format",
+                              f"时间列 '{column}' 无法解析为日期/时间（{exc}）；请用 clean.fix_types 并指定日期时间格式转换")) from exc
 
 
 def row_numbers(flags: pd.Series, limit: int) -> list[int]:

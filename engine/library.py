@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from engine import config
 from engine.errors import InvalidInput, Issue
+from engine.i18n import Msg, did_you_mean
 from engine.schema.errors import issues_from_validation
 from engine.schema.template import Template
 from engine.versions import newest, sort_versions
@@ -53,9 +54,10 @@ class TemplateLibrary:
                 versions = lib.templates.setdefault(loaded.template.id, {})
                 if loaded.template.version in versions:
                     other = versions[loaded.template.version].path
-                    lib.broken[str(path)] = [Issue(f"template {loaded.template.key} is also defined in {other}",
+                    lib.broken[str(path)] = [Issue(Msg(f"template {loaded.template.key} is also defined in {other}",
+                                                       f"模板 {loaded.template.key} 也在 {other} 中定义"),
                                                    str(path), loaded.source.line_for(("version",)), "version",
-                                                   "bump the version")]
+                                                   Msg("bump the version", "请提高版本号"))]
                     continue
                 versions[loaded.template.version] = loaded
         return lib
@@ -67,16 +69,23 @@ class TemplateLibrary:
             import difflib
 
             close = difflib.get_close_matches(template_id, list(self.templates), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"templates: {', '.join(sorted(self.templates))}"
-            raise InvalidInput(Issue(f"unknown template '{template_id}'", path="template", hint=hint))
+            names = ', '.join(sorted(self.templates))
+            hint = (did_you_mean(close[0]) if close else
+                    Msg(f"templates: {names}", f"可用模板：{names}"))
+            raise InvalidInput(Issue(Msg(f"unknown template '{template_id}'", f"未知模板 '{template_id}'"),
+                                     path="template", hint=hint))
         if version is None:
             return versions[newest(versions)]
         if version not in versions:
-            latest = newest(versions)
+            latest, listed = newest(versions), ', '.join(sort_versions(versions))
             raise InvalidInput(Issue(
-                f"template '{template_id}' has no version {version}; versions: {', '.join(sort_versions(versions))}",
-                path="template", hint=f"change the pin to {template_id}@{latest} and re-validate; "
-                                      f"`python -m engine migrate RECIPE.yaml` lists the parameters that differ"))
+                Msg(f"template '{template_id}' has no version {version}; versions: {listed}",
+                    f"模板 '{template_id}' 没有版本 {version}；现有版本：{listed}"),
+                path="template",
+                hint=Msg(f"change the pin to {template_id}@{latest} and re-validate; "
+                         f"`python -m engine migrate RECIPE.yaml` lists the parameters that differ",
+                         f"请把版本固定改为 {template_id}@{latest} 后重新校验；"
+                         f"`python -m engine migrate RECIPE.yaml` 会列出有差异的参数")))
         return versions[version]
 
     def versions(self, template_id: str) -> list[str]:
@@ -102,16 +111,19 @@ def _misplaced(loaded: LoadedTemplate, folder: Path) -> Issue | None:
     path, tpl = loaded.path, loaded.template
     if path.parent == folder or (path.parent.name == tpl.id and path.stem == tpl.version):
         return None
-    return Issue(f"an older version must be kept as {tpl.id}/{tpl.version}.yaml (this file declares {tpl.key})",
+    proper = folder / tpl.id / (tpl.version + ".yaml")
+    return Issue(Msg(f"an older version must be kept as {tpl.id}/{tpl.version}.yaml (this file declares {tpl.key})",
+                     f"旧版本必须存为 {tpl.id}/{tpl.version}.yaml（此文件声明的是 {tpl.key}）"),
                  str(path), loaded.source.line_for(("version",)), "version",
-                 f"rename it to {folder / tpl.id / (tpl.version + '.yaml')}")
+                 Msg(f"rename it to {proper}", f"请改名为 {proper}"))
 
 
 def load_template(path: str | Path) -> LoadedTemplate:
     """Parse and validate one template file (schema only; the compiler checks operators and wiring)."""
     data, smap = load_file(path)
     if not isinstance(data, dict):
-        raise InvalidInput(Issue("a template must be a mapping of keys (id, version, title, ...)", str(path), 1))
+        raise InvalidInput(Issue(Msg("a template must be a mapping of keys (id, version, title, ...)",
+                                     "模板必须是键的映射（id、version、title 等）"), str(path), 1))
     try:
         template = Template.model_validate(data)
     except ValidationError as exc:

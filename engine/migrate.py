@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from engine.errors import InvalidInput, Issue
+from engine.i18n import Msg
 from engine.library import TemplateLibrary
 from engine.schema.errors import issues_from_validation
 from engine.versions import TemplateDiff, diff_templates
@@ -56,7 +57,8 @@ def plan_migration(recipe: dict, smap: SourceMap, library: TemplateLibrary, to: 
     """What moving `recipe` (its raw YAML mapping) to version `to` (default: the newest) takes."""
     ref = recipe.get("template")
     if not isinstance(ref, str):
-        raise InvalidInput(smap.issue(("template",), "the recipe names no template", "add template: ID@VERSION"))
+        raise InvalidInput(smap.issue(("template",), Msg("the recipe names no template", "配方没有指定模板"),
+                                      Msg("add template: ID@VERSION", "请加上 template: ID@VERSION")))
     template_id, _, pinned = ref.partition("@")
     target = library.get(template_id, to)  # InvalidInput naming the versions when `to` does not exist
     versions = library.versions(template_id)
@@ -72,8 +74,10 @@ def _param_problems(recipe: dict, smap: SourceMap, template, diff: TemplateDiff 
     if not isinstance(params, dict):
         return []
     hints = {c.name: c.detail for c in (diff.by_area("param") if diff else []) if c.kind == "removed"}
-    issues = [smap.issue(("params", name), f"{template.key} has no parameter '{name}'",
-                         hints.get(name) or f"its parameters: {', '.join(template.params) or '(none)'}")
+    names = ", ".join(template.params)
+    its_params = Msg(f"its parameters: {names or '(none)'}", f"它的参数：{names or '（无）'}")
+    issues = [smap.issue(("params", name), Msg(f"{template.key} has no parameter '{name}'",
+                                               f"{template.key} 没有参数 '{name}'"), hints.get(name) or its_params)
               for name in params if name not in template.params]
     known = {k: v for k, v in params.items() if k in template.params}
     try:
@@ -86,14 +90,18 @@ def _param_problems(recipe: dict, smap: SourceMap, template, diff: TemplateDiff 
 def _role_problems(recipe: dict, smap: SourceMap, template) -> list[Issue]:
     roles = recipe.get("roles") or {}
     specs = dict(template.roles.items())
-    issues = [smap.issue(("roles", r), f"{template.key} has no role '{r}'", f"its roles: {', '.join(specs)}")
+    names = ", ".join(specs)
+    issues = [smap.issue(("roles", r), Msg(f"{template.key} has no role '{r}'", f"{template.key} 没有角色 '{r}'"),
+                         Msg(f"its roles: {names}", f"它的角色：{names}"))
               for r, cols in roles.items() if cols and r not in specs]
     for name, spec in specs.items():
         given = roles.get(name) or []
         count = 1 if isinstance(given, str) else len(given)
         if count < spec.min:
-            issues.append(smap.issue(("roles",), f"{template.key} needs at least {spec.min} column(s) in role "
-                                                 f"'{name}', the recipe gives {count}", f"add roles.{name}"))
+            issues.append(smap.issue(("roles",), Msg(
+                f"{template.key} needs at least {spec.min} column(s) in role '{name}', the recipe gives {count}",
+                f"{template.key} 的角色 '{name}' 至少需要 {spec.min} 列，配方只给了 {count} 列"),
+                Msg(f"add roles.{name}", f"请补上 roles.{name}")))
     return issues
 
 
@@ -102,7 +110,8 @@ def migrate_file(path: str | Path, library: TemplateLibrary, to: str | None = No
     """Plan the migration of a recipe file; with `write`, rewrite its pin (only that line) when the plan is ok."""
     data, smap = load_file(path)
     if not isinstance(data, dict):
-        raise InvalidInput(Issue("a recipe must be a mapping (template, name, data, roles, params)", str(path), 1))
+        raise InvalidInput(Issue(Msg("a recipe must be a mapping (template, name, data, roles, params)",
+                                     "配方必须是键的映射（template、name、data、roles、params）"), str(path), 1))
     plan = plan_migration(data, smap, library, to)
     if write and plan.ok:
         set_pin(Path(path), smap.line_for(("template",)), plan.new_ref)
@@ -115,7 +124,8 @@ def set_pin(path: Path, line: int | None, new_ref: str) -> None:
     index = (line or 1) - 1
     pattern = re.compile(r"^(\s*template:\s*)([\"']?)[^\s\"'#]+\2")
     if not (0 <= index < len(lines) and pattern.match(lines[index])):
-        raise InvalidInput(Issue("could not find the template: line to rewrite", str(path), line,
-                                 hint=f"change it by hand to 'template: {new_ref}'"))
+        raise InvalidInput(Issue(Msg("could not find the template: line to rewrite", "找不到要改写的 template: 行"),
+                                 str(path), line, hint=Msg(f"change it by hand to 'template: {new_ref}'",
+                                                           f"请手动改为 'template: {new_ref}'")))
     lines[index] = pattern.sub(lambda m: f"{m.group(1)}{new_ref}", lines[index], count=1)
     path.write_text("".join(lines), encoding="utf-8")

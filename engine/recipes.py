@@ -16,6 +16,7 @@ from engine import binding
 from engine.catalog import Catalog
 from engine.compiler import compile_pipeline
 from engine.errors import InvalidInput, Issue
+from engine.i18n import Msg
 from engine.ingest.text import CSV_EXT, EXCEL_EXT, PARQUET_EXT
 from engine.library import LoadedTemplate, TemplateLibrary
 from engine.pipeline import Pipeline
@@ -40,7 +41,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | None) -> dict[s
     for item in overrides or []:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise InvalidInput(Issue(f"--set '{item}' is not key=value", hint="e.g. --set folds=3"))
+            raise InvalidInput(Issue(Msg(f"--set '{item}' is not key=value", f"--set '{item}' 不是 键=值 的形式"),
+                                     hint=Msg("e.g. --set folds=3", "例如 --set folds=3")))
         value, _ = loads(raw, f"--set {key}") if raw.strip() else (None, None)
         path = key.strip().split(".")
         if path[0] not in Recipe.model_fields:
@@ -49,7 +51,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | None) -> dict[s
         for part in path[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise InvalidInput(Issue(f"--set '{item}': '{part}' is not a mapping"))
+                raise InvalidInput(Issue(Msg(f"--set '{item}': '{part}' is not a mapping",
+                                             f"--set '{item}'：'{part}' 不是映射（键: 值）")))
         node[path[-1]] = value
         overridden[format_loc(tuple(path))] = item
     return overridden
@@ -61,7 +64,8 @@ def _blame(issues: list[Issue], overridden: dict[str, str]) -> list[Issue]:
         item = next((v for k, v in overridden.items() if (issue.path or "") == k
                      or (issue.path or "").startswith((k + ".", k + "["))), None)
         out.append(issue if item is None else
-                   Issue(issue.message, f"--set {item}", None, issue.path, issue.hint or "fix the --set value"))
+                   Issue(issue.message, f"--set {item}", None, issue.path,
+                         issue.hint or Msg("fix the --set value", "请修改 --set 的值")))
     return out
 
 
@@ -73,11 +77,13 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | None = None,
     else:
         path = Path(source)
         if path.suffix.lower() in CSV_EXT | EXCEL_EXT | PARQUET_EXT:
-            raise InvalidInput(Issue(f"{path} is a data file, not a recipe",
-                                     hint=f"ingest it first: python -m engine ingest {path} --table NAME"))
+            raise InvalidInput(Issue(Msg(f"{path} is a data file, not a recipe", f"{path} 是数据文件，不是配方"),
+                                     hint=Msg(f"ingest it first: python -m engine ingest {path} --table NAME",
+                                              f"请先导入：python -m engine ingest {path} --table 表名")))
         data, smap = load_file(path)
     if not isinstance(data, dict):
-        raise InvalidInput(Issue("a recipe must be a mapping (template, name, data, roles, params)", smap.file, 1))
+        raise InvalidInput(Issue(Msg("a recipe must be a mapping (template, name, data, roles, params)",
+                                     "配方必须是映射（template、name、data、roles、params）"), smap.file, 1))
     overridden = apply_overrides(data, overrides)
     try:
         recipe = Recipe.model_validate(data)

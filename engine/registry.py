@@ -19,6 +19,7 @@ from typing import Any, Callable
 from pydantic import BaseModel
 
 from engine.errors import StudioError
+from engine.i18n import Msg
 from engine.schema.base import Strict
 
 ENTRY_POINT_GROUP = "ai_studio.operators"
@@ -106,7 +107,8 @@ def load_operators() -> None:
         try:
             entry.load()
         except Exception as exc:  # a broken plugin must not take the studio down
-            raise StudioError(f"operator plugin '{entry.name}' ({entry.value}) failed to load: {exc}") from exc
+            raise StudioError(Msg(f"operator plugin '{entry.name}' ({entry.value}) failed to load: {exc}",
+                                  f"算子插件 '{entry.name}'（{entry.value}）加载失败：{exc}")) from exc
     _LOADED = True
 
 

@@ -19,7 +19,7 @@ from engine.pipeline import Pipeline
 FORMAT_VERSION = 1
 CONTRACT_KEYS = ("run_id", "status", "template", "recipe", "data", "metrics", "key_parameters", "recommendations",
                  "predicted", "timings", "artifacts")
-_CONTRACT_OUTPUTS = ("metrics", "key_parameters", "recommendations", "predicted")
+_CONTRACT_OUTPUTS = ("metrics", "key_parameters", "recommendations", "predicted", "test_reduction")
 _OPTIONAL_TOP = ("savings",)  # top-level when a template outputs it (energy: saving in % and money per year)
 
 
@@ -47,6 +47,8 @@ def build(run_id: str, status: str, pipeline: Pipeline, execution: Execution | N
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "engine_version": __version__,
     }
+    if outputs.get("test_reduction"):      # test_item_reduction template: items kept/dropped, miss rate, curve
+        result["test_reduction"] = outputs["test_reduction"]
     result.update({k: outputs[k] for k in _OPTIONAL_TOP if outputs.get(k)})
     if error:
         result["error"] = error

@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.catalog import Catalog
 from engine.executor import StepRecord
+from engine.i18n import Msg, zh
 
 ACTIVE = "running"
 
@@ -87,15 +88,15 @@ class RunStore:
     def step(self, run_id: str, record: StepRecord) -> None:
         with self.catalog.transaction() as con:
             con.execute("INSERT OR REPLACE INTO _studio_run_steps (run_id, step_id, op, status, cached, seconds, "
-                        "started_at, finished_at, error, io_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "started_at, finished_at, error, io_seconds, error_zh) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [run_id, record.step_id, record.op, record.status, record.cached, record.seconds,
-                         record.started_at, record.finished_at, record.error, record.io_seconds])
+                         record.started_at, record.finished_at, _en(record.error), record.io_seconds, _zh(record.error)])
 
     def finish(self, run_id: str, status: str, seconds: float, error: str | None = None,
                failed_step: str | None = None) -> None:
         with self.catalog.transaction() as con:
-            con.execute("UPDATE _studio_runs SET status = ?, finished_at = ?, seconds = ?, error = ?, failed_step = ? "
-                        "WHERE run_id = ?", [status, _now(), seconds, error, failed_step, run_id])
+            con.execute("UPDATE _studio_runs SET status = ?, finished_at = ?, seconds = ?, error = ?, error_zh = ?, "
+                        "failed_step = ? WHERE run_id = ?", [status, _now(), seconds, _en(error), _zh(error), failed_step, run_id])
 
     def reconcile(self) -> list[str]:
         """Mark runs whose process is gone (killed, crashed) as interrupted; return their ids."""
@@ -106,17 +107,15 @@ class RunStore:
         if dead:
             with self.catalog.transaction() as con:
                 for run_id in dead:
-                    con.execute("UPDATE _studio_runs SET status = 'interrupted', finished_at = ?, error = ? "
-                                "WHERE run_id = ? AND status = ?",
-                                [_now(), "the process running it ended before it finished (killed or crashed)",
-                                 run_id, ACTIVE])
+                    con.execute("UPDATE _studio_runs SET status = 'interrupted', finished_at = ?, error = ?, error_zh = ? "
+                                "WHERE run_id = ? AND status = ?", [_now(), str(_ENDED), _ENDED.zh, run_id, ACTIVE])
         return dead
 
     def list(self, limit: int = 50) -> list[dict[str, Any]]:
         self.reconcile()
         with self.catalog.connect() as con:
             cur = con.execute("SELECT run_id, template_id, template_version, recipe_name, status, started_at, "
-                              "seconds, failed_step, error, run_dir FROM _studio_runs "
+                              "seconds, failed_step, error, error_zh, run_dir FROM _studio_runs "
                               "ORDER BY started_at DESC LIMIT ?", [limit])
             cols = [d[0] for d in cur.description]
             return [_plain(dict(zip(cols, r))) for r in cur.fetchall()]
@@ -130,13 +129,31 @@ class RunStore:
             if row is None:
                 return None
             run = _plain(dict(zip(cols, row)))
-            cur = con.execute("SELECT step_id, op, status, cached, seconds, io_seconds, error FROM _studio_run_steps "
+            cur = con.execute("SELECT step_id, op, status, cached, seconds, io_seconds, error, error_zh FROM _studio_run_steps "
                               "WHERE run_id = ? ORDER BY started_at", [run_id])
             cols = [d[0] for d in cur.description]
-            run["steps"] = [dict(zip(cols, r)) for r in cur.fetchall()]
+            run["steps"] = [_bilingual_error(dict(zip(cols, r))) for r in cur.fetchall()]
         run["recipe"] = json.loads(run["recipe"]) if run.get("recipe") else None
         return run
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+    return _bilingual_error({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()})
+
+
+def _bilingual_error(row: dict[str, Any]) -> dict[str, Any]:
+    """`error` as a Msg carrying the Chinese kept beside it (older rows have none); `error_zh` stays too."""
+    if row.get("error") and row.get("error_zh"):
+        row["error"] = Msg(row["error"], row["error_zh"])
+    return row
+
+
+def _en(error: str | None) -> str | None:
+    return None if error is None else str(error)
+
+
+def _zh(error: str | None) -> str | None:
+    return None if error is None else zh(error)
+
+
+_ENDED = Msg("the process running it ended before it finished (killed or crashed)", "运行它的进程在完成前结束了（被终止或崩溃）")

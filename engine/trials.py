@@ -14,6 +14,7 @@ import pandas as pd
 from engine import api
 from engine.catalog import TableInfo, create_from_frame, quote
 from engine.errors import InvalidInput, Issue
+from engine.i18n import Msg
 
 
 def log_trial(run_id: str, settings: dict[str, Any], outcome: float, *, batches: int = 1, note: str = "",
@@ -21,13 +22,15 @@ def log_trial(run_id: str, settings: dict[str, Any], outcome: float, *, batches:
     """Record one trial against a run; the run's model predicts the same settings (others as recommended)."""
     result = api.load_result(run_id, db)
     if result["status"] != "succeeded":
-        raise InvalidInput(Issue(f"run {run_id} did not succeed: trials are logged against a recommendation"))
+        raise InvalidInput(Issue(Msg(f"run {run_id} did not succeed: trials are logged against a recommendation",
+                                     f"运行 {run_id} 没有成功：试验结果要记录在某次推荐之下")))
     known = {r["name"] for r in result["recommendations"]} | set(result["predicted"].get("settings", {}))
     unknown = [k for k in settings if k not in known]
     if unknown:
-        raise InvalidInput(Issue(f"unknown setting(s) {unknown} for run {run_id}", hint=f"settings: {sorted(known)}"))
+        raise InvalidInput(Issue(Msg(f"unknown setting(s) {unknown} for run {run_id}", f"运行 {run_id} 没有设定 {unknown}"),
+                                 hint=Msg(f"settings: {sorted(known)}", f"可用设定：{sorted(known)}")))
     if batches < 1:
-        raise InvalidInput(Issue("batches must be at least 1"))
+        raise InvalidInput(Issue(Msg("batches must be at least 1", "批次数至少为 1")))
     try:
         predicted = api.what_if(run_id, settings, db)
     except InvalidInput:  # the model left the cache: the trial is still worth recording
@@ -66,17 +69,20 @@ def retrain_with_trials(run_id: str, new_table: str | None = None, db=None) -> t
     result = api.load_result(run_id, db)
     table = (result["data"].get("binding") or {}).get("table")
     if not table:
-        raise InvalidInput(Issue(f"run {run_id} read a file or a query, not a table: ingest the data first"))
+        raise InvalidInput(Issue(Msg(f"run {run_id} read a file or a query, not a table: ingest the data first",
+                                     f"运行 {run_id} 读取的是文件或查询，不是表：请先导入数据")))
     logged = trials(run_id, db)
     if not logged:
-        raise InvalidInput(Issue(f"run {run_id} has no trials yet", hint="log the outcomes measured on the line first"))
+        raise InvalidInput(Issue(Msg(f"run {run_id} has no trials yet", f"运行 {run_id} 还没有试验记录"),
+                                 hint=Msg("log the outcomes measured on the line first", "请先记录产线上实测的结果")))
     target = result["predicted"]["target"]
     extra = pd.DataFrame([{**t["settings"], target: t["outcome"]} for t in logged for _ in range(t["batches"])])
     cat = api.catalog(db)
     info = cat.table_info(table)
     unknown = [c for c in extra.columns if c not in info.columns]
     if unknown:
-        raise InvalidInput(Issue(f"trial settings {unknown} are not columns of table '{table}'"))
+        raise InvalidInput(Issue(Msg(f"trial settings {unknown} are not columns of table '{table}'",
+                                     f"试验设定 {unknown} 不是表 '{table}' 的列")))
     name = new_table or f"{info.name}_with_trials"
     cat.check_new_name(name, replace=new_table is None and name.lower().endswith("_with_trials"))
     with cat.transaction() as con:

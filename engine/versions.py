@@ -14,11 +14,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engine.errors import Issue
+from engine.i18n import Msg, join, zh
 from engine.schema.template import Template
 
 LEVELS = ("patch", "minor", "major")
 TEXT_KEYS = ("label", "help", "choice_labels", "widget", "advanced", "title")  # shown to people, not run
 _TOP_TEXT = ("title", "description", "gives", "industries", "scenario")
+_ZH = {"param": "参数", "role": "角色", "step": "步骤", "output": "输出", "text": "文本",
+       "added": "已添加", "removed": "已删除", "changed": "已修改"}
 
 
 def parse(version: str) -> tuple[int, int, int]:
@@ -56,11 +59,17 @@ class Change:
     area: str  # param | role | step | output | text
     name: str  # the parameter, role, step id, output key or top-level key
     kind: str  # added | removed | changed
-    detail: str  # what changed, for people
+    detail: str  # what changed, for people (a Msg when it is a sentence)
     level: str  # the bump it needs: patch | minor | major
 
     def __str__(self) -> str:
         return f"[{self.level}] {self.area} '{self.name}' {self.kind}" + (f": {self.detail}" if self.detail else "")
+
+    @property
+    def msg(self) -> Msg:
+        """The change in both languages (area, name and level stay as they are)."""
+        detail = f"：{zh(self.detail)}" if self.detail else ""
+        return Msg(str(self), f"[{self.level}] {_ZH[self.area]} '{self.name}' {_ZH[self.kind]}{detail}")
 
 
 @dataclass
@@ -124,11 +133,12 @@ def _diff_params(old: Template, new: Template) -> list[Change]:
     added = [n for n in b if n not in a]
     for name in [n for n in a if n not in b]:
         twin = next((n for n in added if _split(b[n])[0] == _split(a[name])[0]), None)
-        detail = f"renamed to '{twin}'?" if twin else "recipes setting it will be refused"
+        detail = Msg(f"renamed to '{twin}'?", f"改名为 '{twin}' 了？") if twin else \
+            Msg("recipes setting it will be refused", "设置了它的配方会被拒绝")
         changes.append(Change("param", name, "removed", detail, "major"))
     for name in added:
         required = b[name].get("default") is None and not b[name].get("optional") and b[name]["type"] != "bool"
-        changes.append(Change("param", name, "added", "required (no default)" if required else
+        changes.append(Change("param", name, "added", Msg("required (no default)", "必填（无默认值）") if required else
                               f"default {b[name].get('default')!r}", "major" if required else "minor"))
     for name in [n for n in a if n in b and a[n] != b[n]]:
         changes.append(_param_change(name, a[name], b[name]))
@@ -171,10 +181,11 @@ def _narrowed(a: dict, b: dict, key: str, tighter) -> bool:
 def _diff_roles(old: Template, new: Template) -> list[Change]:
     a = {n: _dump(s) for n, s in old.roles.items()}
     b = {n: _dump(s) for n, s in new.roles.items()}
-    changes = [Change("role", n, "removed", "recipes using it will be refused", "major") for n in a if n not in b]
+    refused = Msg("recipes using it will be refused", "用到它的配方会被拒绝")
+    changes = [Change("role", n, "removed", refused, "major") for n in a if n not in b]
     for name in [n for n in b if n not in a]:
         required = b[name].get("required") or b[name].get("min", 0) > 0
-        changes.append(Change("role", name, "added", "required" if required else "optional",
+        changes.append(Change("role", name, "added", Msg("required", "必填") if required else Msg("optional", "可选"),
                               "major" if required else "minor"))
     for name in [n for n in a if n in b and a[n] != b[n]]:
         (run_a, _), (run_b, _) = _split(a[name]), _split(b[name])
@@ -223,14 +234,21 @@ def check_version(latest: Template | None, new: Template, existing: list[str] | 
     diff = diff_templates(latest, new)
     if new.version in existing:
         suggestion = next_version(newest(existing), diff.required or "patch")
-        return [Issue(f"version {new.version} of '{new.id}' already exists", path="version",
-                      hint=f"save as {suggestion} (versions: {', '.join(sort_versions(existing))})")]
+        listed = ", ".join(sort_versions(existing))
+        return [Issue(Msg(f"version {new.version} of '{new.id}' already exists", f"'{new.id}' 的版本 {new.version} 已存在"),
+                      path="version", hint=Msg(f"save as {suggestion} (versions: {listed})",
+                                               f"请存为 {suggestion}（已有版本：{listed}）"))]
     bump, required = bump_of(latest.version, new.version), diff.required
     if bump is None:
-        return [Issue(f"version {new.version} is not above the newest version {latest.version}", path="version",
-                      hint=f"use {next_version(latest.version, required or 'patch')}")]
+        use = next_version(latest.version, required or "patch")
+        return [Issue(Msg(f"version {new.version} is not above the newest version {latest.version}",
+                          f"版本 {new.version} 不高于最新版本 {latest.version}"),
+                      path="version", hint=Msg(f"use {use}", f"请用 {use}"))]
     if required and LEVELS.index(bump) < LEVELS.index(required):
-        reasons = "; ".join(str(c) for c in diff.changes if c.level == required)
-        return [Issue(f"{latest.version} → {new.version} is a {bump} bump, but the changes need a {required} bump: "
-                      f"{reasons}", path="version", hint=f"use {next_version(latest.version, required)}")]
+        reasons = join("; ", (c.msg for c in diff.changes if c.level == required), "；")
+        use = next_version(latest.version, required)
+        return [Issue(Msg(f"{latest.version} → {new.version} is a {bump} bump, but the changes need a {required} bump: "
+                          f"{reasons}",
+                          f"{latest.version} → {new.version} 是 {bump} 升级，但这些改动需要 {required} 升级：{zh(reasons)}"),
+                      path="version", hint=Msg(f"use {use}", f"请用 {use}"))]
     return []

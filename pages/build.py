@@ -62,8 +62,9 @@ with guard():
     profile = api.profile_table(table)
     ranges = {c["name"]: (c["quantiles"]["p1"], c["quantiles"]["p99"]) for c in profile["columns"]
               if c.get("quantiles")}
+    uses_costs = any(v == "expert.costs" for step in template.steps for v in step.with_.values())
     expert, expert_slots = expert_form(features, roles.get("controllable", []), ranges, f"{key}.expert",
-                                       from_recipe.get("expert"))
+                                       from_recipe.get("expert"), costs=uses_costs)
 
     st.subheader(t("step_check"))
     name = st.text_input(t("recipe_name"), value=from_recipe.get("name") or f"{bilingual(template.title)} · {table}",
@@ -84,7 +85,7 @@ with guard():
         shown = ("roles", "params", "expert")
         for issue in exc.issues:
             if not (issue.path or "").startswith(shown):
-                st.error(t("error", message=issue))
+                st.error(t("error", message=bilingual(issue)))
         for message in leftover:
             st.error(t("error", message=message))
     if params.errors:

@@ -61,7 +61,7 @@ done = st.session_state.get("data_ingested")
 if done:
     st.success(t("ingested", **{k: done[k] for k in ("name", "rows", "columns")}))
     for warning in done["warnings"]:
-        st.warning(warning)
+        st.warning(bilingual(warning))
 
 with guard():
     tables = api.tables()

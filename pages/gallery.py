@@ -50,4 +50,4 @@ with guard():
     if library.broken:
         with st.expander(t("broken_templates", n=len(library.broken))):
             for path, issues in library.broken.items():
-                st.error(f"{path}\n\n" + "\n".join(f"- {i}" for i in issues))
+                st.error(f"{path}\n\n" + "\n".join(f"- {bilingual(i)}" for i in issues))

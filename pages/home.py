@@ -26,7 +26,7 @@ try:
     tables = api.tables()
     runs = api.runs(limit=10)
 except StudioError as exc:
-    st.error(t("error", message=exc))
+    st.error(t("error", message=bilingual(exc)))
     st.stop()
 
 left, right = st.columns(2)
@@ -49,7 +49,7 @@ if st.button(t("try_demo"), type="primary"):
             api.ensure_demo()
             st.session_state["demo_result"] = api.run_recipe(DEMO_RECIPE)
     except StudioError as exc:
-        st.error(t("error", message=exc))
+        st.error(t("error", message=bilingual(exc)))
 
 result = st.session_state.get("demo_result")
 if result:

@@ -9,6 +9,7 @@ from engine.errors import StudioError
 from ui import charts
 from ui.i18n import bilingual, choice_label, t
 from ui.i18n import lang as current_lang
+from ui.pareto import show_tuning
 from ui.savings import show_savings
 from ui.widgets import guard, num, page_start, pick_succeeded_run, status_text
 
@@ -43,6 +44,15 @@ with guard():
         report_cols[2].download_button(t("download_report_pdf"), pdf, file_name=f"report-{run_id}-{lang_code}.pdf",
                                        mime="application/pdf", icon=":material/download:")
 
+if result.get("test_reduction"):            # the test-item reduction template: its own view, no recommendations
+    from ui.test_reduction import show_test_reduction
+
+    with guard():
+        show_test_reduction(result)
+    st.download_button(t("download_result"), json.dumps(result, ensure_ascii=False, indent=2),
+                       file_name=f"result_{run_id}.json", mime="application/json")
+    st.stop()
+
 with guard():
     st.subheader(t("model_quality"))
     names = [k for k, v in metrics.items() if isinstance(v, dict) and "mean" in v]
@@ -60,6 +70,16 @@ with guard():
     if pva:
         right.plotly_chart(charts.predicted_vs_actual(pva, predicted.get("target", "")), width="stretch")
 
+def solver_caption(predicted: dict) -> None:
+    solver = predicted.get("solver")
+    if not solver:
+        return
+    gap = solver.get("gap")
+    st.caption(t("solver_caption", status=t(f"solver_status_{solver.get('status')}"),
+                 gap=num(100 * gap, 3) if gap is not None else "—", seconds=num(solver.get("seconds"), 2),
+                 verified=t("verified_ok" if (predicted.get("verification") or {}).get("ok") else "verified_failed")))
+
+
 with guard():
     st.subheader(t("expected_outcome"))
     if predicted:
@@ -73,10 +93,18 @@ with guard():
                      scenario=choice_label(predicted.get("scenario"))))
         for warning in predicted.get("warnings") or []:
             st.warning(bilingual(warning))
+        solver_caption(predicted)
+        if predicted.get("fallback"):
+            st.info(bilingual(predicted["fallback"]))
         dist = predicted.get("distance_to_data") or {}
-        if dist:
+        if dist.get("trust_radius") is not None:
             st.caption(t("distance_caption", value=num(dist.get("value")), radius=num(dist.get("trust_radius"))))
+        elif dist.get("typical") is not None:
+            st.caption(t("distance_caption_typical", value=num(dist.get("value")), radius=num(dist.get("typical"))))
         show_savings(result.get("savings"))
+
+with guard():
+    show_tuning(result)  # recipe tuning only: cost and the quality-vs-cost front
 
 with guard():
     st.subheader(t("recommendations"))
@@ -127,7 +155,7 @@ with guard():
         try:
             outcome = api.what_if(run_id, settings)
         except StudioError as exc:
-            st.info(t("what_if_unavailable", message=exc))
+            st.info(t("what_if_unavailable", message=bilingual(exc)))
             outcome = None
         if outcome:
             st.metric(t("what_if_value"), num(outcome["value"]),

@@ -48,7 +48,7 @@ def panel(run_id: str) -> dict:
     if status["status"] == "cancelled":
         st.warning(t("run_cancelled"))
     elif status.get("error"):
-        st.error(t("run_error", step=status.get("failed_step") or "—", message=status["error"]))
+        st.error(t("run_error", step=status.get("failed_step") or "—", message=bilingual(status["error"])))
     if status["live"]:
         if status["cancel_requested"]:
             st.warning(t("cancel_requested"))

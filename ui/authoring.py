@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui.i18n import bilingual, choice_label, t
+from ui.i18n import bilingual, choice_label, lang, t
 from ui.widgets import num, seconds
 
 
@@ -23,12 +23,13 @@ def library_table(lib) -> None:
     if lib.broken:
         with st.expander(t("ts_broken", n=len(lib.broken))):
             for path, issues in lib.broken.items():
-                st.error(f"{path}\n\n" + "\n".join(f"- {i}" for i in issues))
+                st.error(f"{path}\n\n" + "\n".join(f"- {bilingual(i)}" for i in issues))
 
 
 def issue_text(issue) -> str:
-    """`Line 18: steps[1].op: unknown operator … — hint` (the line first: it is what the author looks for)."""
-    body = (f"{issue.path}: " if issue.path else "") + issue.message + (f" — {issue.hint}" if issue.hint else "")
+    """`Line 18: steps[1].op: unknown operator … — hint` in the session's language (the line first: it is what the
+    author looks for)."""
+    body = (f"{issue.path}: " if issue.path else "") + issue.body(lang())
     return t("ts_issue", line=issue.line or "?", message=body)
 
 
@@ -45,7 +46,7 @@ def diff_table(diff) -> None:
         return
     st.markdown(t("ts_diff_needs", n=len(diff.changes), level=choice_label(diff.required, "level")))
     st.dataframe([{t("ts_col_area"): choice_label(c.area, "diff"), t("ts_col_name"): c.name,
-                   t("ts_col_kind"): choice_label(c.kind, "change"), t("ts_col_detail"): c.detail,
+                   t("ts_col_kind"): choice_label(c.kind, "change"), t("ts_col_detail"): bilingual(c.detail),
                    t("ts_col_level"): choice_label(c.level, "level")} for c in diff.changes],
                  hide_index=True, width="stretch")
 
@@ -57,7 +58,8 @@ def dry_run_result(result: dict[str, Any]) -> None:
                      seconds=result["timings"]["total_seconds"]))
     else:
         error = result.get("error") or {}
-        st.error(t("ts_dry_failed", step=error.get("step"), message=error.get("message")))
+        message = bilingual({"en": error.get("message"), "zh": error.get("zh")})  # the engine stores both
+        st.error(t("ts_dry_failed", step=error.get("step"), message=message))
     metrics = {k: v for k, v in (result.get("metrics") or {}).items() if isinstance(v, dict) and "mean" in v}
     if metrics:
         st.markdown(f"**{t('ts_metrics')}**")

@@ -18,8 +18,9 @@ def _num(value: Any, fallback: float = 0.0) -> float:
 
 
 def expert_form(features: list[str], controllable: list[str], ranges: dict[str, tuple[float, float]], key: str,
-                initial: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Render the expert inputs; return (the recipe's `expert:` mapping, placeholder per expert key)."""
+                initial: dict[str, Any] | None = None, costs: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Render the expert inputs; return (the recipe's `expert:` mapping, placeholder per expert key).
+    `costs`: the template uses prices (expert.costs), so ask for them."""
     initial, slots, expert = initial or {}, {}, {}
     mono = initial.get("monotone", {})
     c1, c2 = st.columns(2)
@@ -45,7 +46,21 @@ def expert_form(features: list[str], controllable: list[str], ranges: dict[str, 
     slots["bounds"] = st.empty()
     expert["pin"] = _pins(controllable, ranges, key, initial.get("pin", {}))
     slots["pin"] = st.empty()
+    if costs:
+        expert["costs"] = _costs(features, key, initial.get("costs", {}))
+        slots["costs"] = st.empty()
     return {k: v for k, v in expert.items() if v}, slots
+
+
+def _costs(columns: list[str], key: str, initial: dict) -> dict:
+    """Price per unit of each chosen column; level surcharges ('origin=B') written in the recipe are kept."""
+    chosen = pick_many(t("expert_costs"), columns, key=f"{key}.priced", help=t("expert_costs_help"),
+                       default=[c for c in initial if c in columns])
+    out = {k: v for k, v in initial.items() if "=" in k}
+    for col in chosen:
+        out[col] = st.number_input(t("expert_price", column=col), value=_num(initial.get(col)), min_value=None,
+                                   key=f"{key}.price.{col}", format="%g")
+    return out
 
 
 def _ranges(label: str, help_text: str, columns: list[str], ranges: dict, key: str, initial: dict) -> dict:

@@ -16,6 +16,7 @@ from pydantic_core import PydanticUndefined
 
 from engine.errors import InvalidInput
 from engine.schema.errors import issues_from_validation
+from engine.yaml_io import loads
 from ui.i18n import bilingual, choice_label, labeller, t
 
 # fields whose values are column names of the table at hand, when the caller gives the columns
@@ -227,9 +228,9 @@ def _parsed(text: str, empty: Any) -> Any:
     if not text.strip():
         return empty
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise _Unreadable(str(exc).splitlines()[0]) from None
+        return loads(text, "value")[0]
+    except InvalidInput as exc:  # YAML syntax: the engine's message, in the page's language
+        raise _Unreadable(bilingual(exc.issues[0].message)) from None
 
 
 def _scalar(spec: _Spec, info, start):

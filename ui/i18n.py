@@ -13,6 +13,8 @@ from typing import Any
 import streamlit as st
 import yaml
 
+from engine.i18n import text_of
+
 LANGS = {"zh": "中文", "en": "English"}
 
 
@@ -35,14 +37,13 @@ def t(key: str, **kw) -> str:
 
 
 def bilingual(text: Any) -> str:
-    """A {en, zh} mapping (template titles, labels, reasons, warnings) in the current language."""
-    if not text:
+    """Anything bilingual in the current language: a {en, zh} mapping (template titles, labels, reasons, result.json
+    warnings) or an engine message — a Msg, an Issue, a StudioError (see engine/i18n.py)."""
+    if text is None or (not text and not isinstance(text, Exception)):
         return ""
     if hasattr(text, "model_dump"):
         text = text.model_dump()
-    if isinstance(text, str):
-        return text
-    return text.get(lang()) or text.get("en", "")
+    return text_of(text, lang())
 
 
 def choice_label(value: Any, kind: str = "") -> str:

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import streamlit as st
 
 from engine.errors import InvalidInput, StudioError
-from ui.i18n import t
+from ui.i18n import bilingual, lang, t
 
 STATUS_ICON = {"succeeded": ":material/check_circle:", "failed": ":material/error:", "cancelled": ":material/cancel:",
                "interrupted": ":material/warning:", "running": ":material/hourglass_top:",
@@ -30,10 +30,11 @@ def guard() -> Iterator[None]:
 
 
 def show_error(exc: StudioError) -> None:
+    """An engine error in the session's language (every engine message carries Chinese, see engine/i18n.py)."""
     if isinstance(exc, InvalidInput) and len(exc.issues) > 1:
-        st.error(t("problems", count=len(exc.issues)) + "\n\n" + "\n".join(f"- {i}" for i in exc.issues))
+        st.error(t("problems", count=len(exc.issues)) + "\n\n" + "\n".join(f"- {bilingual(i)}" for i in exc.issues))
     else:
-        st.error(t("error", message=exc))
+        st.error(t("error", message=bilingual(exc)))
 
 
 def issues_by_key(exc: InvalidInput, prefix: str) -> dict[str, list[str]]:
@@ -43,8 +44,7 @@ def issues_by_key(exc: InvalidInput, prefix: str) -> dict[str, list[str]]:
         path = issue.path or ""
         if path == prefix or path.startswith(prefix + "."):
             name = path[len(prefix) + 1:].split(".")[0].split("[")[0] or prefix
-            text = issue.message + (f" — {issue.hint}" if issue.hint else "")
-            out.setdefault(name, []).append(text)
+            out.setdefault(name, []).append(issue.body(lang()))
     return out
 
 
@@ -52,7 +52,7 @@ def place_issues(exc: InvalidInput, form, prefix: str) -> None:
     """Each issue below the form field it names; the others (and ones naming no field) as messages."""
     by_field = issues_by_key(exc, prefix)
     leftover = form.show(by_field)
-    others = [str(i) for i in exc.issues if not (i.path or "").startswith(prefix)]
+    others = [bilingual(i) for i in exc.issues if not (i.path or "").startswith(prefix)]
     for message in leftover + others:
         st.error(t("error", message=message))
 

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from engine.dtypes import dtype_class
+from engine.dtypes import dtype_class, dtype_zh
 from engine.catalog import quote
 from engine.errors import InvalidInput, Issue
+from engine.i18n import Msg, zh
 from engine.ingest.dialect import CsvDialect, DateColumn
 from engine.ingest.options import NULL_TOKENS
 
@@ -33,7 +34,7 @@ def _failures(con, table: str, col: str, converted: str) -> tuple[int, list[str]
     # row_number over the scan order (DuckDB keeps insertion order); rowid is not stable inside the transaction
     rows = con.execute(f"SELECT n, CAST({c} AS VARCHAR) FROM (SELECT row_number() OVER () AS n, * FROM {t}) "
                        f"WHERE {where} ORDER BY n LIMIT ?", [EXAMPLES]).fetchall()
-    return count, [f"data row {r}: '{v}'" for r, v in rows]
+    return count, [Msg(f"data row {r}: '{v}'", f"第 {r} 行数据：'{v}'") for r, v in rows]
 
 
 def _alter(con, table: str, col: str, sql_type: str, converted: str) -> None:
@@ -45,8 +46,10 @@ def apply_overrides(con, table: str, columns: dict[str, str], types: dict, forma
     """Cast columns to the kinds the user declared; values that do not convert become missing, and are listed."""
     warnings, unknown = [], [c for c in {**types, **formats} if c not in columns]
     if unknown:
-        raise InvalidInput(Issue(f"type/format given for unknown column(s): {', '.join(unknown)}",
-                                 hint=f"columns: {', '.join(list(columns)[:15])}"))
+        listed = ', '.join(list(columns)[:15])
+        raise InvalidInput(Issue(Msg(f"type/format given for unknown column(s): {', '.join(unknown)}",
+                                     f"为不存在的列指定了类型/格式：{', '.join(unknown)}"),
+                                 hint=Msg(f"columns: {listed}", f"可选列：{listed}")))
     for col in dict.fromkeys([*types, *formats]):
         kind = types.get(col, "datetime")
         if kind == "numeric":
@@ -59,8 +62,9 @@ def apply_overrides(con, table: str, columns: dict[str, str], types: dict, forma
             converted = f"CAST({quote(col)} AS VARCHAR)"
         count, examples = _failures(con, table, col, converted)
         if count:
-            warnings.append(f"column '{col}': {count} value(s) are not {kind} and became missing "
-                            f"({'; '.join(examples)})")
+            warnings.append(Msg(f"column '{col}': {count} value(s) are not {kind} and became missing "
+                                f"({'; '.join(examples)})",
+                                f"列 '{col}'：{count} 个值不是{dtype_zh(kind)}，已置为缺失（{'；'.join(zh(e) for e in examples)}）"))
         _alter(con, table, col, SQL_TYPES[kind], converted)
     return warnings
 
@@ -78,21 +82,27 @@ def settle_dates(con, table: str, dates: list[DateColumn], declared: set[str]) -
             f"max(TRY_CAST(regexp_extract({c}, '{pattern}', 2) AS INTEGER)) FROM {quote(table)}").fetchone()
         example = con.execute(f"SELECT {c} FROM {quote(table)} WHERE {c} IS NOT NULL LIMIT 1").fetchone()[0]
         if (first or 0) > 12 and (second or 0) > 12:
-            warnings.append(f"column '{d.name}': dates mix day-first and month-first (e.g. '{example}'); kept as "
-                            f"text — fix the export or give its format")
+            warnings.append(Msg(f"column '{d.name}': dates mix day-first and month-first (e.g. '{example}'); kept as "
+                                f"text — fix the export or give its format",
+                                f"列 '{d.name}'：日期混用了日在前和月在前（例如 '{example}'）；已保留为文本"
+                                f"——请修正导出或指定它的格式"))
             continue
         if (first or 0) <= 12 and (second or 0) <= 12:
-            warnings.append(f"column '{d.name}': day/month order is ambiguous (e.g. '{example}' could be either); "
-                            f"kept as text — give its format, e.g. {d.format(True)} or {d.format(False)}")
+            warnings.append(Msg(f"column '{d.name}': day/month order is ambiguous (e.g. '{example}' could be either); "
+                                f"kept as text — give its format, e.g. {d.format(True)} or {d.format(False)}",
+                                f"列 '{d.name}'：无法判断日和月的先后（例如 '{example}' 两种都可能）；已保留为文本"
+                                f"——请指定它的格式，例如 {d.format(True)} 或 {d.format(False)}"))
             continue
         fmt = d.format(day_first=(first or 0) > 12)
         converted = f"TRY_STRPTIME({c}, '{fmt}')"
         count, examples = _failures(con, table, d.name, converted)
         if count:
-            warnings.append(f"column '{d.name}': {count} value(s) do not match {fmt} and became missing "
-                            f"({'; '.join(examples)})")
+            warnings.append(Msg(f"column '{d.name}': {count} value(s) do not match {fmt} and became missing "
+                                f"({'; '.join(examples)})",
+                                f"列 '{d.name}'：{count} 个值不符合 {fmt}，已置为缺失（{'；'.join(zh(e) for e in examples)}）"))
         _alter(con, table, d.name, "TIMESTAMP", converted)
-        warnings.append(f"column '{d.name}': read as dates in the format {fmt} (decided from the data)")
+        warnings.append(Msg(f"column '{d.name}': read as dates in the format {fmt} (decided from the data)",
+                            f"列 '{d.name}'：按格式 {fmt} 读为日期（根据数据判断）"))
     return warnings
 
 
@@ -122,9 +132,10 @@ def check_values(con, table: str, dialect: CsvDialect | None, skip: set[str]) ->
                                             ).fetchone()[0]
         if infinite.get(col):
             con.execute(f"UPDATE {quote(table)} SET {quote(col)} = NULL WHERE isinf({quote(col)})")
-            warnings.append(f"column '{col}': {infinite[col]} infinite value(s) (inf) made missing")
+            warnings.append(Msg(f"column '{col}': {infinite[col]} infinite value(s) (inf) made missing",
+                                f"列 '{col}'：{infinite[col]} 个无穷大值（inf）已置为缺失"))
         if rows and not filled[col]:
-            warnings.append(f"column '{col}' is empty in every row")
+            warnings.append(Msg(f"column '{col}' is empty in every row", f"列 '{col}' 每一行都是空的"))
     return warnings
 
 
@@ -141,8 +152,10 @@ def _mixed(con, table: str, col: str, dialect: CsvDialect | None) -> tuple[str |
     if numeric == filled:
         return converted, []
     count, examples = _failures(con, table, col, f"CASE WHEN trim({c}) IN ({tokens}) THEN 0 ELSE {converted} END")
-    return None, [f"column '{col}' is mostly numbers but {count} value(s) are text ({'; '.join(examples)}); it was "
-                  f"kept as text — fix those values, or declare the column numeric to make them missing"]
+    return None, [Msg(f"column '{col}' is mostly numbers but {count} value(s) are text ({'; '.join(examples)}); it was "
+                      f"kept as text — fix those values, or declare the column numeric to make them missing",
+                      f"列 '{col}' 大部分是数字，但有 {count} 个值是文本（{'；'.join(zh(e) for e in examples)}）；已保留为文本"
+                      f"——请修正这些值，或把该列声明为数值，使它们变为缺失")]
 
 
 _OFFSET = r"(Z|[+-]\d{2}(:?\d{2})?)$"
@@ -154,7 +167,7 @@ def _timezones(con, table: str, col: str, sql_type: str) -> tuple[list[str], str
     to_utc = f"timezone('UTC', TRY_CAST({c} AS TIMESTAMPTZ))"
     if sql_type.startswith("TIMESTAMP WITH TIME ZONE"):
         _alter(con, table, col, "TIMESTAMP", f"timezone('UTC', {c})")
-        return [f"column '{col}': times with UTC offsets converted to UTC"], "TIMESTAMP"
+        return [_utc(col)], "TIMESTAMP"
     filled, stamps, with_offset = con.execute(
         f"SELECT count({c}), count(TRY_CAST({c} AS TIMESTAMPTZ)), "
         f"count(*) FILTER (WHERE regexp_matches(trim({c}), '{_OFFSET}') AND TRY_CAST({c} AS TIMESTAMPTZ) IS NOT NULL) "
@@ -162,7 +175,13 @@ def _timezones(con, table: str, col: str, sql_type: str) -> tuple[list[str], str
     if not filled or stamps < filled or not with_offset:
         return [], sql_type
     if with_offset < filled:
-        return [f"column '{col}' mixes times with a time zone ({with_offset}) and without ({filled - with_offset}); "
-                f"kept as text — export all times in one zone"], sql_type
+        return [Msg(f"column '{col}' mixes times with a time zone ({with_offset}) and without ({filled - with_offset}); "
+                    f"kept as text — export all times in one zone",
+                    f"列 '{col}' 混有带时区（{with_offset} 个）和不带时区（{filled - with_offset} 个）的时间；"
+                    f"已保留为文本——请统一按一个时区导出")], sql_type
     _alter(con, table, col, "TIMESTAMP", to_utc)
-    return [f"column '{col}': times with UTC offsets converted to UTC"], "TIMESTAMP"
+    return [_utc(col)], "TIMESTAMP"
+
+
+def _utc(col: str) -> Msg:
+    return Msg(f"column '{col}': times with UTC offsets converted to UTC", f"列 '{col}'：带 UTC 偏移的时间已转换为 UTC")

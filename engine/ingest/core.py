@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from engine.catalog import Catalog, TableInfo, create_from_frame, quote
 from engine.errors import InvalidInput, Issue
+from engine.i18n import Msg, zh
 from engine.ingest import convert
 from engine.ingest.dialect import CsvDialect, sniff
 from engine.ingest.excel import read_sheet
@@ -27,6 +28,7 @@ from engine.ingest.text import CSV_EXT, PARQUET_EXT, check_file, detect_encoding
 from engine.schema.errors import issues_from_validation
 
 Progress = Callable[[float, str], None]
+_NO_ROWS = Msg("the file has a header but no data rows", "文件只有表头，没有数据行")
 SNIFF_CHARS = 1 << 18
 
 
@@ -59,12 +61,16 @@ def _read_csv(con, table: str, path: Path, dialect: CsvDialect, opts: IngestOpti
                        _args(args, as_text), path, progress)
     warnings = _rejects(con, path, dialect, opts.skip_bad_rows)
     if dialect.skip:
-        warnings.insert(0, f"took line {dialect.skip + 1} as the header ({dialect.skip} line(s) above it skipped)")
+        warnings.insert(0, Msg(f"took line {dialect.skip + 1} as the header ({dialect.skip} line(s) above it skipped)",
+                               f"以第 {dialect.skip + 1} 行作为表头（跳过了它上面的 {dialect.skip} 行）"))
     if dialect.renames:
-        warnings.append("renamed columns: " + ", ".join(f"'{o}' → '{n}'" for o, n in dialect.renames))
+        renamed = ", ".join(f"'{o}' → '{n}'" for o, n in dialect.renames)
+        warnings.append(Msg("renamed columns: " + renamed, "已重命名的列：" + renamed))
     if dialect.decimal == "," or dialect.thousands:
-        warnings.append(f"numbers read with decimal '{dialect.decimal}'"
-                        + (f" and thousands separator '{dialect.thousands}'" if dialect.thousands else ""))
+        warnings.append(Msg(f"numbers read with decimal '{dialect.decimal}'"
+                            + (f" and thousands separator '{dialect.thousands}'" if dialect.thousands else ""),
+                            f"数字按小数点 '{dialect.decimal}'"
+                            + (f"、千位分隔符 '{dialect.thousands}'" if dialect.thousands else "") + " 读取"))
     return warnings
 
 
@@ -103,9 +109,10 @@ def _with_progress(con, sql: str, args, path: Path, progress: Progress) -> None:
         con.execute(sql, args)
     except duckdb.Error as exc:
         text = str(exc).split("\n\n")[0].strip()
-        hint = "the file mixes encodings; export it again as UTF-8" if "unicode" in text.lower() else \
-            "check that the file is a well-formed table with one header row"
-        raise InvalidInput(Issue(f"could not read the file: {text}", str(path), hint=hint)) from None
+        hint = Msg("the file mixes encodings; export it again as UTF-8", "文件混用了多种编码；请重新导出为 UTF-8") \
+            if "unicode" in text.lower() else \
+            Msg("check that the file is a well-formed table with one header row", "请检查文件是否为只有一行表头的规整表格")
+        raise InvalidInput(Issue(Msg(f"could not read the file: {text}", f"无法读取文件：{text}"), str(path), hint=hint)) from None
     finally:
         done.set()
         watcher.join()
@@ -117,11 +124,20 @@ def _rejects(con, path: Path, dialect: CsvDialect, skip_bad: bool) -> list[str]:
         return []
     rows = con.execute("SELECT line, error_type, csv_line FROM _studio_rejects ORDER BY line LIMIT 5").fetchall()
     listed = "; ".join(f"line {line}: {kind.lower().replace('_', ' ')} ('{text[:60]}')" for line, kind, text in rows)
-    message = f"{count} malformed row(s) (the header has {len(dialect.names)} fields) — {listed}"
+    listed_zh = "；".join(f"第 {line} 行：{_REJECT_ZH.get(kind, kind)}（'{text[:60]}'）" for line, kind, text in rows)
+    fields = len(dialect.names)
+    message = f"{count} malformed row(s) (the header has {fields} fields) — {listed}"
+    message_zh = f"{count} 行格式不正确（表头有 {fields} 个字段）— {listed_zh}"
     if not skip_bad:
-        raise InvalidInput(Issue(message, str(path), hint="fix those lines, or ingest again skipping bad rows "
-                                                          "(--skip-bad-rows)"))
-    return [f"skipped {message}"]
+        raise InvalidInput(Issue(Msg(message, message_zh), str(path),
+                                 hint=Msg("fix those lines, or ingest again skipping bad rows (--skip-bad-rows)",
+                                          "请修正这些行，或跳过坏行重新导入（--skip-bad-rows）")))
+    return [Msg(f"skipped {message}", f"已跳过 {message_zh}")]
+
+
+_REJECT_ZH = {"TOO_FEW_COLUMNS": "字段太少", "TOO_MANY_COLUMNS": "字段太多", "CAST": "类型转换失败",
+              "UNQUOTED_VALUE": "引号不配对", "MISSING_QUOTES": "缺少引号", "INVALID_UNICODE": "无效的 Unicode 字符",
+              "LINE_SIZE_OVER_MAXIMUM": "行太长"}
 
 
 def _create(con, table: str, path: Path, opts: IngestOptions, progress: Progress) -> list[str]:
@@ -134,7 +150,8 @@ def _create(con, table: str, path: Path, opts: IngestOptions, progress: Progress
             if encoding != "utf-8":
                 progress(0.0, f"converting {encoding.upper()} to UTF-8")
                 source = transcode_to_utf8(path, encoding, tmp)
-                warnings.append(f"text encoding {encoding.upper()} converted to UTF-8")
+                warnings.append(Msg(f"text encoding {encoding.upper()} converted to UTF-8",
+                                    f"文本编码 {encoding.upper()} 已转换为 UTF-8"))
             dialect = _sniff_file(source, opts.delimiter or ("\t" if ext == ".tsv" else None))
             warnings += _read_csv(con, table, source, dialect, opts, progress)
     elif ext in PARQUET_EXT:
@@ -217,7 +234,7 @@ def _append(catalog, con, path, table, opts, hasher, progress) -> TableInfo:
     sha = hasher.result()
     total = con.execute(f"SELECT count(*) FROM {quote(target.name)}").fetchone()[0]
     info = TableInfo(target.name, f"{target.source}; {path.name}", sha, _fingerprint(target.fingerprint, sha),
-                     int(total), target.columns, target.warnings + [f"appended {rows} rows from {path.name}"] + warnings,
+                     int(total), target.columns, target.warnings + [Msg(f"appended {rows} rows from {path.name}", f"从 {path.name} 追加了 {rows} 行")] + warnings,
                      _now())
     catalog.register_table(con, info)
     return info
@@ -228,19 +245,21 @@ def _check_same_schema(target: TableInfo, columns: dict[str, str], path: Path) -
 
     missing = [c for c in target.columns if c not in columns]
     extra = [c for c in columns if c not in target.columns]
-    clash = [f"'{c}' is {columns[c]} here but {t} in the table" for c, t in target.columns.items()
-             if c in columns and dtype_class(columns[c]) != dtype_class(t)]
-    problems = ([f"missing column(s): {', '.join(missing)}"] if missing else []) + \
-               ([f"extra column(s): {', '.join(extra)}"] if extra else []) + clash
+    clash = [Msg(f"'{c}' is {columns[c]} here but {t} in the table", f"'{c}' 在此文件中是 {columns[c]}，表中是 {t}")
+             for c, t in target.columns.items() if c in columns and dtype_class(columns[c]) != dtype_class(t)]
+    problems = ([Msg(f"missing column(s): {', '.join(missing)}", f"缺少列：{', '.join(missing)}")] if missing else []) + \
+               ([Msg(f"extra column(s): {', '.join(extra)}", f"多出的列：{', '.join(extra)}")] if extra else []) + clash
     if problems:
-        raise InvalidInput(Issue(f"cannot append to '{target.name}': " + "; ".join(problems), str(path),
-                                 hint="append files with the same columns, or ingest as a new table"))
+        raise InvalidInput(Issue(Msg(f"cannot append to '{target.name}': " + "; ".join(problems),
+                                     f"无法追加到 '{target.name}'：" + "；".join(zh(p) for p in problems)), str(path),
+                                 hint=Msg("append files with the same columns, or ingest as a new table",
+                                          "请追加列相同的文件，或导入为新表")))
 
 
 def _shape(con, table: str, path: Path) -> tuple[int, dict[str, str]]:
     rows = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0]
     if rows == 0:
-        raise InvalidInput(Issue("the file has a header but no data rows", str(path), hint="export the data rows too"))
+        raise InvalidInput(Issue(_NO_ROWS, str(path), hint=Msg("export the data rows too", "请把数据行也一起导出")))
     return int(rows), {r[0]: r[1] for r in con.execute(f"DESCRIBE {quote(table)}").fetchall()}
 
 
@@ -264,7 +283,8 @@ class _Hasher:
     def result(self) -> str:
         self.join()
         if self.error:
-            raise InvalidInput(Issue(f"could not read the file to fingerprint it: {self.error}", str(self.path)))
+            raise InvalidInput(Issue(Msg(f"could not read the file to fingerprint it: {self.error}",
+                                         f"无法读取文件以计算指纹：{self.error}"), str(self.path)))
         return self.value
 
 
@@ -279,7 +299,7 @@ def read_file_frame(path: str | Path, sheet=None) -> tuple[pd.DataFrame, str]:
     finally:
         con.close()
     if frame.empty:
-        raise InvalidInput(Issue("the file has a header but no data rows", str(path)))
+        raise InvalidInput(Issue(_NO_ROWS, str(path)))
     return frame, _fingerprint(sha256_file(path), str(sheet))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from engine.errors import InvalidInput, Issue
+from engine.i18n import Msg
 from engine.ingest.dialect import unique_names
 
 
@@ -16,16 +17,19 @@ def read_sheet(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
     try:
         sheets = pd.ExcelFile(path, engine="calamine").sheet_names
     except Exception as exc:  # calamine's errors are plain exceptions with a useful text
-        raise InvalidInput(Issue(f"not a readable Excel workbook: {exc}", str(path))) from None
+        raise InvalidInput(Issue(Msg(f"not a readable Excel workbook: {exc}", f"无法读取的 Excel 工作簿：{exc}"),
+                                 str(path))) from None
     chosen = sheets[0] if sheet is None else sheet
     if isinstance(chosen, int) and not 0 <= chosen < len(sheets):
-        raise InvalidInput(Issue(f"no sheet number {chosen}", str(path), hint=f"sheets: {', '.join(sheets)}"))
+        raise InvalidInput(Issue(Msg(f"no sheet number {chosen}", f"没有编号为 {chosen} 的工作表"), str(path),
+                                 hint=Msg(f"sheets: {', '.join(sheets)}", f"工作表：{', '.join(sheets)}")))
     if isinstance(chosen, str) and chosen not in sheets:
-        raise InvalidInput(Issue(f"no sheet '{chosen}'", str(path), hint=f"sheets in this workbook: {', '.join(sheets)}"))
+        raise InvalidInput(Issue(Msg(f"no sheet '{chosen}'", f"没有工作表 '{chosen}'"), str(path),
+                                 hint=Msg(f"sheets in this workbook: {', '.join(sheets)}", f"本工作簿的工作表：{', '.join(sheets)}")))
     raw = pd.read_excel(path, sheet_name=chosen, engine="calamine", header=None)
     raw = raw.dropna(how="all").dropna(axis=1, how="all")
     if raw.empty:
-        raise InvalidInput(Issue(f"sheet '{chosen}' is empty", str(path)))
+        raise InvalidInput(Issue(Msg(f"sheet '{chosen}' is empty", f"工作表 '{chosen}' 是空的"), str(path)))
     header_at = _header_row(raw)
     header = ["" if pd.isna(v) else str(v) for v in raw.iloc[header_at]]
     names, renames = unique_names(header)
@@ -33,11 +37,14 @@ def read_sheet(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
     frame.columns = names
     warnings = []
     if header_at:
-        warnings.append(f"took row {raw.index[header_at] + 1} of sheet '{chosen}' as the header")
+        row = raw.index[header_at] + 1
+        warnings.append(Msg(f"took row {row} of sheet '{chosen}' as the header", f"以工作表 '{chosen}' 的第 {row} 行作为表头"))
     if renames:
         blank = sum(1 for old, _ in renames if not old.strip())
-        note = f" ({blank} blank header cells — merged cells?)" if blank else ""
-        warnings.append("renamed columns" + note + ": " + ", ".join(f"'{o}' → '{n}'" for o, n in renames))
+        note, note_zh = (f" ({blank} blank header cells — merged cells?)", f"（{blank} 个空白表头单元格——合并单元格？）") \
+            if blank else ("", "")
+        renamed = ", ".join(f"'{o}' → '{n}'" for o, n in renames)
+        warnings.append(Msg("renamed columns" + note + ": " + renamed, "已重命名的列" + note_zh + "：" + renamed))
     return _infer(frame), warnings
 
 

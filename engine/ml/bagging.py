@@ -17,6 +17,8 @@ import re
 
 import lightgbm as lgb
 
+from engine.i18n import Msg
+
 _NUMBERS = re.compile(r"^(leaf_value|internal_value)=(.*)$", re.M)
 
 
@@ -36,7 +38,7 @@ def merge_boosters(boosters: list[lgb.Booster]) -> lgb.Booster:
 def _split(text: str) -> tuple[str, list[str], str]:
     """(header, tree blocks each ending in a blank line, the parameters section after the trees)."""
     if "is_linear=1" in text:
-        raise ValueError("linear trees cannot be merged")
+        raise ValueError(Msg("linear trees cannot be merged", "线性树无法合并"))
     start, end = text.index("\nTree=") + 1, text.index("end of trees")
     blocks = [b.strip("\n") + "\n\n\n" for b in re.split(r"\n(?=Tree=\d+\n)", text[start:end]) if b.strip()]
     tail = text[end + len("end of trees"):]

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine.i18n import Msg
+
 
 @dataclass
 class FeatureCoder:
@@ -53,7 +55,8 @@ def usable_features(frame: pd.DataFrame, features: list[str]) -> tuple[list[str]
     keep, skipped = [], []
     for col in features:
         if pd.api.types.is_datetime64_any_dtype(frame[col]):
-            skipped.append({"name": col, "reason": "datetime column: give it the time role instead"})
+            skipped.append({"name": col, "reason": "datetime column: give it the time role instead",
+                            "reason_zh": "日期时间列：请把它设为时间角色"})
         else:
             keep.append(col)
     return keep, skipped
@@ -67,12 +70,13 @@ def as_target(series: pd.Series, task: str) -> tuple[np.ndarray, str, list]:
         task = "regression" if numeric and len(values) > 2 else "classification"
     if task == "regression":
         if not numeric:
-            raise ValueError(f"target '{series.name}' is not numeric; choose task 'classification'")
+            raise ValueError(Msg(f"target '{series.name}' is not numeric; choose task 'classification'",
+                                 f"目标 '{series.name}' 不是数值；请选择任务类型 'classification'（分类）"))
         return series.to_numpy(dtype="float64"), task, []
     classes = sorted(values, key=str)
     if len(classes) != 2:
-        raise ValueError(f"target '{series.name}' has {len(classes)} classes; classification here needs exactly two "
-                         f"(e.g. pass/fail)")
+        raise ValueError(Msg(f"target '{series.name}' has {len(classes)} classes; classification here needs exactly two "
+                             f"(e.g. pass/fail)", f"目标 '{series.name}' 有 {len(classes)} 个类别；这里的分类需要恰好两个（例如合格/不合格）"))
     return (series == classes[1]).to_numpy(dtype="float64"), task, [_plain(c) for c in classes]
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 
 from engine.context import StepContext
 from engine.errors import StudioError
+from engine.i18n import Msg
 from engine.registry import OpParams, operator
 from engine.schema.base import ui_field
 
@@ -32,11 +33,12 @@ def _example() -> tuple[dict, dict]:
 def drop_useless(params: DropUselessParams, ctx: StepContext, frame: pd.DataFrame) -> dict:
     """Drop rows without a target and feature columns that are constant or mostly missing."""
     if params.target not in frame.columns:
-        raise StudioError(f"target column '{params.target}' is not in the data")
+        raise StudioError(Msg(f"target column '{params.target}' is not in the data", f"目标列 '{params.target}' 不在数据中"))
     n = len(frame)
     frame = frame[frame[params.target].notna()]
     if frame.empty:
-        raise StudioError(f"target column '{params.target}' is empty in every row; choose another target")
+        raise StudioError(Msg(f"target column '{params.target}' is empty in every row; choose another target",
+                              f"目标列 '{params.target}' 每一行都是空的；请换一个目标"))
     dropped = []
     for i, col in enumerate(params.columns):
         ctx.progress(i / max(1, len(params.columns)), col)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from engine.context import StepContext
 from engine.errors import StudioError
+from engine.i18n import Msg
 from engine.ml.lgbm import ModelBundle
 from engine.operators.model import LightGBMParams, lightgbm_cv
 from engine.operators.optimize import _full_point, setup
@@ -56,8 +57,9 @@ def _models_example() -> tuple[dict, dict]:
 def energy_models(params: EnergyModelParams, ctx: StepContext, frame: pd.DataFrame) -> dict:
     """The energy/efficiency model (cross-validated LightGBM), optional rolling context features and output model."""
     if params.output is not None and params.output in params.features:
-        raise StudioError(f"the output column '{params.output}' is also a feature: the model would read the answer "
-                          f"off it. Take it out of the controllable/context roles (put it under ignore)")
+        raise StudioError(Msg(f"the output column '{params.output}' is also a feature: the model would read the answer "
+                              f"off it. Take it out of the controllable/context roles (put it under ignore)",
+                              f"产出列 '{params.output}' 同时是特征：模型会直接从中读出答案。请把它移出可调/工况角色（放入忽略）"))
     frame, created = _with_windows(params, ctx, frame)
     base = {k: v for k, v in params.model_dump().items() if k in LightGBMParams.model_fields}
     base["features"] = [*params.features, *created]
@@ -77,8 +79,8 @@ def _with_windows(params: EnergyModelParams, ctx: StepContext, frame: pd.DataFra
     if not params.window or not columns:
         return frame, []
     if not params.time:
-        raise StudioError("rolling context features need the time column: assign the time role or set the rolling "
-                          "window to 0")
+        raise StudioError(Msg("rolling context features need the time column: assign the time role or set the rolling "
+                              "window to 0", "工况滚动特征需要时间列：请指定时间角色，或把滚动窗口设为 0"))
     lagged = lag_features(LagParams(columns=columns, lags=[], windows=[params.window], stats=["mean"],
                                     time=params.time), ctx, frame)
     return lagged["frame"], lagged["report"]["created"]
@@ -86,9 +88,11 @@ def _with_windows(params: EnergyModelParams, ctx: StepContext, frame: pd.DataFra
 
 def _output_model(params: EnergyModelParams, base: dict, ctx: StepContext, frame: pd.DataFrame):
     if params.output not in frame.columns:
-        raise StudioError(f"output column '{params.output}' is not in the table (or was dropped by cleaning)")
+        raise StudioError(Msg(f"output column '{params.output}' is not in the table (or was dropped by cleaning)",
+                              f"产出列 '{params.output}' 不在数据表中（或已被清洗删除）"))
     if not pd.api.types.is_numeric_dtype(frame[params.output]):
-        raise StudioError(f"output column '{params.output}' must be numeric (an amount per hour or per batch)")
+        raise StudioError(Msg(f"output column '{params.output}' must be numeric (an amount per hour or per batch)",
+                              f"产出列 '{params.output}' 必须是数值（每小时或每批的产量）"))
     rows = frame[frame[params.output].notna()]
     trained = lightgbm_cv(LightGBMParams(**{**base, "target": params.output, "task": "regression",
                                             "monotone": {}}), ctx, rows)
@@ -131,11 +135,11 @@ def energy_setpoints(params: EnergySetpointParams, ctx: StepContext, frame: pd.D
                      output_model: ModelBundle | None) -> dict:
     """Setpoints saving the most energy for the current context (exact MILP, verified), savings in % and money/yr."""
     if (params.price is None) != (params.hours is None):
-        raise StudioError("money per year needs both the energy price and the operating hours per year; enter both "
-                          "or neither")
+        raise StudioError(Msg("money per year needs both the energy price and the operating hours per year; enter both "
+                              "or neither", "计算每年金额需要同时输入能源单价和年运行小时数；请两者都填或都不填"))
     if model.task != "regression":
-        raise StudioError(f"the energy target '{model.target}' must be numeric (an efficiency or an energy use), "
-                          f"not pass/fail")
+        raise StudioError(Msg(f"the energy target '{model.target}' must be numeric (an efficiency or an energy use), "
+                              f"not pass/fail", f"能耗目标 '{model.target}' 必须是数值（效率或能耗），不能是合格/不合格"))
     _, scenario_row, baseline, box = setup(frame, model, params)
     base_point = _full_point(scenario_row, baseline[box.names], params.pin)
     specs, meets, demand = _demand(params, output_model, base_point)
@@ -150,8 +154,9 @@ def _demand(params: EnergySetpointParams, output_model: ModelBundle | None, base
     """(specs, meets_specs, demand record): the predicted output must stay >= the demand."""
     if output_model is None:
         if params.demand is not None:
-            raise StudioError("an output demand needs an output model: name the output column (parameter 'output') "
-                              "or clear the demand")
+            raise StudioError(Msg("an output demand needs an output model: name the output column (parameter "
+                                  "'output') or clear the demand",
+                                  "产出需求需要产出模型：请指定产出列（参数 output），或清空需求"))
         return [], None, None
     current = float(output_model.predict(base_point)[0])
     bound = current if params.demand is None else float(params.demand)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from engine.context import StepContext
 from engine.errors import StudioError
+from engine.i18n import Msg
 from engine.ml.bagging import merge_boosters
 from engine.ml.frame import FeatureCoder, as_target, usable_features
 from engine.ml.lgbm import ModelBundle, cross_validate, fit_booster, inner_threshold, lgb_params, splits, \
@@ -57,17 +58,20 @@ def lightgbm_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame) -
     features = [c for c in params.features if c in frame.columns and c != params.target]
     features, skipped = usable_features(frame, features)
     if not features:
-        raise StudioError("no usable feature columns are left after cleaning; assign more columns to the roles")
+        raise StudioError(Msg("no usable feature columns are left after cleaning; assign more columns to the roles",
+                              "清洗后没有可用的特征列了；请给角色分配更多列"))
     min_rows = max(params.folds * 5, 20)
     if len(frame) < min_rows:
-        raise StudioError(f"only {len(frame)} rows with a target; at least {min_rows} are needed for "
-                          f"{params.folds}-fold cross-validation")
+        raise StudioError(Msg(f"only {len(frame)} rows with a target; at least {min_rows} are needed for "
+                              f"{params.folds}-fold cross-validation",
+                              f"有目标值的行只有 {len(frame)} 行；{params.folds} 折交叉验证至少需要 {min_rows} 行"))
     if frame[params.target].nunique(dropna=True) < 2:
-        raise StudioError(f"target '{params.target}' has one value in every row: nothing to learn")
+        raise StudioError(Msg(f"target '{params.target}' has one value in every row: nothing to learn",
+                              f"目标 '{params.target}' 每一行都是同一个值：没有可学习的规律"))
     try:
         y, task, classes = as_target(frame[params.target], params.task)
     except ValueError as exc:
-        raise StudioError(str(exc)) from None
+        raise StudioError(exc.args[0] if exc.args else str(exc)) from None
     coder = FeatureCoder.fit(frame, features)
     monotone = [int(params.monotone.get(c, 0)) if c not in coder.levels else 0 for c in features]
     lgbp = lgb_params(task, params.n_estimators, params.learning_rate, params.num_leaves,

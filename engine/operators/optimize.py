@@ -9,6 +9,7 @@ import pandas as pd
 
 from engine.context import StepContext
 from engine.errors import StudioError
+from engine.i18n import Msg
 from engine.ml.lgbm import ModelBundle
 from engine.ml.search import Box, TrustRegion, clip_to_box, search, window
 from engine.registry import OpParams, operator
@@ -67,9 +68,10 @@ def sample_search(params: SampleSearchParams, ctx: StepContext, frame: pd.DataFr
     best, best_score, evaluations = search(score, box, seeds,
                                            params.n_samples, params.rounds, rng, ctx.progress)
     if not np.isfinite(best_score):
-        raise StudioError(f"no candidate setting lies within the trust region around historical operation "
-                          f"(trust {params.trust}) and inside the bounds; widen the expert bounds or raise trust "
-                          f"towards 1.0")
+        raise StudioError(Msg(f"no candidate setting lies within the trust region around historical operation "
+                              f"(trust {params.trust}) and inside the bounds; widen the expert bounds or raise trust "
+                              f"towards 1.0", f"没有候选设定同时落在历史运行的信任域（trust {params.trust}）和范围之内；"
+                                              f"请放宽专家范围，或把 trust 调向 1.0"))
     point = _full_point(scenario_row, best, params.pin)
     base_point = _full_point(scenario_row, baseline[box.names], params.pin)
     predicted = _predicted(model, base_point, point, params, evaluations, frame[model.target].dropna())
@@ -95,8 +97,8 @@ def setup(frame: pd.DataFrame, model: ModelBundle, params) -> tuple[list[str], p
     """(controllables in the model, scenario row, baseline settings, search box): shared by the recommenders."""
     controls = [c for c in params.controllable if c in model.features]
     if not controls:
-        raise StudioError("none of the controllable columns is in the model; assign controllable columns that "
-                          "survived cleaning")
+        raise StudioError(Msg("none of the controllable columns is in the model; assign controllable columns that "
+                              "survived cleaning", "模型中没有任何可调列；请指定清洗后仍保留的可调列"))
     scenario_row, baseline = _scenario(frame, model, controls, params)
     return controls, scenario_row, baseline, _box(frame, controls, model, params)
 
@@ -115,7 +117,8 @@ def _scenario(frame: pd.DataFrame, model: ModelBundle, controls: list[str], para
     """(row of all features at the chosen context, baseline settings of the controllables)."""
     if params.scenario == "latest":
         if not params.time:
-            raise StudioError("scenario 'latest' needs a time column; assign the time role or use 'median'")
+            raise StudioError(Msg("scenario 'latest' needs a time column; assign the time role or use 'median'",
+                                  "场景 'latest' 需要时间列；请指定时间角色，或改用 'median'"))
         row = frame.sort_values(params.time).iloc[-1][model.features]
         return row, row[controls]
     row = pd.Series({c: _typical(frame[c]) for c in model.features})
@@ -140,10 +143,11 @@ def _box(frame: pd.DataFrame, controls: list[str], model: ModelBundle, params) -
             continue
         lo, hi = params.bounds.get(c, (float(frame[c].quantile(q_lo)), float(frame[c].quantile(q_hi))))
         if not np.isfinite([lo, hi]).all():
-            raise StudioError(f"column '{c}' has no numeric values to build an operating envelope from")
+            raise StudioError(Msg(f"column '{c}' has no numeric values to build an operating envelope from",
+                                  f"列 '{c}' 没有数值，无法确定运行包络"))
         low[c], high[c] = float(lo), float(hi)
     if not low and not levels:
-        raise StudioError("every controllable is pinned: nothing left to recommend")
+        raise StudioError(Msg("every controllable is pinned: nothing left to recommend", "所有可调参数都已固定：没有可推荐的了"))
     return Box(low, high, levels, [c for c in model.coder.integer if c in low])
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from engine.context import StepContext
 from engine.errors import StudioError
+from engine.i18n import Msg, zh
 from engine.ml.lgbm import ModelBundle
 from engine.ml.search import Box
 from engine.operators.optimize import SampleSearchParams, _full_point, _predicted, model_rows, recommendations, \
@@ -70,13 +71,14 @@ def recommend_exact(params: TreeMilpParams, ctx: StepContext, frame: pd.DataFram
     demand); `meets_specs(full model rows)` marks candidate settings meeting them, for the operating windows."""
     controls, scenario_row, baseline, box = setup(frame, model, params)
     if box.levels:
-        return _fallback(params, ctx, frame, model, f"categorical controllables {sorted(box.levels)}", specs)
+        return _fallback(params, ctx, frame, model, Msg(f"categorical controllables {sorted(box.levels)}",
+                                                         f"可调参数 {sorted(box.levels)} 是类别型"), specs)
     ctx.progress(0.1, "encoding the trees")
     problem, region = _problem(params, frame, model, box, scenario_row, baseline, ctx.seed, specs)
     try:
         solution = solve(problem)
     except UnsupportedModel as exc:
-        return _fallback(params, ctx, frame, model, str(exc), specs)
+        return _fallback(params, ctx, frame, model, exc.msg, specs)
     ctx.progress(0.8, "verifying")
     best = pd.Series({c: _setting(solution.values[c], c in box.integer) for c in box.names})
     point = _full_point(scenario_row, best, params.pin)
@@ -84,8 +86,9 @@ def recommend_exact(params: TreeMilpParams, ctx: StepContext, frame: pd.DataFram
     predicted = _predicted(model, base_point, point, params, 0, frame[model.target].dropna())
     verification = _verification(solution, predicted["recommended"]["value"])
     if not verification["ok"]:
-        raise StudioError(f"the optimised point could not be verified ({verification['failed']}); not reporting "
-                          f"an unverified recommendation")
+        raise StudioError(Msg(f"the optimised point could not be verified ({verification['failed']}); not reporting "
+                              f"an unverified recommendation",
+                              f"优化得到的点未能通过复核（{verification['failed']}）；不报告未经复核的推荐"))
     solver = solution.solver()
     if not params.report_seconds:
         solver.update(seconds=None, build_seconds=None)
@@ -205,15 +208,17 @@ def _scorer(model: ModelBundle, scenario_row: pd.Series, box: Box, params, probl
 def _fallback(params: TreeMilpParams, ctx: StepContext, frame, model, reason: str, specs=None) -> dict:
     """Sampling search instead, with the reason in `predicted.fallback` (en + zh)."""
     if specs:
-        raise StudioError(f"the exact optimiser cannot be used here ({reason}) and sampling search does not "
-                          f"support model specs such as an output demand; make the controllables numeric")
+        raise StudioError(Msg(f"the exact optimiser cannot be used here ({reason}) and sampling search does not "
+                              f"support model specs such as an output demand; make the controllables numeric",
+                              f"这里无法使用精确优化（{zh(reason)}），而采样搜索不支持产出需求等模型约束；请让可调参数都是数值"))
     if params.constraints:
-        raise StudioError(f"the exact optimiser cannot be used here ({reason}) and sampling search does not "
-                          f"support linear constraints; drop the constraints or make the controllables numeric")
+        raise StudioError(Msg(f"the exact optimiser cannot be used here ({reason}) and sampling search does not "
+                              f"support linear constraints; drop the constraints or make the controllables numeric",
+                              f"这里无法使用精确优化（{zh(reason)}），而采样搜索不支持线性约束；请去掉约束，或让可调参数都是数值"))
     fields = set(SampleSearchParams.model_fields)
     sampling = SampleSearchParams(**{k: v for k, v in params.model_dump().items() if k in fields})
     out = sample_search(sampling, ctx, frame, model)
     out["predicted"]["fallback"] = {"en": f"Exact optimisation was not possible ({reason}); sampling search was "
                                           f"used instead.",
-                                    "zh": f"无法进行精确优化（{reason}）；已改用采样搜索。"}
+                                    "zh": f"无法进行精确优化（{zh(reason)}）；已改用采样搜索。"}
     return out

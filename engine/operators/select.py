@@ -14,6 +14,7 @@ import pandas as pd
 
 from engine.context import StepContext
 from engine.errors import StudioError
+from engine.i18n import Msg
 from engine.ml.lgbm import ModelBundle
 from engine.registry import OpParams, operator
 from engine.schema.base import ui_field
@@ -62,7 +63,8 @@ def key_parameters(params: KeyParamsParams, ctx: StepContext, frame: pd.DataFram
     """Group near-duplicate sensors, rank groups by summed |SHAP| share, keep one representative per group."""
     features = [c for c in params.features if c in frame.columns and c != params.target]
     if not features:
-        raise StudioError("no feature columns are left to select from; assign more columns to the roles")
+        raise StudioError(Msg("no feature columns are left to select from; assign more columns to the roles",
+                              "没有可供筛选的特征列了；请给角色分配更多列"))
     share = {c: 0.0 for c in features}
     share.update({kp["name"]: float(kp["importance"]) for kp in importance if kp["name"] in share})
     direction = {kp["name"]: int(kp.get("direction", 0)) for kp in importance}

@@ -16,6 +16,7 @@ from engine import expr
 from engine.context import StepContext
 from engine.errors import StudioError
 from engine.frames import as_datetime, require_columns, row_numbers
+from engine.i18n import Msg
 from engine.registry import OpParams, operator
 from engine.schema.base import ui_field
 
@@ -32,7 +33,8 @@ def _plain(value: Any) -> Any:
 def _numeric_or_fail(frame: pd.DataFrame, columns: list[str], op: str) -> None:
     text = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if text:
-        raise StudioError(f"{op}: columns {text} are not numeric; convert them with clean.fix_types or leave them out")
+        raise StudioError(Msg(f"{op}: columns {text} are not numeric; convert them with clean.fix_types or leave them out",
+                              f"{op}：列 {text} 不是数值；请用 clean.fix_types 转换，或不使用它们"))
 
 
 # ---------------------------------------------------------------- clean.impute
@@ -69,15 +71,17 @@ def _in_time_order(s: pd.Series, times: pd.Series | None, fill) -> pd.Series:
 def _fill_value(s: pd.Series, strategy: str, params: ImputeParams, column: str) -> Any:
     if strategy in ("median", "mean"):
         if not pd.api.types.is_numeric_dtype(s):
-            raise StudioError(f"clean.impute: column '{column}' is not numeric; use 'mode' or 'constant' for it")
+            raise StudioError(Msg(f"clean.impute: column '{column}' is not numeric; use 'mode' or 'constant' for it",
+                                  f"clean.impute：列 '{column}' 不是数值；请对它使用 'mode' 或 'constant'"))
         return getattr(s, strategy)()
     if strategy == "mode":
         modes = s.mode(dropna=True)
         return modes.iloc[0] if len(modes) else None
     if params.value is None:
-        raise StudioError("clean.impute: the 'constant' strategy needs a value")
+        raise StudioError(Msg("clean.impute: the 'constant' strategy needs a value", "clean.impute：'constant' 策略需要给定一个值"))
     if isinstance(params.value, str) and pd.api.types.is_numeric_dtype(s):
-        raise StudioError(f"clean.impute: column '{column}' is numeric; the constant '{params.value}' is text")
+        raise StudioError(Msg(f"clean.impute: column '{column}' is numeric; the constant '{params.value}' is text",
+                              f"clean.impute：列 '{column}' 是数值，而常数 '{params.value}' 是文本"))
     return params.value
 
 
@@ -86,7 +90,8 @@ def _impute_one(s: pd.Series, strategy: str, params: ImputeParams, times, column
         return _in_time_order(s, times, lambda part: part.ffill()), None
     if strategy == "time":
         if times is None:
-            raise StudioError("clean.impute: 'time' interpolation needs the time column parameter")
+            raise StudioError(Msg("clean.impute: 'time' interpolation needs the time column parameter",
+                                  "clean.impute：按 'time' 插值需要设置时间列参数"))
         _numeric_or_fail(s.to_frame(column), [column], "clean.impute time interpolation")
         # limit_area="inside": only gaps between two readings are interpolated, never extrapolated past the ends
         fill = lambda part: part.astype(float).interpolate(method="time", limit_area="inside")  # noqa: E731
@@ -182,7 +187,8 @@ def outliers(params: OutlierParams, ctx: StepContext, frame: pd.DataFrame) -> di
     if params.method == "bounds":
         columns = list(params.bounds)
         if not columns:
-            raise StudioError("clean.outliers: method 'bounds' needs bounds, e.g. {temp: [800, 900]}")
+            raise StudioError(Msg("clean.outliers: method 'bounds' needs bounds, e.g. {temp: [800, 900]}",
+                                  "clean.outliers：方法 'bounds' 需要给出范围，例如 {temp: [800, 900]}"))
     else:
         columns = params.columns or [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
                                      and not pd.api.types.is_bool_dtype(frame[c])]
@@ -261,7 +267,8 @@ def _convert(s: pd.Series, kind: str, fmt: str | None, column: str) -> pd.Series
     if pd.api.types.is_datetime64_any_dtype(s):
         return s
     if pd.api.types.is_numeric_dtype(s):  # numbers would be read as nanoseconds since 1970: never what was meant
-        raise StudioError(f"clean.fix_types: column '{column}' holds numbers, not dates; it cannot become datetime")
+        raise StudioError(Msg(f"clean.fix_types: column '{column}' holds numbers, not dates; it cannot become datetime",
+                              f"clean.fix_types：列 '{column}' 存的是数字，不是日期；不能转换为日期时间"))
     return pd.to_datetime(s.astype("str").str.strip(), format=fmt, errors="coerce")
 
 

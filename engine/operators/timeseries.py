@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 from engine.context import StepContext
 from engine.errors import StudioError
 from engine.frames import as_datetime, require_columns
+from engine.i18n import Msg, zh
 from engine.registry import OpParams, operator
 from engine.schema.base import ui_field
 
@@ -27,7 +28,8 @@ def _check_frequency(text: str) -> str:
     try:
         pd.tseries.frequencies.to_offset(text)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"'{text}' is not a frequency such as '30s', '1min', '1h' or '1D' ({exc})") from exc
+        raise ValueError(Msg(f"'{text}' is not a frequency such as '30s', '1min', '1h' or '1D' ({exc})",
+                             f"'{text}' 不是有效的频率，例如 '30s'、'1min'、'1h' 或 '1D'（{exc}）")) from exc
     return text
 
 
@@ -82,7 +84,8 @@ def resample(params: ResampleParams, ctx: StepContext, frame: pd.DataFrame) -> d
         numeric = pd.api.types.is_numeric_dtype(data[col])
         how = params.per_column.get(col, params.agg if numeric else "last")
         if not numeric and how not in ("first", "last"):
-            raise StudioError(f"align.resample: column '{col}' is not numeric; it can only take 'first' or 'last'")
+            raise StudioError(Msg(f"align.resample: column '{col}' is not numeric; it can only take 'first' or 'last'",
+                                  f"align.resample：列 '{col}' 不是数值，只能取 'first' 或 'last'"))
         columns[col], used[col] = _aggregate(bins, col, how), how
     out = pd.DataFrame(columns, index=counts.index)
     if params.drop_empty:
@@ -116,7 +119,8 @@ def _tolerance(text: str | None, times: pd.Series):
             return pd.Timedelta(text).to_pytimedelta()
         return float(text)
     except ValueError as exc:
-        raise StudioError(f"align.asof_join: tolerance '{text}' is not a duration such as '5min' ({exc})") from exc
+        raise StudioError(Msg(f"align.asof_join: tolerance '{text}' is not a duration such as '5min' ({exc})",
+                              f"align.asof_join：容差 '{text}' 不是有效的时长，例如 '5min'（{exc}）")) from exc
 
 
 def _clock(s: pd.Series) -> np.ndarray:
@@ -145,7 +149,8 @@ def _asof_matches(left_t: pd.Series, right_t: pd.Series, left_by, right_by, tole
             con.register("keys", keys)
             found = con.execute(sql, {"tol": tolerance} if tolerance is not None else None).df()
     except duckdb.Error as exc:  # e.g. key columns of types that cannot be compared
-        raise StudioError(f"align.asof_join: the two tables cannot be matched ({exc})") from exc
+        raise StudioError(Msg(f"align.asof_join: the two tables cannot be matched ({exc})",
+                              f"align.asof_join：两张表无法匹配（{exc}）")) from exc
     return found["pos"].fillna(-1).to_numpy(dtype=np.int64)
 
 
@@ -159,8 +164,8 @@ def _right_names(left: pd.DataFrame, right: pd.DataFrame, params: AsofParams, ri
             continue
         name = col if col not in left.columns else f"{col}{params.suffix}"
         if name in left.columns or name in names.values():
-            raise StudioError(f"align.asof_join: column '{col}' clashes even with suffix '{params.suffix}'; "
-                              "choose another suffix")
+            raise StudioError(Msg(f"align.asof_join: column '{col}' clashes even with suffix '{params.suffix}'; "
+                                  "choose another suffix", f"align.asof_join：列 '{col}' 加上后缀 '{params.suffix}' 仍然重名；请换一个后缀"))
         names[col] = name
     return names
 
@@ -178,8 +183,11 @@ def asof_join(params: AsofParams, ctx: StepContext, frame: pd.DataFrame, right: 
     require_columns(right, [right_time, *([params.by] if params.by else [])], "right-table column")
     left_t, right_t = _time_or_number(frame, params.time), _time_or_number(right, right_time)
     if _kind_of_clock(left_t) != _kind_of_clock(right_t):
-        raise StudioError(f"align.asof_join: '{params.time}' is {_kind_of_clock(left_t)} but '{right_time}' is "
-                          f"{_kind_of_clock(right_t)}; both must be the same kind of clock")
+        left_kind, right_kind = _kind_of_clock(left_t), _kind_of_clock(right_t)
+        raise StudioError(Msg(f"align.asof_join: '{params.time}' is {left_kind} but '{right_time}' is "
+                              f"{right_kind}; both must be the same kind of clock",
+                              f"align.asof_join：'{params.time}' 是{zh(left_kind)}，而 '{right_time}' 是{zh(right_kind)}；"
+                              f"两者必须是同一种时间"))
     ctx.progress(0.1, "matching")
     by_left, by_right = (frame[params.by], right[params.by]) if params.by else (None, None)
     positions = _asof_matches(left_t, right_t, by_left, by_right, _tolerance(params.tolerance, left_t))
@@ -193,10 +201,10 @@ def asof_join(params: AsofParams, ctx: StepContext, frame: pd.DataFrame, right: 
     return {"frame": out, "report": report}
 
 
-def _kind_of_clock(s: pd.Series) -> str:
+def _kind_of_clock(s: pd.Series) -> Msg:
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return "date/time with a time zone"
-    return "date/time" if pd.api.types.is_datetime64_any_dtype(s) else "a number"
+        return Msg("date/time with a time zone", "带时区的日期时间")
+    return Msg("date/time", "日期时间") if pd.api.types.is_datetime64_any_dtype(s) else Msg("a number", "数字")
 
 
 def _time_or_number(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -268,14 +276,18 @@ def lag_features(params: LagParams, ctx: StepContext, frame: pd.DataFrame) -> di
     """Add lag and rolling-window features (per group, in time order) that never look past the current row."""
     require_columns(frame, [*params.columns, *[c for c in (params.time, params.group) if c]])
     if params.time_windows and not params.time:
-        raise StudioError("align.lag_features: time windows need the time column parameter")
+        raise StudioError(Msg("align.lag_features: time windows need the time column parameter",
+                              "align.lag_features：时间窗口需要设置时间列参数"))
     text = [c for c in params.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if text and (params.windows or params.time_windows):
-        raise StudioError(f"align.lag_features: rolling windows need numeric columns; {text} are not")
+        raise StudioError(Msg(f"align.lag_features: rolling windows need numeric columns; {text} are not",
+                              f"align.lag_features：滚动窗口需要数值列；{text} 不是"))
     times = as_datetime(frame, params.time) if params.time else None
     if times is not None and times.isna().any():
-        raise StudioError(f"align.lag_features: time column '{params.time}' has {int(times.isna().sum())} missing "
-                          "values; drop or fill those rows first")
+        gaps = int(times.isna().sum())
+        raise StudioError(Msg(f"align.lag_features: time column '{params.time}' has {gaps} missing "
+                              "values; drop or fill those rows first",
+                              f"align.lag_features：时间列 '{params.time}' 有 {gaps} 个缺失值；请先删除或填补这些行"))
     # work in time order (stable, so equal times keep their row order), then put every feature back in row order
     order = np.argsort(times.to_numpy(), kind="stable") if times is not None else np.arange(len(frame))
     work = frame.iloc[order].reset_index(drop=True)
@@ -284,7 +296,8 @@ def lag_features(params: LagParams, ctx: StepContext, frame: pd.DataFrame) -> di
     features = _features_in_order(work, params, times.iloc[order] if times is not None else None, keys)
     clash = [name for name in features if name in frame.columns]
     if clash:
-        raise StudioError(f"align.lag_features: columns {clash} already exist; rename them first")
+        raise StudioError(Msg(f"align.lag_features: columns {clash} already exist; rename them first",
+                              f"align.lag_features：列 {clash} 已存在；请先改名"))
     back = np.argsort(order, kind="stable")
     new = pd.DataFrame({name: f.iloc[back].to_numpy() for name, f in features.items()}, index=frame.index)
     out = pd.concat([frame, new], axis=1)

@@ -16,6 +16,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from engine.errors import StudioError
+from engine.i18n import Msg, zh
 
 Sense = Literal["<=", "==", ">="]
 TOLERANCE = 1e-6  # relative: a constraint holds when violated by at most 1e-6 · max(1, |rhs|, Σ|a·x|)
@@ -53,7 +54,7 @@ class ModelSpec:
     sense: Literal["<=", ">="]
     bound: float
     name: str = ""
-    feature_names: list[str] | None = None  # column names by booster position (boosters fitted under safe names)
+    feature_names: list[str] | None = None  # column names by booster position (fitted under safe names)
 
     def label(self) -> str:
         return self.name or f"model prediction {self.sense} {self.bound:g}"
@@ -106,7 +107,8 @@ class TrustRegion:
     def describe(self) -> dict:
         return {"kind": "L-infinity box around a historical setting", "radius": self.radius,
                 "unit": "share of each feature's 1-99% data range", "anchors": int(len(self.anchors)),
-                "history_rows": self.history_rows, "quantile": self.quantile, "notes": self.notes}
+                "history_rows": self.history_rows, "quantile": self.quantile, "notes": [str(n) for n in self.notes],
+                "notes_zh": [zh(n) for n in self.notes]}
 
 
 def trust_region(history: pd.DataFrame, columns: list[str], low: dict[str, float], high: dict[str, float],
@@ -124,14 +126,17 @@ def trust_region(history: pd.DataFrame, columns: list[str], low: dict[str, float
     if len(points) > max_anchors:  # a seeded subsample; the radius below grows to keep the same coverage
         pick = np.random.default_rng(seed).choice(len(points), max_anchors, replace=False)
         anchors = points[np.sort(pick)]
-        notes.append(f"{max_anchors} of {len(points)} distinct historical settings used as anchors (seeded sample)")
+        notes.append(Msg(f"{max_anchors} of {len(points)} distinct historical settings used as anchors (seeded sample)",
+                         f"从 {len(points)} 个不同的历史设定中取 {max_anchors} 个作为锚点（固定种子抽样）"))
     radius = float(np.quantile(_nearest_other(points, anchors, spread), quantile))
     lo = np.array([low[c] for c in columns])
     hi = np.array([high[c] for c in columns])
     reach = ((anchors + radius * spread >= lo) & (anchors - radius * spread <= hi)).all(axis=1)
     if not reach.any():
-        raise StudioError(f"no historical setting lies within the trust radius of the operating envelope "
-                          f"{_envelope_text(columns, low, high)}; widen the bounds or set trust to 1.0")
+        envelope = _envelope_text(columns, low, high)
+        raise StudioError(Msg(f"no historical setting lies within the trust radius of the operating envelope "
+                              f"{envelope}; widen the bounds or set trust to 1.0",
+                              f"没有历史设定落在运行包络 {envelope} 的信任半径内；请放宽范围，或把 trust 设为 1.0"))
     return TrustRegion(list(columns), anchors[reach], spread, radius, quantile, len(points), notes)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from engine.errors import StudioError
+from engine.i18n import Msg, zh
 from engine.optim.constraints import LinearConstraint, ModelSpec, TrustRegion, add_linear, add_trust, \
     envelope_text
 from engine.optim.decode import decode, expected_leaves, repair, verify
@@ -50,6 +51,7 @@ class Problem:
     mip_gap: float = 1e-4
     feature_names: list[str] | None = None  # column names by booster position (boosters fitted under safe names)
     warm_samples: int = 2000  # random candidates (+ historical anchors) for HiGHS's starting point; 0: none
+    start: dict[str, float] | None = None  # a known feasible setting of the decision features, tried first
 
 
 @dataclass
@@ -87,9 +89,11 @@ def solve(problem: Problem) -> Solution:
         raise Infeasible(diagnose(problem, ensembles))
     if not run.has_solution:
         if run.status == "no_solution":
-            raise NoFeasiblePoint(f"no feasible point was found within the time limit of {problem.time_limit:g} s; "
-                                  f"raise the time limit or relax the constraints")
-        raise StudioError(f"the MILP solver stopped without a solution ({run.message})")
+            raise NoFeasiblePoint(Msg(f"no feasible point was found within the time limit of {problem.time_limit:g} s; "
+                                      f"raise the time limit or relax the constraints",
+                                      f"在 {problem.time_limit:g} 秒的时间限制内没有找到可行点；请延长时间限制或放宽约束"))
+        raise StudioError(Msg(f"the MILP solver stopped without a solution ({run.message})",
+                              f"MILP 求解器停止时没有得到解（{run.message}）"))
     cells = enc.chosen_cells()
     anchor = int(np.argmax([pyo.value(enc.m.z[k]) for k in enc.m.z])) if problem.trust is not None else None
     values = decode(enc, problem, cells, anchor)
@@ -113,8 +117,9 @@ def read_all(problem: Problem) -> dict[str, Ensemble]:
     out.update({f"spec{i}": read_ensemble(s.booster, problem.decision, problem.fixed, s.feature_names)
                 for i, s in enumerate(problem.specs)})
     if _single(problem, out) is None and any(e.link != "identity" for k, e in out.items() if k.startswith("obj")):
-        raise StudioError("a weighted sum of models or a model plus a linear term needs regression models "
-                          "(raw scores add up; probabilities do not)")
+        raise StudioError(Msg("a weighted sum of models or a model plus a linear term needs regression models "
+                              "(raw scores add up; probabilities do not)",
+                              "模型的加权和、或模型加线性项，需要回归模型（原始分数可以相加，概率不行）"))
     return out
 
 
@@ -145,30 +150,37 @@ def build(problem: Problem, ensembles: dict[str, Ensemble], with_objective: bool
     return enc
 
 
-def diagnose(problem: Problem, ensembles: dict[str, Ensemble]) -> str:
+def diagnose(problem: Problem, ensembles: dict[str, Ensemble]) -> Msg:
     """Name the constraint set that cannot be met: add the sets one at a time until the problem turns infeasible."""
     envelope = envelope_text(problem.decision)
     for c in problem.constraints:  # one linear constraint alone in a box: its range is exact, no solver needed
         low, high = _range_in_box(c, problem)
         if (c.sense in ("<=", "==") and low > c.rhs + 1e-9) or (c.sense in (">=", "==") and high < c.rhs - 1e-9):
-            return (f"constraint '{c.label()}' cannot be met inside the operating envelope ({envelope}): there its "
-                    f"left-hand side ranges over [{low:.6g}, {high:.6g}]. Change the constraint or widen the bounds.")
-    stages = [("the linear constraints " + "; ".join(f"'{c.label()}'" for c in problem.constraints),
+            return Msg(f"constraint '{c.label()}' cannot be met inside the operating envelope ({envelope}): there its "
+                       f"left-hand side ranges over [{low:.6g}, {high:.6g}]. Change the constraint or widen the bounds.",
+                       f"约束 '{c.label()}' 在运行包络（{envelope}）内无法满足：在包络内它的左边只能取 "
+                       f"[{low:.6g}, {high:.6g}]。请修改约束或放宽范围。")
+    labels = "; ".join(f"'{c.label()}'" for c in problem.constraints)
+    stages = [(Msg("the linear constraints " + labels, "线性约束 " + labels),
                dict(specs=[], linear=True, trust=False))] if problem.constraints else []
-    stages += [(f"the spec '{s.label()}'", dict(specs=list(range(i + 1)), linear=True, trust=False))
+    stages += [(Msg(f"the spec '{s.label()}'", f"指标要求 '{s.label()}'"), dict(specs=list(range(i + 1)), linear=True, trust=False))
                for i, s in enumerate(problem.specs)]
     if problem.trust is not None:
-        stages.append((f"the trust region (within {problem.trust.radius:.3g} of a historical setting's data "
-                       f"range)", dict(specs=None, linear=True, trust=True)))
-    earlier: list[str] = []
+        radius = f"{problem.trust.radius:.3g}"
+        stages.append((Msg(f"the trust region (within {radius} of a historical setting's data range)",
+                           f"信任域（距历史设定 {radius} 个数据范围以内）"), dict(specs=None, linear=True, trust=True)))
+    earlier: list[Msg] = []
     for name, parts in stages:
         run = run_highs(build(problem, ensembles, with_objective=False, **parts).m, min(problem.time_limit, 20.0))
         if run.status == "infeasible":
             together = f", together with {' and '.join(earlier)}," if earlier else ""
-            return (f"{name}{together} cannot be met inside the operating envelope ({envelope}). Relax it, widen "
-                    f"the expert bounds, or raise trust towards 1.0.")
+            together_zh = f"（与{'、'.join(zh(e) for e in earlier)}一起）" if earlier else ""
+            return Msg(f"{name}{together} cannot be met inside the operating envelope ({envelope}). Relax it, widen "
+                       f"the expert bounds, or raise trust towards 1.0.",
+                       f"{zh(name)}{together_zh}在运行包络（{envelope}）内无法满足。请放宽它、放宽专家范围，或把 trust 调向 1.0。")
         earlier.append(name)
-    return f"the constraints cannot all be met inside the operating envelope ({envelope})"
+    return Msg(f"the constraints cannot all be met inside the operating envelope ({envelope})",
+               f"在运行包络（{envelope}）内无法同时满足所有约束")
 
 
 def _range_in_box(c: LinearConstraint, problem: Problem) -> tuple[float, float]:
@@ -185,15 +197,18 @@ def _range_in_box(c: LinearConstraint, problem: Problem) -> tuple[float, float]:
 def _check_fixed_constraints(problem: Problem) -> None:
     unknown = sorted({f for c in problem.constraints for f in c.coefs} - set(problem.decision) - set(problem.fixed))
     if unknown:
-        raise StudioError(f"constraints mention {unknown}, which are neither decision variables nor fixed values")
+        raise StudioError(Msg(f"constraints mention {unknown}, which are neither decision variables nor fixed values",
+                              f"约束中的 {unknown} 既不是决策变量，也不是固定值"))
     unknown = sorted(set(problem.linear_objective) - set(problem.decision) - set(problem.fixed))
     if unknown:
-        raise StudioError(f"the linear objective mentions {unknown}, which are neither decision nor fixed")
+        raise StudioError(Msg(f"the linear objective mentions {unknown}, which are neither decision nor fixed",
+                              f"线性目标中的 {unknown} 既不是决策变量，也不是固定值"))
     for f, d in problem.decision.items():
         lo, hi = d.start()
         if not lo <= hi:
-            raise Infeasible(f"the operating envelope of '{f}' is empty: [{d.low:g}, {d.high:g}]"
-                             + (" holds no integer" if d.integer else ""))
+            raise Infeasible(Msg(f"the operating envelope of '{f}' is empty: [{d.low:g}, {d.high:g}]"
+                                 + (" holds no integer" if d.integer else ""),
+                                 f"'{f}' 的运行包络为空：[{d.low:g}, {d.high:g}]" + (" 中没有整数" if d.integer else "")))
 
 
 def _single(problem: Problem, ensembles: dict[str, Ensemble]) -> Ensemble | None:

@@ -14,6 +14,7 @@ import lightgbm as lgb
 import numpy as np
 
 from engine.errors import StudioError
+from engine.i18n import Msg
 
 
 class UnsupportedModel(StudioError):
@@ -90,15 +91,17 @@ def read_ensemble(booster: lgb.Booster, decision: dict[str, Domain], fixed: dict
     features = list(names) if names else list(dump["feature_names"])
     missing = [f for f in features if f not in decision and f not in fixed]
     if missing:
-        raise StudioError(f"the model needs values for {missing}: make them decision variables or fix them")
+        raise StudioError(Msg(f"the model needs values for {missing}: make them decision variables or fix them",
+                              f"模型需要 {missing} 的值：请把它们设为决策变量或固定值"))
     if dump.get("num_tree_per_iteration", 1) != 1:
-        raise UnsupportedModel("multi-class models are not encoded; optimise one class's model instead")
+        raise UnsupportedModel(Msg("multi-class models are not encoded; optimise one class's model instead",
+                                   "不支持多分类模型；请改为优化其中一个类别的模型"))
     link, sigmoid = _link(dump.get("objective", "regression"))
     intervals = {f: decision[f].start() for f in decision}
     trees = []
     for info in dump["tree_info"]:
         if info.get("is_linear"):
-            raise UnsupportedModel("linear trees (linear_tree=true) are not encoded")
+            raise UnsupportedModel(Msg("linear trees (linear_tree=true) are not encoded", "不支持线性树（linear_tree=true）"))
         trees.append(_prune(info["tree_structure"], features, decision, fixed, intervals))
     return Ensemble(booster, features, trees, link, sigmoid)
 
@@ -111,7 +114,8 @@ def _link(objective: str) -> tuple[str, float]:
     if name in ("poisson", "gamma", "tweedie"):
         return "exp", 1.0
     if name.startswith(("multiclass", "softmax", "multiclassova", "lambdarank", "rank_xendcg")):
-        raise UnsupportedModel(f"objective '{name}' is not encoded; a regression or binary model is needed")
+        raise UnsupportedModel(Msg(f"objective '{name}' is not encoded; a regression or binary model is needed",
+                                   f"不支持目标函数 '{name}'；需要回归或二分类模型"))
     return "identity", 1.0
 
 
@@ -126,15 +130,17 @@ def _prune(node: dict, features: list[str], decision: dict[str, Domain], fixed: 
         goes_left = _fixed_goes_left(node, fixed[name])
         return _prune(left if goes_left else right, features, decision, fixed, intervals)
     if node["decision_type"] != "<=":
-        raise UnsupportedModel(f"feature '{name}' is categorical in the model: the exact optimiser handles "
-                               f"numeric decision variables only (fix it to a value, or use sampling search)")
+        raise UnsupportedModel(Msg(f"feature '{name}' is categorical in the model: the exact optimiser handles "
+                                   f"numeric decision variables only (fix it to a value, or use sampling search)",
+                                   f"特征 '{name}' 在模型中是类别型：精确优化只处理数值型决策变量（请把它固定为某个值，或使用采样搜索）"))
     domain, (lo, hi) = decision[name], intervals[name]
     t = float(node["threshold"])
     if domain.integer:
         t = float(math.floor(t))  # for an integer x, x <= t  <=>  x <= floor(t)
     if node.get("missing_type") == "Zero" and lo <= 0.0 <= hi:
-        raise UnsupportedModel(f"feature '{name}' treats zero as missing in the model (zero_as_missing); "
-                               f"its range includes 0, which the exact encoding does not handle")
+        raise UnsupportedModel(Msg(f"feature '{name}' treats zero as missing in the model (zero_as_missing); "
+                                   f"its range includes 0, which the exact encoding does not handle",
+                                   f"特征 '{name}' 在模型中把 0 当作缺失（zero_as_missing）；它的范围包含 0，精确编码无法处理"))
     if hi <= t:
         return _prune(left, features, decision, fixed, intervals)
     if lo > t:

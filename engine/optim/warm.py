@@ -34,12 +34,14 @@ def warm_start(enc: Encoding, problem, ensembles: dict, n: int = 2000, seed: int
             return None
         top = np.argsort(-sign * _objective(points, problem, ensembles, names))[:restarts]
         projected = [_project(points[i], problem, names) for i in top]
-        points = np.array([p for p in projected if p is not None]).reshape(-1, len(names))
+        points = np.array([p for p in projected if p is not None] + _given(problem, names)).reshape(-1, len(names))
     points = points[_feasible(points, problem, names, ensembles)]
     if not len(points):
         return None
     score = sign * _objective(points, problem, ensembles, names)
     top = np.argsort(-score)[:restarts]
+    if problem.start and len(points) - 1 not in top:  # the given start is the last row: always polish it too
+        top = np.append(top, len(points) - 1) if _is_given(points[-1], problem, names) else top
     polished = [_polish(enc, problem, ensembles, names, points[i], score[i], sign) for i in top]
     best, _ = max(polished, key=lambda pair: pair[1])
     return start_values(enc, problem, dict(zip(names, best.tolist())))
@@ -80,7 +82,16 @@ def _candidates(problem, names: list[str], n: int, rng) -> np.ndarray:
         for i, f in enumerate(problem.trust.columns):
             hist[:, names.index(f)] = problem.trust.anchors[:, i]
         points = np.vstack([points, _clip(hist, problem, names, rng)])
-    return points
+    return np.vstack([points] + [np.array(_given(problem, names)).reshape(-1, len(names))])
+
+
+def _given(problem, names: list[str]) -> list[list[float]]:
+    """The caller's start (e.g. the previous stage's answer, feasible where random points rarely are), if any."""
+    return [[problem.start[f] for f in names]] if getattr(problem, "start", None) else []
+
+
+def _is_given(row: np.ndarray, problem, names: list[str]) -> bool:
+    return bool(np.array_equal(row, np.array(_given(problem, names)[0], dtype=float)))
 
 
 def _polish(enc: Encoding, problem, ensembles: dict, names: list[str], x: np.ndarray, score: float,
@@ -171,7 +182,8 @@ def start_values(enc: Encoding, problem, start: dict[str, float]) -> ComponentMa
         point = {f: values[m.v[f]] for f in problem.decision}
         region = problem.trust
         x = np.array([point[c] for c in region.columns]) / region.spread
-        inside = np.flatnonzero(np.max(np.abs(region.anchors / region.spread - x), axis=1) <= region.radius)
+        inside = np.flatnonzero(np.max(np.abs(region.anchors / region.spread - x), axis=1) <= region.radius * (
+            1 + 1e-9) + 1e-12)  # a decoded point sits on the box edge up to rounding
         if not len(inside):
             return None
         for k in m.z:

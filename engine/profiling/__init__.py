@@ -23,6 +23,7 @@ from time import perf_counter
 from engine.binding import dtype_class
 from engine.catalog import Catalog, quote
 from engine.errors import InvalidInput, Issue
+from engine.i18n import Msg, did_you_mean
 from engine.profiling import columns as col_stats, store
 from engine.profiling.readiness import readiness
 from engine.profiling.timeaxis import pick_time_column, time_axis
@@ -62,8 +63,10 @@ def _options(types: dict[str, str], time, target, controllable, near_constant: f
                         ("controllable", controllable)):
         issues += [_unknown_column(role, n, types) for n in names if n not in types]
     if not 0.5 < near_constant <= 1.0:  # the median-share test in columns.py decides exactly only above one half
-        issues.append(Issue(f"near_constant must be above 0.5 and at most 1 (got {near_constant})",
-                            path="near_constant", hint="e.g. 0.99: a column whose most common value covers ≥ 99 %"))
+        issues.append(Issue(Msg(f"near_constant must be above 0.5 and at most 1 (got {near_constant})",
+                                f"near_constant 必须大于 0.5 且不超过 1（现在是 {near_constant}）"), path="near_constant",
+                            hint=Msg("e.g. 0.99: a column whose most common value covers ≥ 99 %",
+                                     "例如 0.99：最常见的值占 ≥ 99 % 的列")))
     if issues:
         raise InvalidInput(issues)
     return {"time": time, "target": target, "controllable": controllable, "near_constant": near_constant}
@@ -71,8 +74,9 @@ def _options(types: dict[str, str], time, target, controllable, near_constant: f
 
 def _unknown_column(role: str, name: str, types: dict[str, str]) -> Issue:
     close = difflib.get_close_matches(name, list(types), n=1) or [c for c in types if c.lower() == name.lower()]
-    hint = f"did you mean '{close[0]}'?" if close else f"columns: {', '.join(list(types)[:12])}"
-    return Issue(f"no column '{name}' in the table", path=role, hint=hint)
+    listed = ', '.join(list(types)[:12])
+    hint = did_you_mean(close[0]) if close else Msg(f"columns: {listed}", f"可选列：{listed}")
+    return Issue(Msg(f"no column '{name}' in the table", f"表中没有列 '{name}'"), path=role, hint=hint)
 
 
 def _compute(con, name: str, fingerprint: str, types: dict[str, str], options: dict) -> dict:

@@ -7,6 +7,7 @@ import re
 
 from engine.catalog import quote
 from engine.errors import InvalidInput, Issue
+from engine.i18n import Msg
 
 TIME_NAME = re.compile(r"time|date|时间|日期", re.IGNORECASE)
 GAP_FACTOR = 3  # an interval over 3× the typical one is a gap: at least two readings in a row are missing
@@ -46,8 +47,9 @@ def time_axis(con, table: str, column: str, duckdb_type: str) -> dict:
         FROM d, m"""
     n, start, end, dup, median, gaps, lost, largest = con.execute(sql).fetchone()
     if not n:
-        raise InvalidInput(Issue(f"time column '{column}' holds no dates or times", path="time",
-                                 hint="choose a date/time column, or leave time empty to detect one"))
+        raise InvalidInput(Issue(Msg(f"time column '{column}' holds no dates or times", f"时间列 '{column}' 中没有日期或时间"),
+                                 path="time", hint=Msg("choose a date/time column, or leave time empty to detect one",
+                                                       "请选择一个日期/时间列，或留空让系统自动识别")))
     span = (end - start) / 1e6
     out = {"column": column, "timestamps": int(n), "start": _iso(start), "end": _iso(end), "span_seconds": span,
            "duplicate_timestamps": int(dup), "interval_seconds": None, "interval": None, "coverage": None,

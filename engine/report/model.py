@@ -27,10 +27,18 @@ def build_report(result: dict, lang: str = "en", *, profile: dict | None = None,
                  economics: dict | None = None) -> dict[str, Any]:
     """Everything a plant manager needs from one run, in `lang` ('en' or 'zh')."""
     pred = result.get("predicted") or {}
-    sections = [_summary(result, pred, lang, economics), _data(result, lang, profile), _model(result, lang),
-                _keys(result, lang), _recommendations(result, pred, lang), _trial(result, pred, lang),
-                _appendix(result, lang)]
-    return {"lang": lang, "title": tr("title", lang), "subtitle": result["recipe"].get("name"),
+    title = tr("title", lang)
+    if result.get("test_reduction"):          # test-item reduction: its own summary, curve and item lists
+        from engine.report.test_reduction import sections as reduction_sections
+
+        title = tr("trr_title", lang)
+        sections = [*reduction_sections(result, lang, _fig), _data(result, lang, profile), _model(result, lang),
+                    _appendix(result, lang)]
+    else:
+        sections = [_summary(result, pred, lang, economics), _data(result, lang, profile), _model(result, lang),
+                    _keys(result, lang), _recommendations(result, pred, lang), _trial(result, pred, lang),
+                    _appendix(result, lang)]
+    return {"lang": lang, "title": title, "subtitle": result["recipe"].get("name"),
             "run_id": result["run_id"], "status": result["status"],
             "generated": tr("generated", lang, time=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
             "sections": [s for s in sections if s["blocks"]]}
@@ -164,8 +172,9 @@ def _recommendations(result: dict, pred: dict, lang: str) -> dict:
     blocks = [{"kind": "table", "columns": [tr("parameter", lang), tr("recommended", lang), tr("window", lang),
                                             tr("current", lang), tr("envelope", lang), tr("percentile", lang)],
                "rows": rows}]
-    notes = [tr("method", lang, method=pred.get("method"), evaluations=pred.get("evaluations"),
-                verified=tr("verified_yes" if pred.get("verified") else "verified_no", lang))]
+    verified = tr("verified_yes" if pred.get("verified") else "verified_no", lang)
+    notes = [tr("method_milp", lang, verified=verified) if pred.get("method") == "milp" else
+             tr("method", lang, method=pred.get("method"), evaluations=pred.get("evaluations"), verified=verified)]
     solver = pred.get("solver")
     if solver:
         notes.append(tr("solver", lang, name=solver.get("name"), status=solver.get("status"),
@@ -176,8 +185,23 @@ def _recommendations(result: dict, pred: dict, lang: str) -> dict:
                         ok=tr("verified_yes" if constraint.get("ok") else "verified_no", lang)))
     if pred.get("distance_to_data"):
         d = pred["distance_to_data"]
-        notes.append(tr("distance", lang, value=num(d["value"], 3), radius=num(d["trust_radius"], 3)))
+        if d.get("trust_radius") is None and d.get("typical") is not None:
+            notes.append(tr("distance_typical", lang, value=num(d["value"], 3), radius=num(d["typical"], 3)))
+        else:
+            notes.append(tr("distance", lang, value=num(d["value"], 3), radius=num(d["trust_radius"], 3)))
+    if pred.get("cost"):  # recipe tuning
+        c = pred["cost"]
+        notes.append(tr("cost_note", lang, baseline=num(c["baseline"]), recommended=num(c["recommended"]),
+                        budget=num(c.get("budget")) if c.get("budget") is not None else "—"))
     blocks.append({"kind": "list", "items": notes})
+    front = (result.get("outputs") or {}).get("pareto") or []
+    if front:
+        blocks.append({"kind": "table", "columns": [tr("pareto_budget", lang), tr("pareto_cost", lang),
+                                                    pred.get("target", ""), tr("pareto_status", lang)],
+                       "rows": [[num(e["budget"]), num(e["cost"]), f"{num(e['quality']['value'])} "
+                                 f"[{num(e['quality']['low'])}, {num(e['quality']['high'])}]",
+                                 f"{e['status']}, {num(100 * e['gap'], 3) if e.get('gap') is not None else '—'} %"]
+                                for e in front]})
     return _section("recommendations", lang, blocks)
 
 

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from engine.errors import StudioError
+from engine.i18n import Msg
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -20,15 +21,18 @@ def chromium_path() -> str:
                       shutil.which("chromium-browser"), shutil.which("google-chrome")):
         if candidate and Path(candidate).exists():
             return candidate
-    raise StudioError("PDF reports need Chromium: install it (Debian/Ubuntu: apt-get install chromium "
-                      "fonts-wqy-microhei) or set AI_STUDIO_CHROMIUM to its path; the HTML report works without it")
+    raise StudioError(Msg("PDF reports need Chromium: install it (Debian/Ubuntu: apt-get install chromium "
+                          "fonts-wqy-microhei) or set AI_STUDIO_CHROMIUM to its path; the HTML report works without it",
+                          "PDF 报告需要 Chromium：请安装（Debian/Ubuntu：apt-get install chromium fonts-wqy-microhei），"
+                          "或把 AI_STUDIO_CHROMIUM 设为它的路径；HTML 报告不需要它"))
 
 
 def html_to_pdf(html_text: str, out: Path, timeout_ms: int = 60_000) -> Path:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:  # pragma: no cover - playwright is in requirements.txt
-        raise StudioError("PDF reports need the playwright package (pip install -r requirements.txt)") from exc
+        raise StudioError(Msg("PDF reports need the playwright package (pip install -r requirements.txt)",
+                              "PDF 报告需要 playwright 包（pip install -r requirements.txt）")) from exc
     executable = chromium_path()
     with tempfile.TemporaryDirectory() as tmp:
         page_file = Path(tmp) / "report.html"

@@ -9,7 +9,67 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from engine.errors import Issue
+from engine.i18n import Msg
 from engine.yaml_io import SourceMap, format_loc
+
+# Chinese for pydantic's error types ({...} filled from the error's ctx); the English stays pydantic's own text.
+ZH_BY_TYPE = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "不允许的键",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应大于或等于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应小于或等于 {le}",
+    "multiple_of": "应是 {multiple_of} 的整数倍",
+    "finite_number": "应是有限的数（不能是 inf 或 nan）",
+    "literal_error": "应为以下之一：{expected}",
+    "enum": "应为以下之一：{expected}",
+    "int_parsing": "应为整数，无法把文字解析为整数",
+    "int_from_float": "应为整数，不能带小数部分",
+    "int_type": "应为整数",
+    "float_parsing": "应为数字，无法把文字解析为数字",
+    "float_type": "应为数字",
+    "bool_parsing": "应为布尔值（true/false），无法识别",
+    "bool_type": "应为布尔值（true/false）",
+    "string_type": "应为文本",
+    "string_too_short": "文本至少需要 {min_length} 个字符",
+    "string_too_long": "文本最多 {max_length} 个字符",
+    "string_pattern_mismatch": "文本应符合格式 '{pattern}'",
+    "too_short": "至少需要 {min_length} 项，实际 {actual_length} 项",
+    "too_long": "最多 {max_length} 项，实际 {actual_length} 项",
+    "list_type": "应为列表",
+    "tuple_type": "应为列表（元组）",
+    "set_type": "应为集合",
+    "dict_type": "应为映射（键: 值）",
+    "model_type": "应为映射（键: 值）",
+    "model_attributes_type": "应为映射（键: 值）",
+    "none_required": "应为空",
+    "union_tag_invalid": "类型 {tag} 不存在，可选：{expected_tags}",
+    "union_tag_not_found": "缺少用于区分类型的键 '{discriminator}'",
+    "date_parsing": "应为日期",
+    "date_from_datetime_parsing": "应为日期",
+    "datetime_parsing": "应为日期时间",
+    "datetime_from_date_parsing": "应为日期时间",
+    "is_instance_of": "类型不正确",
+}
+
+
+def zh_of_error(error: dict) -> str:
+    """The Chinese of one pydantic error: a validator's Msg, else the template for its type."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in ("value_error", "assertion_error"):
+        cause = ctx.get("error")
+        first = cause.args[0] if cause is not None and cause.args else None
+        if isinstance(first, Msg):
+            return first.zh
+    template = ZH_BY_TYPE.get(kind)
+    if template is not None:
+        try:
+            return template.format(**{k: (v.replace("' or '", "' 或 '") if isinstance(v, str) else v)
+                                      for k, v in ctx.items()})
+        except (KeyError, IndexError):
+            pass
+    return f"取值无效（{error['msg']}）"
 
 
 def _present_loc(data: Any, loc: tuple) -> tuple:
@@ -76,14 +136,15 @@ def _hint_for(error: dict, model: type[BaseModel], data: Any, loc: tuple) -> str
     if kind == "extra_forbidden":
         owner = _model_at(model, data, loc[:-1])
         if owner is None:
-            return "remove this key"
-        allowed = [f.alias or n for n, f in owner.model_fields.items()]
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        return (f"did you mean '{close[0]}'? " if close else "") + f"allowed keys: {', '.join(allowed)}"
+            return Msg("remove this key", "删除这个键")
+        allowed = ", ".join(f.alias or n for n, f in owner.model_fields.items())
+        close = difflib.get_close_matches(str(loc[-1]), allowed.split(", "), n=1)
+        return Msg((f"did you mean '{close[0]}'? " if close else "") + f"allowed keys: {allowed}",
+                   (f"是不是 '{close[0]}'？" if close else "") + f"允许的键：{allowed}")
     if kind == "missing":
-        return "add this key"
+        return Msg("add this key", "请添加这个键")
     if kind == "union_tag_invalid":
-        return "use one of the listed types"
+        return Msg("use one of the listed types", "请使用列出的类型之一")
     return None
 
 
@@ -98,11 +159,13 @@ def issues_from_validation(exc: ValidationError, model: type[BaseModel], data: A
             loc = loc + (raw_loc[-1],) if raw_loc and (not loc or loc[-1] != raw_loc[-1]) else loc
         message = error["msg"]
         if error["type"] == "extra_forbidden":
-            message = f"unknown key '{raw_loc[-1]}'"
+            message = Msg(f"unknown key '{raw_loc[-1]}'", f"未知的键 '{raw_loc[-1]}'")
         elif error["type"] == "missing":
-            message = f"required key '{raw_loc[-1]}' is missing"
-        elif message.startswith("Value error, "):
-            message = message[len("Value error, "):]
+            message = Msg(f"required key '{raw_loc[-1]}' is missing", f"缺少必填的键 '{raw_loc[-1]}'")
+        else:
+            if message.startswith("Value error, "):
+                message = message[len("Value error, "):]
+            message = Msg(message, zh_of_error(error))
         hint = _hint_for(error, model, data, loc)
         full = prefix + loc
         if smap is not None:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
+from engine.i18n import Msg
 from engine.schema.base import Strict
 
 TEMPLATE_REF = r"^[a-z][a-z0-9_]*(@\d+\.\d+\.\d+)?$"
@@ -24,9 +25,10 @@ class DataBinding(Strict):
     def _exactly_one(self) -> "DataBinding":
         given = [k for k in ("table", "file", "sql") if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError("give exactly one of table, file or sql" + (f" (got {', '.join(given)})" if given else ""))
+            got, got_zh = (f" (got {', '.join(given)})", f"（现在给了 {', '.join(given)}）") if given else ("", "")
+            raise ValueError(Msg("give exactly one of table, file or sql" + got, "table、file、sql 只能给一个" + got_zh))
         if self.sheet is not None and not self.file:
-            raise ValueError("sheet only applies to an Excel file binding")
+            raise ValueError(Msg("sheet only applies to an Excel file binding", "sheet 只适用于 Excel 文件绑定"))
         return self
 
     @property
@@ -69,13 +71,17 @@ class Expert(Strict):
     pin: dict[str, float] = Field(default_factory=dict)
     monotone: dict[str, Literal[-1, 0, 1]] = Field(default_factory=dict)
     bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    # price per unit of a column (e.g. per kg of an ingredient); "column=level" prices choosing a level
+    # (a raw-material origin) per unit of product
+    costs: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("bounds")
     @classmethod
     def _ordered(cls, bounds: dict) -> dict:
         bad = [name for name, (low, high) in bounds.items() if low > high]
         if bad:
-            raise ValueError(f"low is above high for {bad}; write bounds as [low, high]")
+            raise ValueError(Msg(f"low is above high for {bad}; write bounds as [low, high]",
+                                 f"{bad} 的下限高于上限；范围请写成 [下限, 上限]"))
         return bounds
 
 
@@ -101,5 +107,5 @@ class Recipe(Strict):
     @classmethod
     def _no_control_chars(cls, name: str) -> str:
         if re.search(r"[\x00-\x1f]", name):
-            raise ValueError("name must be a single line of text")
+            raise ValueError(Msg("name must be a single line of text", "名称必须是单行文本"))
         return name

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, create_model, field_validator, model_validator
 
+from engine.i18n import Msg
 from engine.schema.base import Strict, Text
 
 IDENT = r"^[a-z][a-z0-9_]*$"
@@ -32,7 +33,7 @@ class RoleSpec(Strict):
         if self.required and self.min == 0:
             self.min = 1
         if self.max is not None and self.max < self.min:
-            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+            raise ValueError(Msg(f"max ({self.max}) is below min ({self.min})", f"max（{self.max}）小于 min（{self.min}）"))
         return self
 
 
@@ -79,10 +80,11 @@ class _Bounded:
     @model_validator(mode="after")
     def _default_within_bounds(self):
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+            raise ValueError(Msg(f"min ({self.min}) is above max ({self.max})", f"min（{self.min}）大于 max（{self.max}）"))
         if self.default is not None and not ((self.min is None or self.default >= self.min)
                                              and (self.max is None or self.default <= self.max)):
-            raise ValueError(f"default {self.default} is outside [{self.min}, {self.max}]")
+            raise ValueError(Msg(f"default {self.default} is outside [{self.min}, {self.max}]",
+                                 f"默认值 {self.default} 不在 [{self.min}, {self.max}] 之内"))
         return self
 
 
@@ -101,14 +103,14 @@ class FloatParam(_Bounded, _ParamBase):
     default: float | None = None
     min: float | None = None
     max: float | None = None
-    optional: bool = False  # may be left empty (None), e.g. a price the user may or may not enter
+    optional: bool = False  # may be left empty (None): e.g. a budget that only applies when given
 
     def _required(self) -> bool:
         return self.default is None and not self.optional
 
     def _annotation(self):
         bounds = {k: v for k, v in (("ge", self.min), ("le", self.max)) if v is not None}
-        return (float | None) if self.optional else float, bounds
+        return ((float | None) if self.optional else float), bounds
 
 
 class BoolParam(_ParamBase):
@@ -128,7 +130,8 @@ class ChoiceParam(_ParamBase):
     @model_validator(mode="after")
     def _default_is_a_choice(self) -> "ChoiceParam":
         if self.default is not None and self.default not in self.choices:
-            raise ValueError(f"default {self.default!r} is not one of the choices {self.choices}")
+            raise ValueError(Msg(f"default {self.default!r} is not one of the choices {self.choices}",
+                                 f"默认值 {self.default!r} 不在可选项 {self.choices} 中"))
         return self
 
     def _annotation(self):
@@ -220,7 +223,7 @@ class Template(Strict):
     def _param_names(cls, params: dict) -> dict:
         bad = [name for name in params if not re.match(IDENT, name)]
         if bad:
-            raise ValueError(f"parameter names must be lower_snake_case: {bad}")
+            raise ValueError(Msg(f"parameter names must be lower_snake_case: {bad}", f"参数名必须是小写加下划线（lower_snake_case）：{bad}"))
         return params
 
     @property

@@ -172,16 +172,3 @@ def recipe_for(boiler: Boiler, data: dict, name: str = "Simulated boiler — eff
     """An energy_saving recipe (as a dict, as the UI builds one) for this boiler's table."""
     return {"template": "energy_saving@1.0.0", "name": name, "data": data, "roles": boiler.roles(),
             "params": {"goal": "maximize", "scenario": "latest", **params}}
-
-
-def ingest_boiler(boiler: Boiler, table: str, db=None, replace: bool = False):
-    """Store the boiler's table in the data factory (through a Parquet file, the ordinary ingest path)."""
-    import tempfile
-    from pathlib import Path
-
-    from engine import api
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{table}.parquet"
-        boiler.frame.to_parquet(path, index=False)
-        return api.ingest(path, table, db=db, replace=replace)

@@ -90,7 +90,7 @@ def test_data_page_shows_ingest_problems_as_messages(demo_db, monkeypatch):
     assert at.text_input(key="data_name").value == "concrete"
     next(b for b in at.button if b.label == "导入数据工厂").click().run()
     assert not at.exception
-    assert any("already exists" in e.value for e in at.error)
+    assert any("表 'concrete' 已存在" in e.value for e in at.error), [e.value for e in at.error]  # in the session's language
 
 
 def test_gallery_opens_the_build_page(demo_db, monkeypatch):
@@ -198,8 +198,9 @@ def test_every_template_builds_from_the_suggestion_and_shows_results(demo_db, mo
     import yaml
 
     monkeypatch.chdir(REPO)
+    table = _table_for(template_id, demo_db)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    for key, value in {"lang": "zh", "build_template": template_id, "build_table": "concrete"}.items():
+    for key, value in {"lang": "zh", "build_template": template_id, "build_table": table}.items():
         at.session_state[key] = value
     at.run()
     at.switch_page("pages/build.py").run()
@@ -208,10 +209,27 @@ def test_every_template_builds_from_the_suggestion_and_shows_results(demo_db, mo
     recipe = yaml.safe_load(at.code[0].value)
     template = next(tpl for tpl in api.list_templates() if tpl.id == template_id)
     recipe["params"].update({k: v for k, v in FAST.items() if k in template.params})
+    if template_id == "test_item_reduction":      # the suggestion takes the last numeric column; the verdict is text
+        roles = recipe["roles"]
+        roles["controllable"] = [c for c in [*roles["controllable"], *roles.get("target", [])] if c != "verdict"]
+        roles["target"] = "verdict"
     assert api.wait_run(api.start_run(recipe), 300)["status"] == "succeeded"
     at.switch_page("pages/results.py").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert "预测结果" in [m.label for m in at.metric]
+    expected = "不良品漏检率" if template_id == "test_item_reduction" else "预测结果"
+    assert expected in [m.label for m in at.metric]
+
+
+def _table_for(template_id: str, db) -> str:
+    """The concrete demo table, or for test-item reduction a small simulated product test (items + verdict)."""
+    if template_id != "test_item_reduction":
+        return "concrete"
+    from engine.sim.test_items import ingest_test_line, make_test_line
+
+    line = make_test_line(n_items=40, products=600, failing_groups=4, quiet_groups=2, singletons=2, rare_modes=1,
+                          functional_modes=1, functional_unique=1, safety=1, bad_rate=0.1)
+    ingest_test_line(line, "test_items_small", db=db)
+    return "test_items_small"
 
 
 def test_build_opens_a_saved_recipe(demo_db, monkeypatch):

@@ -109,6 +109,10 @@ def test_studio_in_chinese(plant_folder):
     diff = at.dataframe[-1].value
     assert set(diff["对象"]) == {"参数", "步骤", "输出"} and set(diff["版本升级"]) == {"次版本"}
     assert any("最大的改动需要升级次版本" in m.value for m in at.markdown)
+    edit(at, BASE)  # engine messages (the semver rule, problems by line) in the session's language too
+    assert any("'robust_quick_model' 的版本 1.0.0 已存在" in w.value and "请存为" in w.value for w in at.warning)
+    edit(at, DRAFT.replace("op: clean.impute@1", "op: clean.imputer@1"))
+    assert "steps[0].op: 未知算子 'clean.imputer' — 是不是 'clean.impute'？" in at.error[0].value
 
 
 def test_gallery_shows_the_newest_version_and_names_the_older(plant_folder):
