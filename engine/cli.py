@@ -304,7 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--right", help="second table (for align.asof_join)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="operator parameter (repeatable)")
     p.set_defaults(fn=cmd_derive)
-    p = add("demo", help="ingest the bundled demo tables (concrete, ccpp, ai4i2020), the simulated yield line, rubber plant and test line")
+    p = add("demo", help="ingest the bundled demo tables (concrete, ccpp, ai4i2020), the simulated yield line, rubber "
+                         "plant, test line and boiler")
     p.set_defaults(fn=cmd_demo)
     p = add("run", help="run a recipe")
     p.add_argument("recipe")

@@ -20,6 +20,7 @@ FORMAT_VERSION = 1
 CONTRACT_KEYS = ("run_id", "status", "template", "recipe", "data", "metrics", "key_parameters", "recommendations",
                  "predicted", "timings", "artifacts")
 _CONTRACT_OUTPUTS = ("metrics", "key_parameters", "recommendations", "predicted", "test_reduction")
+_OPTIONAL_TOP = ("savings",)  # top-level when a template outputs it (energy: saving in % and money per year)
 
 
 def build(run_id: str, status: str, pipeline: Pipeline, execution: Execution | None, *, recipe_path: str | None,
@@ -42,12 +43,13 @@ def build(run_id: str, status: str, pipeline: Pipeline, execution: Execution | N
         "predicted": outputs.get("predicted") or {},
         "timings": _timings(execution, wall_seconds),
         "artifacts": artifacts,
-        "outputs": {k: v for k, v in outputs.items() if k not in _CONTRACT_OUTPUTS},
+        "outputs": {k: v for k, v in outputs.items() if k not in _CONTRACT_OUTPUTS + _OPTIONAL_TOP},
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "engine_version": __version__,
     }
     if outputs.get("test_reduction"):      # test_item_reduction template: items kept/dropped, miss rate, curve
         result["test_reduction"] = outputs["test_reduction"]
+    result.update({k: outputs[k] for k in _OPTIONAL_TOP if outputs.get(k)})
     if error:
         result["error"] = error
     return result

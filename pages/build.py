@@ -40,7 +40,7 @@ with guard():
 
     ids, names = list(templates), [i.name for i in tables]
     c1, c2 = st.columns(2)
-    want = st.session_state.get("build_template")
+    want = st.session_state.get("build_template") or "quick_model"  # the shortest path is the default
     # keyed, so the widget stays the same one while its starting index follows the choice (unkeyed, a new index
     # made a new widget every other run and dropped the user's pick); the plain keys survive leaving the page
     tpl_id = c1.selectbox(t("pick_template"), ids, index=ids.index(want) if want in ids else 0,

@@ -10,6 +10,7 @@ from ui import charts
 from ui.i18n import bilingual, choice_label, t
 from ui.i18n import lang as current_lang
 from ui.pareto import show_tuning
+from ui.savings import show_savings
 from ui.widgets import guard, num, page_start, pick_succeeded_run, status_text
 
 page_start()
@@ -100,6 +101,7 @@ with guard():
             st.caption(t("distance_caption", value=num(dist.get("value")), radius=num(dist.get("trust_radius"))))
         elif dist.get("typical") is not None:
             st.caption(t("distance_caption_typical", value=num(dist.get("value")), radius=num(dist.get("typical"))))
+        show_savings(result.get("savings"))
 
 with guard():
     show_tuning(result)  # recipe tuning only: cost and the quality-vs-cost front

@@ -6,7 +6,7 @@ and `verification`. Categorical controllables (not encoded yet) fall back to sam
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from engine.ml.lgbm import ModelBundle
 from engine.ml.search import Box
 from engine.operators.optimize import SampleSearchParams, _full_point, _predicted, model_rows, recommendations, \
     sample_search, setup
-from engine.optim import Domain, LinearConstraint, Problem, UnsupportedModel, solve, trust_region
+from engine.optim import Domain, LinearConstraint, ModelSpec, Problem, UnsupportedModel, solve, trust_region
 from engine.optim.constraints import TOLERANCE
 from engine.registry import operator
 from engine.schema.base import Strict, ui_field
@@ -61,16 +61,24 @@ def _example() -> tuple[dict, dict]:
           example=_example)
 def tree_milp(params: TreeMilpParams, ctx: StepContext, frame: pd.DataFrame, model: ModelBundle) -> dict:
     """Best settings of the controllables by exact optimisation over the trained trees (MILP, HiGHS), verified."""
+    return recommend_exact(params, ctx, frame, model)
+
+
+def recommend_exact(params: TreeMilpParams, ctx: StepContext, frame: pd.DataFrame, model: ModelBundle,
+                    specs: list[ModelSpec] | None = None,
+                    meets_specs: Callable[[pd.DataFrame], np.ndarray] | None = None) -> dict:
+    """tree_milp's work, with optional model specs (a second model's prediction >= / <= a bound, e.g. output >=
+    demand); `meets_specs(full model rows)` marks candidate settings meeting them, for the operating windows."""
     controls, scenario_row, baseline, box = setup(frame, model, params)
     if box.levels:
         return _fallback(params, ctx, frame, model, Msg(f"categorical controllables {sorted(box.levels)}",
-                                                         f"可调参数 {sorted(box.levels)} 是类别型"))
+                                                         f"可调参数 {sorted(box.levels)} 是类别型"), specs)
     ctx.progress(0.1, "encoding the trees")
-    problem, region = _problem(params, frame, model, box, scenario_row, baseline, ctx.seed)
+    problem, region = _problem(params, frame, model, box, scenario_row, baseline, ctx.seed, specs)
     try:
         solution = solve(problem)
     except UnsupportedModel as exc:
-        return _fallback(params, ctx, frame, model, exc.msg)
+        return _fallback(params, ctx, frame, model, exc.msg, specs)
     ctx.progress(0.8, "verifying")
     best = pd.Series({c: _setting(solution.values[c], c in box.integer) for c in box.names})
     point = _full_point(scenario_row, best, params.pin)
@@ -88,12 +96,13 @@ def tree_milp(params: TreeMilpParams, ctx: StepContext, frame: pd.DataFrame, mod
     predicted.update(method="milp", evaluations=None, solver=solver, verification=verification,
                      constraints=solution.verification["constraints"], distance_to_data=distance)
     predicted["warnings"] = predicted["warnings"] + _far_from_data(distance)
-    score = _scorer(model, scenario_row, box, params, problem, region)
+    score = _scorer(model, scenario_row, box, params, problem, region, meets_specs)
     return {"recommendations": recommendations(params, frame, box, best, baseline, predicted, score, controls),
             "predicted": predicted}
 
 
-def _problem(params: TreeMilpParams, frame, model: ModelBundle, box: Box, scenario_row, baseline, seed: int):
+def _problem(params: TreeMilpParams, frame, model: ModelBundle, box: Box, scenario_row, baseline, seed: int,
+             specs: list[ModelSpec] | None = None):
     """The MILP problem: decision box, every other feature fixed (model-encoded), constraints, trust region."""
     encoded = model.coder.transform(_full_point(scenario_row, baseline[box.names], params.pin))
     fixed = {c: _encoded(encoded[c]) for c in model.features if c not in box.low}
@@ -101,7 +110,7 @@ def _problem(params: TreeMilpParams, frame, model: ModelBundle, box: Box, scenar
     constraints = [LinearConstraint(dict(c.coefs), c.sense, c.rhs, c.name) for c in params.constraints]
     region = trust_region(frame, list(box.low), box.low, box.high, params.trust, seed=seed)
     problem = Problem([(1.0, model.final)], decision, fixed, params.goal, constraints=constraints, trust=region,
-                      feature_names=list(model.features),
+                      specs=list(specs or []), feature_names=list(model.features),
                       time_limit=params.time_limit, mip_gap=params.mip_gap)
     return problem, region
 
@@ -177,9 +186,10 @@ def _far_from_data(distance: dict) -> list[dict]:
                    f"但这种组合未曾运行过。请先试验确认，或将可信域设为 0.95 以更贴近历史。"}]
 
 
-def _scorer(model: ModelBundle, scenario_row: pd.Series, box: Box, params, problem: Problem, region):
-    """score(candidates) for the operating windows: the signed prediction, -inf where a constraint or the trust
-    region is broken (a window never reaches into settings the recommendation itself could not take)."""
+def _scorer(model: ModelBundle, scenario_row: pd.Series, box: Box, params, problem: Problem, region,
+            meets_specs: Callable[[pd.DataFrame], np.ndarray] | None = None):
+    """score(candidates) for the operating windows: the signed prediction, -inf where a constraint, a spec or the
+    trust region is broken (a window never reaches into settings the recommendation itself could not take)."""
     sign = 1.0 if params.goal == "maximize" else -1.0
 
     def score(candidates: pd.DataFrame) -> np.ndarray:
@@ -188,13 +198,19 @@ def _scorer(model: ModelBundle, scenario_row: pd.Series, box: Box, params, probl
         rows = full.to_dict("records")
         ok = np.array([all(c.check(r)["ok"] for c in problem.constraints) and
                        (region is None or region.distance(r) <= region.radius * (1 + 1e-9) + 1e-12) for r in rows])
+        if meets_specs is not None:
+            ok &= np.asarray(meets_specs(full), dtype=bool)
         return np.where(ok, values, -np.inf)
 
     return score
 
 
-def _fallback(params: TreeMilpParams, ctx: StepContext, frame, model, reason: str) -> dict:
+def _fallback(params: TreeMilpParams, ctx: StepContext, frame, model, reason: str, specs=None) -> dict:
     """Sampling search instead, with the reason in `predicted.fallback` (en + zh)."""
+    if specs:
+        raise StudioError(Msg(f"the exact optimiser cannot be used here ({reason}) and sampling search does not "
+                              f"support model specs such as an output demand; make the controllables numeric",
+                              f"这里无法使用精确优化（{zh(reason)}），而采样搜索不支持产出需求等模型约束；请让可调参数都是数值"))
     if params.constraints:
         raise StudioError(Msg(f"the exact optimiser cannot be used here ({reason}) and sampling search does not "
                               f"support linear constraints; drop the constraints or make the controllables numeric",

@@ -64,6 +64,7 @@ def _summary(result: dict, pred: dict, lang: str, economics: dict | None) -> dic
             {"label": tr("uplift", lang), "value": signed(up.get("value")) + (
                 f" ({signed(up['pct'])} %)" if up.get("pct") is not None else ""),
              "note": tr("interval", lang, low=signed(up.get("low")), high=signed(up.get("high")))}]
+    kpis += _savings_kpis(result.get("savings"), lang)
     if economics and up.get("value") is not None:
         value = up["value"] * economics["price"] * economics["volume"]
         kpis.append({"label": tr("money", lang), "value": f"{num(value)} {economics.get('currency', '')}".strip(),
@@ -77,6 +78,19 @@ def _summary(result: dict, pred: dict, lang: str, economics: dict | None) -> dic
             [tr("confidence", lang), _confidence(result["metrics"], lang)]]},
         {"kind": "kpis", "items": kpis},
         {"kind": "list", "title": tr("caveats", lang), "items": caveats or [tr("no_caveats", lang)]}])
+
+
+def _savings_kpis(savings: dict | None, lang: str) -> list[dict]:
+    """Energy templates: the saving in % of the energy used and, with a price and hours, money per year."""
+    if not savings or savings["pct"]["value"] is None:
+        return []
+    pct, money = savings["pct"], savings.get("money_per_year")
+    out = [{"label": tr("energy_saving", lang), "value": f"{num(pct['value'], 3)} %",
+            "note": tr("interval", lang, low=num(pct["low"], 3), high=num(pct["high"], 3))}]
+    if money and money["value"] is not None:
+        out.append({"label": tr("money_year", lang), "value": f"{money['value']:,.0f} {money['unit']}",
+                    "note": tr("interval", lang, low=f"{money['low']:,.0f}", high=f"{money['high']:,.0f}")})
+    return out
 
 
 def _confidence(metrics: dict, lang: str) -> str:
