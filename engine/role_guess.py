@@ -171,6 +171,7 @@ def guess_roles(types: dict[str, str], profile: dict[str, dict] | None = None, s
             roles["ignore"] += leaks
     taken = {c for cols in roles.values() for c in cols}
     _spread([c for c in rest if c not in taken], kinds, roles, fits, notes)
+    _fill_required(specs, roles, fits, notes)
     _cap(specs, roles)
     return RoleGuess(roles, notes)
 
@@ -218,6 +219,22 @@ def _place(columns: list[str], role: str, roles: dict, fits, notes: list[Msg], n
     if ok:
         roles[role] += ok
         notes.append(note)
+
+
+def _fill_required(specs: dict, roles: dict, fits, notes: list[Msg]) -> None:
+    """A required role still short of its minimum takes the unplaced columns that fit it (e.g. a template whose
+    only feature role is Controllable, like the test items of test-item reduction: no Context box to fill)."""
+    for role, spec in specs.items():
+        if spec is None or not spec.required or len(roles.get(role, [])) >= max(spec.min, 1):
+            continue
+        pool = [c for c in roles[POOL] if fits(role, c)]
+        if pool:
+            roles[role] += pool
+            roles[POOL] = [c for c in roles[POOL] if c not in pool]
+            label = spec.label.en if spec.label else role
+            label_zh = spec.label.zh if spec.label else role
+            notes.append(Msg(f"the remaining columns → {label} (the template needs at least {max(spec.min, 1)})",
+                             f"其余列 → {label_zh}（模板至少需要 {max(spec.min, 1)} 列）"))
 
 
 def _cap(specs: dict, roles: dict) -> None:

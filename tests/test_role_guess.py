@@ -97,3 +97,14 @@ def test_a_template_without_context_leaves_measured_columns_unassigned():
     assert set(guess.roles) == {POOL, "target", "controllable", "ignore"}
     assert guess.roles["controllable"] == ["a_sp", "b_sp"]  # the template's max; the rest waits in the pool
     assert guess.roles["target"] == ["yield"] and set(guess.roles[POOL]) == {"c_sp", "t_pv", "note"}
+
+
+def test_a_required_role_short_of_its_minimum_takes_the_unplaced_columns():
+    """test_item_reduction has no Context box: a wide table of unnamed items goes to its Test items (controllable)."""
+    items = {f"item_{i:03d}": [float(i + k) for k in range(40)] for i in range(30)}
+    frame = pd.DataFrame({**items, "verdict": [k % 2 for k in range(40)]})
+    types = {c: "DOUBLE" for c in items} | {"verdict": "BIGINT"}
+    guess = guess_roles(types, sample=frame, template=_template("test_item_reduction"))
+    assert guess.roles["target"] == ["verdict"]
+    assert set(guess.roles["controllable"]) == set(items) and not guess.roles[POOL]
+    assert any("at least 2" in n and "至少需要 2" in n.zh for n in guess.notes)
