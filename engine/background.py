@@ -13,7 +13,7 @@ from typing import Any
 from engine import api, config, result as result_io
 from engine.cache import StepCache
 from engine.errors import InvalidInput, Issue, StudioError
-from engine.i18n import Msg
+from engine.i18n import Msg, zh
 from engine.executor import LocalExecutor, ProgressEvent
 from engine.ml.bands import outcome_band
 from engine.pipeline import InputRef, Pipeline
@@ -45,7 +45,8 @@ def start_run(source: str | Path | dict, *, db=None, overrides: list[str] | None
 
     def on_progress(event: ProgressEvent) -> None:
         worker.fraction, worker.step, worker.message = event.fraction, event.step, event.message
-        worker.log.append(f"{datetime.now():%H:%M:%S} {event.step}: {event.message}")
+        stamp = f"{datetime.now():%H:%M:%S} {event.step}: "
+        worker.log.append(Msg(stamp + event.message, stamp + zh(event.message)))  # the page shows its language
         del worker.log[:-200]
 
     def work() -> None:

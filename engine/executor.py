@@ -153,7 +153,7 @@ class LocalExecutor(Executor):
             on_event(ProgressEvent(step.id, index, total, (index + fraction) / total, message))
 
         ctx = StepContext(run_id, step.id, pipeline.seed, report, cancelled)
-        on_event(ProgressEvent(step.id, index, total, index / total, "running"))
+        on_event(ProgressEvent(step.id, index, total, index / total, Msg("running", "运行中")))
         try:
             inputs = {name: self._input(pipeline, ref, values) for name, ref in step.inputs.items()}
             t_op = time.perf_counter()

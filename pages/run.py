@@ -59,7 +59,7 @@ def panel(run_id: str) -> dict:
         st.info(t("running_elsewhere"))
     if status["log"]:
         with st.expander(t("run_log")):
-            st.code("\n".join(status["log"][-50:]), language=None)
+            st.code("\n".join(bilingual(line) for line in status["log"][-50:]), language=None)
     return status
 
 

@@ -104,7 +104,7 @@ def _with_progress(con, sql: str, args, path: Path, progress: Progress) -> None:
         while not done.wait(0.5):
             fraction = con.query_progress()
             if fraction is not None and fraction >= 0:
-                progress(min(fraction / 100.0, 0.99), "reading")
+                progress(min(fraction / 100.0, 0.99), Msg("reading", "读取中"))
 
     watcher = threading.Thread(target=poll, daemon=True)
     watcher.start()
@@ -154,7 +154,7 @@ def _create(con, table: str, path: Path, opts: IngestOptions, progress: Progress
         with tempfile.TemporaryDirectory() as tmp:
             source = path
             if encoding != "utf-8":
-                progress(0.0, f"converting {encoding.upper()} to UTF-8")
+                progress(0.0, Msg(f"converting {encoding.upper()} to UTF-8", f"正在把 {encoding.upper()} 转换为 UTF-8"))
                 source = transcode_to_utf8(path, encoding, tmp)
                 warnings.append(Msg(f"text encoding {encoding.upper()} converted to UTF-8",
                                     f"文本编码 {encoding.upper()} 已转换为 UTF-8"))
@@ -209,7 +209,7 @@ def ingest_file(catalog: Catalog, path: str | Path, table: str, options: IngestO
             info = (_append if append else _replace_or_create)(catalog, con, path, table, opts, hasher, progress)
     finally:
         hasher.join()
-    progress(1.0, "done")
+    progress(1.0, Msg("done", "完成"))
     return info
 
 

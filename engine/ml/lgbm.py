@@ -14,6 +14,7 @@ from sklearn.metrics import balanced_accuracy_score, mean_absolute_error, mean_s
     roc_auc_score
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
+from engine.i18n import Msg
 from engine.ml.frame import FeatureCoder
 
 
@@ -57,14 +58,16 @@ def lgb_params(task: str, n_estimators: int, learning_rate: float, num_leaves: i
 
 
 def _threads(cells: int) -> int:
-    """One thread unless the table is large: OpenMP start-up and spin-waiting cost more than they save below a
-    couple of million cells, and badly so when other runs share the cores (on a busy 2-core machine two threads ran
-    a 2,000 × 300 fit 4× slower than one). AI_STUDIO_THREADS overrides (1 on a shared machine)."""
+    """One thread unless the table is large: OpenMP start-up and spin-waiting cost more than they save on small
+    tables (on a quiet 2-core machine two threads made the 1,500 × 30 key-parameter fits 3× slower) and badly so
+    when other runs share the cores (two threads ran a 2,000 × 300 fit 4× slower than one on a busy machine); from
+    about 750k cells they pay (the 1,500 × 600 screening: 15.4 s → 8.5 s, bench/bench_yield.py). A fixed rule, not
+    the machine's load: the same table must give the same model. AI_STUDIO_THREADS overrides (1 on a shared machine)."""
     override = os.environ.get("AI_STUDIO_THREADS", "").strip()
     if override.isdigit() and int(override) > 0:
         return int(override)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return 1 if cells < 2_000_000 else cores
+    return 1 if cells < 750_000 else cores
 
 
 def fit_booster(x: pd.DataFrame, y: np.ndarray, params: dict, check: Callable[[], None] | None = None) -> lgb.Booster:
@@ -164,9 +167,9 @@ def cross_validate(frame: pd.DataFrame, target: str, y: np.ndarray, task: str, c
     oof = np.full(len(frame), np.nan)
     models, per_fold, importances, directions, thresholds = [], [], [], [], []
     for k, (train, test) in enumerate(fold_idx):
-        progress(k / (len(fold_idx) + 1), f"fold {k + 1}/{len(fold_idx)}")
+        progress(k / (len(fold_idx) + 1), Msg(f"fold {k + 1}/{len(fold_idx)}", f"第 {k + 1}/{len(fold_idx)} 折"))
         model = fit_booster(x.iloc[train], y[train], params,
-                            check=lambda: progress(k / (len(fold_idx) + 1), f"fold {k + 1}/{len(fold_idx)}"))
+                            check=lambda: progress(k / (len(fold_idx) + 1), Msg(f"fold {k + 1}/{len(fold_idx)}", f"第 {k + 1}/{len(fold_idx)} 折")))
         pred = model.predict(x.iloc[test])
         oof[test] = pred
         cut = inner_threshold(x.iloc[train], y[train], params, params.get("seed", 0)) \

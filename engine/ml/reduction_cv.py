@@ -17,8 +17,10 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+
 from scipy.stats import beta
 
+from engine.i18n import Msg
 from engine.ml import test_items as ti
 from engine.ml.item_reduction import Elimination, Rows, Settings, guard_flags
 
@@ -51,7 +53,7 @@ def run_folds(data: ti.ItemData, bad: np.ndarray, given: dict, mandatory: np.nda
               settings: Settings, fold_idx: list, progress: Callable[[float, str], None]) -> list[Fold]:
     folds = []
     for k, (train, test) in enumerate(fold_idx):
-        progress(k / (len(fold_idx) + 1), f"fold {k + 1}/{len(fold_idx)}")
+        progress(k / (len(fold_idx) + 1), Msg(f"fold {k + 1}/{len(fold_idx)}", f"第 {k + 1}/{len(fold_idx)} 折"))
         low, high, _ = ti.limits(_subset(data, train), bad[train], given)
         tr = Rows(data.values[train], ti.fails(data.values[train], low, high), bad[train])
         te = Rows(data.values[test], ti.fails(data.values[test], low, high), bad[test])

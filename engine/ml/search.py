@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.i18n import Msg
+
 
 @dataclass
 class Box:
@@ -67,7 +69,7 @@ def search(score, box: Box, seeds: pd.DataFrame, n_samples: int, rounds: int, rn
     values = score(pool)
     evaluations = len(pool)
     for r in range(rounds):
-        progress((r + 1) / (rounds + 1), f"refining {r + 1}/{rounds}")
+        progress((r + 1) / (rounds + 1), Msg(f"refining {r + 1}/{rounds}", f"细化 {r + 1}/{rounds}"))
         top = pool.iloc[np.argsort(-values)[:10]].reset_index(drop=True)
         local = perturb(top, box, 0.1 / (2 ** r), max(20, n_samples // 40), rng)
         local_values = score(local)

@@ -80,7 +80,7 @@ def lightgbm_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame) -
     groups = frame[params.group].to_numpy() if params.group else None
     fold_idx = splits(len(frame), params.folds, ctx.seed, order, groups, y, task)
     cv = cross_validate(frame, params.target, y, task, coder, lgbp, fold_idx, ctx.progress, params.tune_threshold)
-    ctx.progress(len(fold_idx) / (len(fold_idx) + 1), "final model")
+    ctx.progress(len(fold_idx) / (len(fold_idx) + 1), Msg("final model", "最终模型"))
     x = coder.transform(frame)
     final = merge_boosters([fit_booster(x, y, {**lgbp, "seed": ctx.seed + i}) for i in range(params.bag)])
     cut = inner_threshold(x, y, lgbp, ctx.seed) if task == "classification" and params.tune_threshold else 0.5

@@ -73,13 +73,13 @@ def recommend_exact(params: TreeMilpParams, ctx: StepContext, frame: pd.DataFram
     if box.levels:
         return _fallback(params, ctx, frame, model, Msg(f"categorical controllables {sorted(box.levels)}",
                                                          f"可调参数 {sorted(box.levels)} 是类别型"), specs)
-    ctx.progress(0.1, "encoding the trees")
+    ctx.progress(0.1, Msg("encoding the trees", "编码决策树"))
     problem, region = _problem(params, frame, model, box, scenario_row, baseline, ctx.seed, specs)
     try:
         solution = solve(problem)
     except UnsupportedModel as exc:
         return _fallback(params, ctx, frame, model, exc.msg, specs)
-    ctx.progress(0.8, "verifying")
+    ctx.progress(0.8, Msg("verifying", "复核"))
     best = pd.Series({c: _setting(solution.values[c], c in box.integer) for c in box.names})
     point = _full_point(scenario_row, best, params.pin)
     base_point = _full_point(scenario_row, baseline[box.names], params.pin)

@@ -69,12 +69,12 @@ def key_parameters(params: KeyParamsParams, ctx: StepContext, frame: pd.DataFram
     share.update({kp["name"]: float(kp["importance"]) for kp in importance if kp["name"] in share})
     direction = {kp["name"]: int(kp.get("direction", 0)) for kp in importance}
     keep = [c for c in dict.fromkeys([*params.keep, *params.pin]) if c in share]
-    ctx.progress(0.1, "correlations")
+    ctx.progress(0.1, Msg("correlations", "相关性"))
     groups = _group(frame, features, share, params, keep, np.random.default_rng(ctx.seed))
     groups.sort(key=lambda g: -g["importance"])
     chosen = groups[: params.top_k] + [g for g in groups[params.top_k:] if g["representative"] in keep]
     groups = chosen + [g for g in groups[params.top_k:] if g["representative"] not in keep]
-    ctx.progress(0.6, "stability across folds")
+    ctx.progress(0.6, Msg("stability across folds", "各折稳定性"))
     std, stability = _fold_spread(model, frame, groups, len(chosen), params.top_k, ctx.seed)
     ranked = [_entry(i + 1, g, std[i], stability[i], direction) for i, g in enumerate(chosen)]
     names = [g["representative"] for g in chosen]

@@ -88,7 +88,7 @@ def test_items(params: ItemReductionParams, ctx: StepContext, frame: pd.DataFram
     points = curve(folds, params.confidence)
     n_bad = sum(f.bad for f in folds)
     decision = choose(points, n_bad, params.max_miss_rate, params.confidence, params.max_false_alarm)
-    ctx.progress(len(fold_idx) / (len(fold_idx) + 1), "final elimination on every product")
+    ctx.progress(len(fold_idx) / (len(fold_idx) + 1), Msg("final elimination on every product", "在全部产品上做最终剔除"))
     plan, elim = final_plan(data, bad, params.limits, mandatory, cost, settings, decision["drops"],
                             lost_share(folds, decision["drops"]))
     report = _report(params, data, bad, bad_value, elim, plan, folds, points, decision, cost, protected)

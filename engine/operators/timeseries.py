@@ -188,7 +188,7 @@ def asof_join(params: AsofParams, ctx: StepContext, frame: pd.DataFrame, right: 
                               f"{right_kind}; both must be the same kind of clock",
                               f"align.asof_join：'{params.time}' 是{zh(left_kind)}，而 '{right_time}' 是{zh(right_kind)}；"
                               f"两者必须是同一种时间"))
-    ctx.progress(0.1, "matching")
+    ctx.progress(0.1, Msg("matching", "匹配"))
     by_left, by_right = (frame[params.by], right[params.by]) if params.by else (None, None)
     positions = _asof_matches(left_t, right_t, by_left, by_right, _tolerance(params.tolerance, left_t))
     names = _right_names(frame, right, params, right_time)
@@ -292,7 +292,7 @@ def lag_features(params: LagParams, ctx: StepContext, frame: pd.DataFrame) -> di
     order = np.argsort(times.to_numpy(), kind="stable") if times is not None else np.arange(len(frame))
     work = frame.iloc[order].reset_index(drop=True)
     keys = work[params.group].to_numpy() if params.group else None
-    ctx.progress(0.2, "features")
+    ctx.progress(0.2, Msg("features", "特征"))
     features = _features_in_order(work, params, times.iloc[order] if times is not None else None, keys)
     clash = [name for name in features if name in frame.columns]
     if clash:

@@ -87,14 +87,14 @@ def recipe_tuning(params: TuningParams, ctx: StepContext, frame: pd.DataFrame, m
     choices = _level_choices(box)
     results = []
     for k, levels in enumerate(choices):
-        ctx.progress(0.1 + 0.5 * k / len(choices), f"solving {_levels_text(levels) or 'the recipe'}")
+        ctx.progress(0.1 + 0.5 * k / len(choices), Msg(f"solving {_levels_text(levels) or 'the recipe'}", f"求解 {_levels_text(levels) or '配方'}"))
         rp = _recipe_problem(params, frame, model, box, scenario_row, baseline, levels, region)
         try:
             results.append((levels, rp, *_solve(params, rp), None))
         except Infeasible as exc:
             results.append((levels, rp, None, None, exc.msg))
     levels, rp, tuned, entries = _pick(params, results)
-    ctx.progress(0.65, "sweeping the budget")
+    ctx.progress(0.65, Msg("sweeping the budget", "扫描预算"))
     pareto = _front(params, rp, tuned, entries, model, scenario_row, baseline, box, frame)
     best = pd.Series({**{c: _setting(tuned.values[c], c in box.integer) for c in box.low}, **levels})[box.names]
     point = _full_point(scenario_row, best, params.pin)
