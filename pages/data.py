@@ -12,7 +12,7 @@ from engine.ingest import IngestOptions
 from ui import charts
 from ui.forms import model_form
 from ui.i18n import bilingual, choice_label, has, labeller, t
-from ui.widgets import guard, num, page_start, place_issues
+from ui.widgets import guard, localized_uploader_css, num, page_start, place_issues
 
 page_start()
 
@@ -45,8 +45,10 @@ def name_from_upload() -> None:
     st.session_state["data_name"] = api.catalog().free_name(Path(upload.name).stem) if upload else ""
 
 
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "xlsm", "parquet"]
 with st.expander(t("upload_title"), expanded=not api.tables()):
-    upload = st.file_uploader(t("upload_file"), type=["csv", "tsv", "txt", "xlsx", "xls", "xlsm", "parquet"],
+    localized_uploader_css(UPLOAD_TYPES)
+    upload = st.file_uploader(t("upload_file"), type=UPLOAD_TYPES,
                               key="data_upload", on_change=name_from_upload)
     table_name = st.text_input(t("table_name"), key="data_name")
     with st.container(border=True):

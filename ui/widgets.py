@@ -105,3 +105,19 @@ def pick_succeeded_run(wanted: str | None, key: str | None = None, limit: int = 
     names = {r["run_id"]: r["recipe_name"] for r in done}
     return st.selectbox(t("pick_run"), ids, index=ids.index(wanted) if wanted in ids else 0, key=key,
                         format_func=lambda i: f"{i} · {names[i]}")
+
+
+def localized_uploader_css(types: list[str]) -> None:
+    """Streamlit draws the file uploader's button ("Upload") and size line ("200MB per file • CSV …") in English
+    whatever the page language, with no parameter to change them: on zh screens CSS hides that text and shows ours."""
+    if lang() == "en":
+        return
+    limit = st.get_option("server.maxUploadSize")
+    button, note = t("uploader_button"), t("uploader_limit", mb=limit, types=", ".join(types).upper())
+    st.html(f"""<style>
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {{font-size: 0}}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after
+  {{content: "{button}"; font-size: 0.875rem}}
+[data-testid="stFileUploaderDropzoneInstructions"] span {{font-size: 0}}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {{content: "{note}"; font-size: 0.75rem}}
+</style>""")

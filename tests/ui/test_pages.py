@@ -64,6 +64,15 @@ def test_page_renders_on_an_empty_data_factory(studio_home, monkeypatch, page):
     assert not at.error, [e.value for e in at.error]
 
 
+def test_zh_data_page_relabels_streamlits_own_uploader_text(studio_home, monkeypatch):
+    """Streamlit draws 'Upload' and '… per file' in English: on zh the page overrides them (the browser test and
+    docs show the result; here the override is present in zh only)."""
+    monkeypatch.chdir(REPO)
+    styles = {lang: [h.proto.body for h in open_page("pages/data.py", lang).get("html")] for lang in ("zh", "en")}
+    assert any('content: "上传"' in s and "每个文件不超过" in s for s in styles["zh"])
+    assert not any("stFileUploaderDropzone" in s for s in styles["en"])
+
+
 def test_data_page_uploads_profiles_and_cleans(studio_home, monkeypatch):
     monkeypatch.chdir(REPO)
     at = open_page("pages/data.py")
