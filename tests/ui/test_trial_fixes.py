@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from engine import api
+from tests.ui.test_pages import REPO, open_page
 from ui.widgets import num
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def open_page(page: str, lang: str = "en") -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.session_state["lang"] = lang
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def test_profile_distribution_of_every_column_type(studio_home, tmp_path, monkeypatch):
