@@ -28,18 +28,21 @@ SAMPLE_ROWS = 5000     # rows read for the leak and id checks
 LEAK_R = 0.98          # |correlation| with the target above which a column copies it
 
 STRONG_OUTCOME = {"yield", "grade", "strength", "pass", "passed", "fail", "failed", "failure", "failures", "defect",
-                  "defects", "defective", "quality", "scrap", "reject", "rejects", "rejected", "efficiency"}
+                  "defects", "defective", "quality", "scrap", "reject", "rejects", "rejected", "efficiency",
+                  "verdict", "judgement", "judgment"}
 WEAK_OUTCOME = {"rate", "output", "power", "ratio", "pct", "percent"}
 PROCESS_WORDS = {"flow", "feed", "speed", "heat", "heating", "cool", "cooling", "ramp", "dose", "pump", "sample"}
-OUTCOME_ZH = ("良率", "合格", "强度", "效率", "不良", "缺陷", "收率", "得率", "成品率", "质量", "等级", "发电", "输出功率")
+OUTCOME_ZH = ("良率", "合格", "强度", "效率", "不良", "缺陷", "收率", "得率", "成品率", "质量", "等级", "发电", "输出功率",
+              "判定", "结论")
 ID_WORDS = {"id", "ids", "uid", "udi", "uuid", "guid", "serial", "idx", "index"}
 ID_ZH = ("编号", "批次号", "序号", "流水号", "工单号")
 MEASURED_WORDS = {"pv", "meas", "measured", "measurement", "sensor", "actual", "act", "reading"}
 MEASURED_ZH = ("实测", "测量", "检测", "实际")
 SETPOINT_WORDS = {"sp", "set", "setpoint", "setting", "sv"}
 SETPOINT_ZH = ("设定", "设置")
-CONDITION_WORDS = {"ambient", "humidity", "weather", "outdoor", "wear", "age", "incoming", "lab", "material"}
-CONDITION_ZH = ("环境", "湿度", "来料", "原料", "天气", "气温")
+CONDITION_WORDS = {"ambient", "humidity", "weather", "outdoor", "wear", "age", "incoming", "lab", "material", "load",
+                   "demand", "coal", "fuel", "moisture", "calorific", "cv"}  # what the plant must serve or is given
+CONDITION_ZH = ("环境", "湿度", "来料", "原料", "天气", "气温", "负荷", "需求", "煤", "燃料", "水分", "热值")
 
 
 @dataclass
@@ -88,6 +91,11 @@ def _ids(types: dict[str, str], profile: dict[str, dict], sample: pd.DataFrame) 
                 or (kind == "numeric" and col in sample and _is_counter(sample[col]))):
             out.append(col)
     return out
+
+
+def _verdict_text(col: str, kind: str, sample: pd.DataFrame) -> bool:
+    """A text column named as an outcome with a handful of values (PASS/FAIL, OK/NG, 合格/不合格) can be the target."""
+    return kind == "text" and outcome_score(col) > 0 and col in sample and sample[col].nunique(dropna=True) <= 5
 
 
 def _pick_target(candidates: list[str], sample: pd.DataFrame, notes: list[Msg]) -> str | None:
@@ -161,7 +169,8 @@ def guess_roles(types: dict[str, str], profile: dict[str, dict] | None = None, s
     rest = [c for c in rest if c not in roles.get("time", [])]
     if "target" in roles and not roles["target"]:
         unmarked = [c for c in rest if not _named(c, MEASURED_WORDS | SETPOINT_WORDS, MEASURED_ZH + SETPOINT_ZH)]
-        target = _pick_target([c for c in unmarked if fits("target", c) and kinds[c] in ("numeric", "bool")],
+        target = _pick_target([c for c in unmarked if fits("target", c) and (kinds[c] in ("numeric", "bool") or
+                                                                         _verdict_text(c, kinds[c], sample))],
                               sample, notes)
         if target:
             roles["target"].append(target)

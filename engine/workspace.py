@@ -36,7 +36,8 @@ def guess_table_roles(table: str, template=None, hints: dict | None = None, db=N
         profile = {c["name"]: c for c in api.profile_table(info.name, db)["columns"]}
     except StudioError:
         profile = {}
-    wanted = [c for c, t in info.columns.items() if role_guess.dtype_class(t) in ("numeric", "bool")]
+    wanted = [c for c, t in info.columns.items() if role_guess.dtype_class(t) in ("numeric", "bool")
+              or (role_guess.dtype_class(t) == "text" and role_guess.outcome_score(c) > 0)]  # PASS/FAIL verdicts
     sample = api.catalog(db).read_table(info.name, wanted, limit=role_guess.SAMPLE_ROWS) if wanted else None
     return role_guess.guess_roles(info.columns, profile, sample, template, hints)
 

@@ -108,3 +108,17 @@ def test_a_required_role_short_of_its_minimum_takes_the_unplaced_columns():
     assert guess.roles["target"] == ["verdict"]
     assert set(guess.roles["controllable"]) == set(items) and not guess.roles[POOL]
     assert any("at least 2" in n and "至少需要 2" in n.zh for n in guess.notes)
+
+
+def test_a_pass_fail_text_verdict_is_the_target_and_load_and_fuel_are_conditions():
+    frame = pd.DataFrame({"cal_001": [1.0, 2.0, 3.0, 4.0] * 10, "cal_002": [2.0, 1.0, 4.0, 3.0] * 10,
+                          "verdict": ["PASS", "FAIL", "PASS", "PASS"] * 10})
+    types = {"cal_001": "DOUBLE", "cal_002": "DOUBLE", "verdict": "VARCHAR"}
+    guess = guess_roles(types, sample=frame, template=_template("test_item_reduction"))
+    assert guess.roles["target"] == ["verdict"] and set(guess.roles["controllable"]) == {"cal_001", "cal_002"}
+
+    boiler = pd.DataFrame({"excess_o2_pct": [3.0, 3.5, 4.0, 4.5] * 10, "steam_load_pct": [70.0, 80.0, 90.0, 75.0] * 10,
+                           "coal_moisture_pct": [8.0, 9.0, 10.0, 11.0] * 10, "efficiency_pct": [90.0, 91.0, 89.0, 90.5] * 10})
+    guess = guess_roles({c: "DOUBLE" for c in boiler}, sample=boiler, template=_template("energy_saving"))
+    assert guess.roles["target"] == ["efficiency_pct"] and guess.roles["controllable"] == ["excess_o2_pct"]
+    assert set(guess.roles["context"]) == {"steam_load_pct", "coal_moisture_pct"}
