@@ -53,7 +53,8 @@ with guard():
         pairs = [x for x in logged if x["predicted"] is not None]
         if pairs:
             st.plotly_chart(charts.predicted_vs_actual({"actual": [x["outcome"] for x in pairs],
-                                                        "predicted": [x["predicted"] for x in pairs]}, target),
+                                                        "predicted": [x["predicted"] for x in pairs]}, target,
+                                                       "chart_pva_trials"),
                             width="stretch")
         if st.button(t("trial_retrain"), icon=":material/model_training:"):
             try:

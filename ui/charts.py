@@ -106,14 +106,14 @@ def curve(c: dict[str, Any], target: str) -> go.Figure:
     return fig
 
 
-def predicted_vs_actual(pva: dict[str, list], target: str) -> go.Figure:
+def predicted_vs_actual(pva: dict[str, list], target: str, title_key: str = "chart_pva") -> go.Figure:
     actual, predicted = pva["actual"], pva["predicted"]
     lo, hi = min(actual + predicted), max(actual + predicted)
     fig = go.Figure([go.Scatter(x=actual, y=predicted, mode="markers", marker={"size": 5, "opacity": 0.6},
                                 name=t("chart_rows")),
                      go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"dash": "dash", "color": "#7f7f7f"},
                                 name=t("chart_perfect"))])
-    fig.update_layout(title=t("chart_pva", target=target), xaxis_title=t("chart_actual"),
+    fig.update_layout(title=t(title_key, target=target), xaxis_title=t("chart_actual"),
                       yaxis_title=t("chart_predicted"), showlegend=False, **_LAYOUT)
     return fig
 
