@@ -39,7 +39,9 @@ with guard():
         st.info(t("compare_needs_two"))
         st.stop()
     a, b = st.columns(2)
-    run_a = a.selectbox(t("run_a"), ids, index=1, format_func=label.get, key="cmp_a")
+    # A: the newest earlier run of the same template as the newest run (comparing two templates says little)
+    same = [i for i, r in enumerate(done) if i > 0 and r["template_id"] == done[0]["template_id"]]
+    run_a = a.selectbox(t("run_a"), ids, index=same[0] if same else 1, format_func=label.get, key="cmp_a")
     run_b = b.selectbox(t("run_b"), ids, index=0, format_func=label.get, key="cmp_b")
     diff = api.compare_runs(run_a, run_b)
 
