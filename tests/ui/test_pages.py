@@ -26,6 +26,17 @@ def open_page(page: str, lang: str = "en") -> AppTest:
     return at
 
 
+def open_results(run_id: str, lang: str) -> AppTest:
+    """The Results page showing `run_id` in `lang`, drawn without an exception or an error message."""
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.session_state["lang"] = lang
+    at.session_state["results_run"] = run_id
+    at.run()
+    at.switch_page("pages/results.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    return at
+
+
 def chrome_texts(at: AppTest) -> list[str]:
     """Texts the studio itself writes (titles, buttons, widget labels, tabs), not data such as column names."""
     texts = [e.value for e in [*at.title, *at.subheader]] + [b.label for b in at.button]

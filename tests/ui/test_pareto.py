@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from engine import api
+from tests.ui.test_pages import REPO, open_results
 from ui.pareto import pareto_chart
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_front_baseline_and_recommendation_are_drawn():
@@ -34,10 +31,5 @@ def test_results_page_shows_the_cost_and_the_front_of_a_tuning_run(demo_db, monk
     run_id = api.start_run(recipe)
     assert api.wait_run(run_id, 300)["status"] == "succeeded"
     for lang, label in (("en", "Cost of the recommendation"), ("zh", "推荐配方成本")):
-        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-        at.session_state["lang"] = lang
-        at.session_state["results_run"] = run_id
-        at.run()
-        at.switch_page("pages/results.py").run()
-        assert not at.exception and not at.error, [e.value for e in at.error]
+        at = open_results(run_id, lang)
         assert label in [m.label for m in at.metric]

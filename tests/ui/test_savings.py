@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
-
 from engine import api
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.ui.test_pages import REPO, open_results
 
 
 def test_results_show_the_energy_saving(demo_db, monkeypatch):
@@ -19,12 +14,7 @@ def test_results_show_the_energy_saving(demo_db, monkeypatch):
     assert api.wait_run(run_id, 180)["status"] == "succeeded"
     savings = api.load_result(run_id)["savings"]
     for lang, labels in (("en", {"Energy saving", "Saving per year (CNY/yr)"}), ("zh", {"节能", "年节约金额（CNY/yr）"})):
-        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-        at.session_state["lang"] = lang
-        at.session_state["results_run"] = run_id
-        at.run()
-        at.switch_page("pages/results.py").run()
-        assert not at.exception and not at.error, [e.value for e in at.error]
+        at = open_results(run_id, lang)
         metrics = {m.label: m.value for m in at.metric}
         assert labels <= set(metrics), metrics
         money = metrics[next(label for label in labels if "CNY" in label)]
