@@ -72,8 +72,8 @@ def ingest_child(kind: str, csv: str, db: str) -> None:
     import pandas as pd
 
     if kind == "studio":
-        from engine.catalog import Catalog
-        from engine.ingest import ingest_file
+        from engine.store.catalog import Catalog
+        from engine.store.ingest import ingest_file
 
     # VmHWM (peak), not getrusage: ru_maxrss survives fork+exec, so a child would report the parent's peak
     def status_mb(field: str) -> float:
@@ -152,7 +152,7 @@ class StoreTimer:
     """
 
     def __init__(self):
-        from engine.runs import RunStore
+        from engine.store.runs import RunStore
 
         self.seconds, self.cls, self.orig = 0.0, RunStore, RunStore.step
 

@@ -1,4 +1,4 @@
-"""Profile benchmark: `engine.profiling.profile_table` vs DuckDB's own `SUMMARIZE`, measured in the same run.
+"""Profile benchmark: `engine.store.profiling.profile_table` vs DuckDB's own `SUMMARIZE`, measured in the same run.
 
 Run from the repo root:  .venv/bin/python bench/bench_profile.py [--rows N --cols N --repeat N | --quick]
 
@@ -44,7 +44,7 @@ def make_factory(path: Path, rows: int, cols: int) -> float:
     """The data factory with table t registered like an ingested table; returns the seconds it took."""
     import duckdb
 
-    from engine.catalog import Catalog, TableInfo
+    from engine.store.catalog import Catalog, TableInfo
 
     started = time.perf_counter()
     catalog = Catalog(path)
@@ -71,8 +71,8 @@ def time_summarize(path: Path) -> float:
 
 
 def time_profile(path: Path, refresh: bool) -> tuple[float, dict]:
-    from engine.catalog import Catalog
-    from engine.profiling import profile_table
+    from engine.store.catalog import Catalog
+    from engine.store.profiling import profile_table
 
     started = time.perf_counter()
     profile = profile_table(Catalog(path), "t", refresh=refresh)

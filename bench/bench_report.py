@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import api  # noqa: E402
+from engine import api
 from engine.report.pdf import html_to_pdf  # noqa: E402
 
 RECIPES = ["concrete_strength.yaml", "ccpp_power.yaml", "yield_ai4i_failures.yaml", "yield_sim_line.yaml"]

@@ -25,10 +25,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.context import StepContext  # noqa: E402
+from engine.pipeline.context import StepContext  # noqa: E402
 from engine.ml.reduction_cv import bounds  # noqa: E402
-from engine.operators.test_reduction import ItemReductionParams, test_items  # noqa: E402
-from engine.sim.test_items import make_test_line  # noqa: E402
+from engine.operators.item_reduction import ItemReductionParams, test_items  # noqa: E402
+from engine.sim.check_items import make_test_line  # noqa: E402
 
 TARGET_REDUCTION, TARGET_SECONDS = 25.0, 60.0
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from engine.context import StepContext  # noqa: E402
+from engine.pipeline.context import StepContext  # noqa: E402
 from engine.operators.model import LightGBMParams, lightgbm_cv  # noqa: E402
 from engine.operators.tuning import TuningParams, recipe_tuning  # noqa: E402
 from engine.sim.rubber import COMPOSITION, CONTEXT, TARGET, cost_of, make_compound  # noqa: E402

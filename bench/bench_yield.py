@@ -127,7 +127,7 @@ def main() -> int:
     print(f"load average at start: {load()} ({os.cpu_count()} CPUs)")
     try:
         baseline = baseline_template(folder) if args.baseline else False
-        from engine import registry
+        from engine.pipeline import registry
 
         registry.load_operators()            # imports (lightgbm, scikit-learn) are not timed
         summary = []

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from engine import api
-from engine.errors import InvalidInput
+from engine.core.errors import InvalidInput
 from ui import charts
 from ui.expert import expert_form
 from ui.forms import template_form

@@ -7,8 +7,8 @@ from pathlib import Path
 import streamlit as st
 
 from engine import api
-from engine.errors import InvalidInput
-from engine.ingest import IngestOptions
+from engine.core.errors import InvalidInput
+from engine.api import IngestOptions
 from ui import charts
 from ui.forms import model_form
 from ui.i18n import bilingual, choice_label, has, labeller, t

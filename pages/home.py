@@ -3,7 +3,7 @@
 import streamlit as st
 
 from engine import api
-from engine.errors import StudioError
+from engine.core.errors import StudioError
 from ui.i18n import bilingual, choice_label, t
 from ui.widgets import page_start, status_text
 

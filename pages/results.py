@@ -5,7 +5,7 @@ import json
 import streamlit as st
 
 from engine import api
-from engine.errors import StudioError
+from engine.core.errors import StudioError
 from ui import charts
 from ui.i18n import bilingual, choice_label, t
 from ui.i18n import lang as current_lang
@@ -45,7 +45,7 @@ with guard():
                                        mime="application/pdf", icon=":material/download:")
 
 if result.get("test_reduction"):            # the test-item reduction template: its own view, no recommendations
-    from ui.test_reduction import show_test_reduction
+    from ui.item_reduction import show_test_reduction
 
     with guard():
         show_test_reduction(result)

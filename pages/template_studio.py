@@ -6,7 +6,7 @@ import hashlib
 import streamlit as st
 
 from engine import api
-from engine.errors import InvalidInput
+from engine.core.errors import InvalidInput
 from ui import charts
 from ui.authoring import diff_table, dry_run_result, library_table, show_issues
 from ui.forms import template_form

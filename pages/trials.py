@@ -4,7 +4,7 @@ the model's prediction; retrain the recipe with the trials added to its data."""
 import streamlit as st
 
 from engine import api
-from engine.errors import InvalidInput
+from engine.core.errors import InvalidInput
 from ui import charts
 from ui.i18n import lang, t
 from ui.widgets import guard, num, page_start, pick_succeeded_run, show_error

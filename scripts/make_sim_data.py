@@ -16,7 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.sim.yield_line import LineConfig, ingest_line, make_line, recipe_for  # noqa: E402
+from engine.sim.yield_line import LineConfig, make_line, recipe_for  # noqa: E402
+
+from engine.api import ingest_frame
 
 HEADER = """# Demo (simulated): a solar-cell line with {params} parameters, of which {drivers} setpoints drive the A-grade rate.
 # Make the table first:  .venv/bin/python scripts/make_sim_data.py   (engine/sim/yield_line.py, seed {seed})
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = LineConfig(n_params=args.params, n_drivers=args.drivers, rows=args.rows, missing=args.missing,
                      seed=args.seed)
     line = make_line(cfg)
-    info = ingest_line(line, args.table, db=args.db, replace=True)
+    info = ingest_frame(line.frame, args.table, db=args.db, replace=True)
     print(f"table {info.name}: {info.rows} rows × {len(info.columns)} columns; true drivers: {', '.join(line.drivers)}")
     if args.recipe:
         Path(args.recipe).write_text(recipe_text(recipe_for(line, {"table": args.table}), cfg), encoding="utf-8")

@@ -20,7 +20,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from make_sim_data import flow_list  # noqa: E402
 
-from engine.sim.test_items import TestLineConfig, ingest_test_line, make_test_line  # noqa: E402
+from engine.sim.check_items import TestLineConfig, make_test_line  # noqa: E402
+
+from engine.api import ingest_frame
 
 HEADER = """# Demo (simulated): a product test of {items} items on {products} products; which items can be dropped?
 # Make the table first:  .venv/bin/python -m engine demo   (or scripts/make_test_items_data.py; engine/sim/test_items.py, seed {seed})
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipe", help="also write the recipe for the table to this path")
     args = parser.parse_args(argv)
     line = make_test_line(TestLineConfig(n_items=args.items, products=args.products, seed=args.seed))
-    info = ingest_test_line(line, args.table, db=args.db, replace=True)
+    info = ingest_frame(line.frame, args.table, db=args.db, replace=True)
     bad = int((line.frame["verdict"] == "bad").sum())
     print(f"table {info.name}: {info.rows} products × {len(line.items)} items, {bad} bad; at least "
           f"{line.truth.min_kept} items are needed (necessary + one per failing group + mandatory)")

@@ -14,9 +14,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
 
-from engine.errors import InvalidInput
-from engine.schema.errors import issues_from_validation
-from engine.yaml_io import loads
+from engine.core.errors import InvalidInput
+from engine.api import issues_from_validation
+from engine.core.yaml_io import loads
 from ui.i18n import bilingual, choice_label, labeller, t
 
 # fields whose values are column names of the table at hand, when the caller gives the columns

@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 import yaml
 
-from engine.i18n import text_of
+from engine.core.i18n import text_of
 
 LANGS = {"zh": "中文", "en": "English"}
 
@@ -49,7 +49,7 @@ def t(key: str, **kw) -> str:
 
 def bilingual(text: Any) -> str:
     """Anything bilingual in the current language: a {en, zh} mapping (template titles, labels, reasons, result.json
-    warnings) or an engine message — a Msg, an Issue, a StudioError (see engine/i18n.py)."""
+    warnings) or an engine message — a Msg, an Issue, a StudioError (see engine/core/i18n.py)."""
     if text is None or (not text and not isinstance(text, Exception)):
         return ""
     if hasattr(text, "model_dump"):

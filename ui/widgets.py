@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import streamlit as st
 
-from engine.errors import InvalidInput, StudioError
+from engine.core.errors import InvalidInput, StudioError
 from ui.i18n import bilingual, lang, t
 
 STATUS_ICON = {"succeeded": ":material/check_circle:", "failed": ":material/error:", "cancelled": ":material/cancel:",
@@ -30,7 +30,7 @@ def guard() -> Iterator[None]:
 
 
 def show_error(exc: StudioError) -> None:
-    """An engine error in the session's language (every engine message carries Chinese, see engine/i18n.py)."""
+    """An engine error in the session's language (every engine message carries Chinese, see engine/core/i18n.py)."""
     if isinstance(exc, InvalidInput) and len(exc.issues) > 1:
         st.error(t("problems", count=len(exc.issues)) + "\n\n" + "\n".join(f"- {bilingual(i)}" for i in exc.issues))
     else:

@@ -17,7 +17,7 @@ import re
 
 import lightgbm as lgb
 
-from engine.i18n import Msg
+from engine.core.i18n import Msg
 
 _NUMBERS = re.compile(r"^(leaf_value|internal_value)=(.*)$", re.M)
 

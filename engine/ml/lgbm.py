@@ -14,7 +14,7 @@ from sklearn.metrics import balanced_accuracy_score, mean_absolute_error, mean_s
     roc_auc_score
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
-from engine.i18n import Msg
+from engine.core.i18n import Msg
 from engine.ml.frame import FeatureCoder
 
 

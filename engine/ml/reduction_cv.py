@@ -20,8 +20,8 @@ import pandas as pd
 
 from scipy.stats import beta
 
-from engine.i18n import Msg
-from engine.ml import test_items as ti
+from engine.core.i18n import Msg
+from engine.ml import check_items as ti
 from engine.ml.item_reduction import Elimination, Rows, Settings, guard_flags
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.i18n import Msg
+from engine.core.i18n import Msg
 
 
 @dataclass

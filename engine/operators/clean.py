@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.context import StepContext
-from engine.errors import StudioError
-from engine.i18n import Msg
-from engine.registry import OpParams, operator
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
+from engine.core.i18n import Msg
+from engine.pipeline.registry import OpParams, operator
 from engine.schema.base import ui_field
 
 

@@ -14,9 +14,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from engine.context import StepContext
+from engine.pipeline.context import StepContext
 from engine.ml.lgbm import ModelBundle
-from engine.registry import OpParams, operator
+from engine.pipeline.registry import OpParams, operator
 from engine.schema.base import ui_field
 
 

@@ -13,16 +13,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.context import StepContext
-from engine.errors import StudioError
-from engine.i18n import Msg
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
+from engine.core.i18n import Msg
 from engine.ml.lgbm import ModelBundle
 from engine.operators.model import LightGBMParams, lightgbm_cv
 from engine.operators.optimize import _full_point, setup
 from engine.operators.optimize_exact import TreeMilpParams, recommend_exact
 from engine.operators.timeseries import LagParams, lag_features
 from engine.optim import ModelSpec
-from engine.registry import operator
+from engine.pipeline.registry import operator
 from engine.schema.base import ui_field
 from engine.sim.boiler import make_boiler
 

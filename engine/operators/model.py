@@ -7,14 +7,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from engine.context import StepContext
-from engine.errors import StudioError
-from engine.i18n import Msg
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
+from engine.core.i18n import Msg
 from engine.ml.bagging import merge_boosters
 from engine.ml.frame import FeatureCoder, as_target, usable_features
 from engine.ml.lgbm import ModelBundle, cross_validate, fit_booster, inner_threshold, lgb_params, splits, \
     summarize
-from engine.registry import OpParams, operator
+from engine.pipeline.registry import OpParams, operator
 from engine.schema.base import ui_field
 
 

@@ -7,13 +7,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from engine.context import StepContext
-from engine.errors import StudioError
-from engine.i18n import Msg
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
+from engine.core.i18n import Msg
 from engine.ml.bands import outcome_band
 from engine.ml.lgbm import ModelBundle
 from engine.ml.search import Box, TrustRegion, clip_to_box, search, window
-from engine.registry import OpParams, operator
+from engine.pipeline.registry import OpParams, operator
 from engine.schema.base import ui_field
 
 
@@ -38,7 +38,7 @@ class SampleSearchParams(OpParams):
 
 
 def _example() -> tuple[dict, dict]:
-    from engine.context import StepContext
+    from engine.pipeline.context import StepContext
     from engine.operators.model import LightGBMParams, lightgbm_cv
     from engine.sim.tiny import tiny_plant
 

@@ -11,16 +11,16 @@ from typing import Callable, Literal
 import numpy as np
 import pandas as pd
 
-from engine.context import StepContext
-from engine.errors import StudioError
-from engine.i18n import Msg, zh
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
+from engine.core.i18n import Msg, zh
 from engine.ml.lgbm import ModelBundle
 from engine.ml.search import Box
 from engine.operators.optimize import SampleSearchParams, _full_point, _predicted, model_rows, recommendations, \
     sample_search, setup
 from engine.optim import Domain, LinearConstraint, ModelSpec, Problem, UnsupportedModel, solve, trust_region
 from engine.optim.constraints import TOLERANCE
-from engine.registry import operator
+from engine.pipeline.registry import operator
 from engine.schema.base import Strict, ui_field
 
 

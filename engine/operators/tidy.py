@@ -12,12 +12,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from engine import expr
-from engine.context import StepContext
-from engine.errors import StudioError
-from engine.frames import as_datetime, require_columns, row_numbers
-from engine.i18n import Msg
-from engine.registry import OpParams, operator
+from engine.core import expr
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
+from engine.core.frames import as_datetime, require_columns, row_numbers
+from engine.core.i18n import Msg
+from engine.pipeline.registry import OpParams, operator
 from engine.schema.base import ui_field
 
 

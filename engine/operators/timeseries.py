@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from engine.context import StepContext
-from engine.errors import StudioError
-from engine.frames import as_datetime, require_columns
-from engine.i18n import Msg, zh
-from engine.registry import OpParams, operator
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
+from engine.core.frames import as_datetime, require_columns
+from engine.core.i18n import Msg, zh
+from engine.pipeline.registry import OpParams, operator
 from engine.schema.base import ui_field
 
 Agg = Literal["mean", "sum", "min", "max", "last", "first", "median"]

@@ -14,9 +14,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from engine.context import StepContext
-from engine.errors import StudioError
-from engine.i18n import Msg, zh
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
+from engine.core.i18n import Msg, zh
 from engine.ml.lgbm import ModelBundle
 from engine.ml.search import Box
 from engine.operators.optimize import _full_point, _plain, _predicted, model_rows, recommendations, setup
@@ -25,7 +25,7 @@ from engine.optim import Domain, Infeasible, LinearConstraint, NoFeasiblePoint, 
 from engine.optim.constraints import TOLERANCE, envelope_text
 from engine.optim.pareto import CostModel, RecipeProblem, TunedPoint, best_quality, bracket, cheapest, front, \
     spec_check
-from engine.registry import OpParams, operator
+from engine.pipeline.registry import OpParams, operator
 from engine.schema.base import ui_field
 
 MAX_LEVEL_CHOICES = 24  # combinations of categorical levels solved one by one

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from engine.errors import StudioError
-from engine.i18n import Msg, zh
+from engine.core.errors import StudioError
+from engine.core.i18n import Msg, zh
 
 Sense = Literal["<=", "==", ">="]
 TOLERANCE = 1e-6  # relative: a constraint holds when violated by at most 1e-6 · max(1, |rhs|, Σ|a·x|)

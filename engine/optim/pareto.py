@@ -18,7 +18,7 @@ from typing import Literal
 import lightgbm as lgb
 import numpy as np
 
-from engine.errors import StudioError
+from engine.core.errors import StudioError
 from engine.optim.constraints import LinearConstraint, ModelSpec, TrustRegion
 from engine.optim.solve import Infeasible, NoFeasiblePoint, Problem, Solution, solve
 from engine.optim.trees import Domain

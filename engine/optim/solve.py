@@ -18,8 +18,8 @@ import lightgbm as lgb
 import numpy as np
 import pyomo.environ as pyo
 
-from engine.errors import StudioError
-from engine.i18n import Msg, zh
+from engine.core.errors import StudioError
+from engine.core.i18n import Msg, zh
 from engine.optim.constraints import LinearConstraint, ModelSpec, TrustRegion, add_linear, add_trust, \
     envelope_text
 from engine.optim.decode import decode, expected_leaves, repair, verify

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import lightgbm as lgb
 import numpy as np
 
-from engine.errors import StudioError
-from engine.i18n import Msg
+from engine.core.errors import StudioError
+from engine.core.i18n import Msg
 
 
 class UnsupportedModel(StudioError):

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from engine import __version__
 from engine.report.text import num, signed, tr, word
 from engine.report.trial import batches_per_arm
-from engine.yaml_io import dump
+from engine.core.yaml_io import dump
 
 
 def _fig(fig: go.Figure, height: int = 320) -> dict:
@@ -29,7 +29,7 @@ def build_report(result: dict, lang: str = "en", *, profile: dict | None = None,
     pred = result.get("predicted") or {}
     title = tr("title", lang)
     if result.get("test_reduction"):          # test-item reduction: its own summary, curve and item lists
-        from engine.report.test_reduction import sections as reduction_sections
+        from engine.report.item_reduction import sections as reduction_sections
 
         title = tr("trr_title", lang)
         sections = [*reduction_sections(result, lang, _fig), _data(result, lang, profile), _model(result, lang),

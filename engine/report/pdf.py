@@ -7,8 +7,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from engine.errors import StudioError
-from engine.i18n import Msg
+from engine.core.errors import StudioError
+from engine.core.i18n import Msg
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]

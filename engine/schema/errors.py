@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from engine.errors import Issue
-from engine.i18n import Msg
-from engine.yaml_io import SourceMap, format_loc
+from engine.core.errors import Issue
+from engine.core.i18n import Msg
+from engine.core.yaml_io import SourceMap, format_loc
 
 # Chinese for pydantic's error types ({...} filled from the error's ctx); the English stays pydantic's own text.
 ZH_BY_TYPE = {

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
-from engine.i18n import Msg
+from engine.core.i18n import Msg
 from engine.schema.base import Strict
 
 TEMPLATE_REF = r"^[a-z][a-z0-9_]*(@\d+\.\d+\.\d+)?$"

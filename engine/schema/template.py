@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, create_model, field_validator, model_validator
 
-from engine.i18n import Msg
+from engine.core.i18n import Msg
 from engine.schema.base import Strict, Text
 
 IDENT = r"^[a-z][a-z0-9_]*$"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.i18n import Msg
+from engine.core.i18n import Msg
 from engine.sim.yield_line import _slow  # the same slow drift as the simulated yield line
 
 COMPOSITION = ["polymer", "carbon_black", "silica", "oil", "sulfur", "accelerator", "zinc_oxide"]

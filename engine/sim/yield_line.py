@@ -275,16 +275,3 @@ def recipe_for(line: YieldLine, data: dict, name: str = "Simulated line — A-gr
     goal = {"goal": "maximize"}
     return {"template": "yield_improvement@1.1.0", "name": name, "data": data, "roles": line.roles(),
             "params": {**goal, **params}}
-
-
-def ingest_line(line: YieldLine, table: str, db=None, replace: bool = False):
-    """Store the line's table in the data factory (through a Parquet file, the ordinary ingest path)."""
-    import tempfile
-    from pathlib import Path
-
-    from engine import api
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{table}.parquet"
-        line.frame.to_parquet(path, index=False)
-        return api.ingest(path, table, db=db, replace=replace)

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from engine.context import StepContext
-from engine.errors import StudioError
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
 from engine.operators.energy import EnergyModelParams, EnergySetpointParams, energy_models, energy_setpoints
 from engine.sim.boiler import CONTEXT, CONTROLLABLE, make_boiler
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import registry
-from engine.context import StepContext
+from engine.pipeline import registry
+from engine.pipeline.context import StepContext
 from engine.operators.model import LightGBMParams, lightgbm_cv
 
 

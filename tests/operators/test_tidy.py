@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import registry
-from engine.context import StepContext
-from engine.errors import StudioError
+from engine.pipeline import registry
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
 
 
 def run(op_id: str, frame: pd.DataFrame, **params) -> tuple[pd.DataFrame, dict]:

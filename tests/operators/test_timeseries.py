@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from engine import registry
-from engine.context import StepContext
-from engine.errors import StudioError
+from engine.pipeline import registry
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
 
 
 def run(op_id: str, params: dict, **inputs) -> tuple[pd.DataFrame, dict]:

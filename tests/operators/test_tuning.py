@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.context import StepContext
-from engine.errors import StudioError
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
 from engine.operators.model import LightGBMParams, lightgbm_cv
 from engine.operators.tuning import TuningParams, recipe_tuning
 from engine.optim import Infeasible

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.context import StepContext
-from engine.errors import StudioError
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
 from engine.operators.model import LightGBMParams, lightgbm_cv
 from engine.operators.optimize import SampleSearchParams, sample_search
 from engine.operators.optimize_exact import TreeMilpParams, tree_milp

@@ -60,7 +60,7 @@ def test_recipe_tuning_captures_most_of_the_achievable_improvement():
     """The operator on the simulator (origin held at its most frequent level, the whole envelope allowed): the
     recommendation is feasible and captures at least 0.6 of the improvement the true optimum offers (the bench,
     with the template's model on 2,500 batches, measures 0.9+)."""
-    from engine.context import StepContext
+    from engine.pipeline.context import StepContext
     from engine.operators.model import LightGBMParams, lightgbm_cv
     from engine.operators.tuning import TuningParams, recipe_tuning
 

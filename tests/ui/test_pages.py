@@ -263,11 +263,12 @@ def _table_for(template_id: str, db) -> str:
     """The concrete demo table, or for test-item reduction a small simulated product test (items + verdict)."""
     if template_id != "test_item_reduction":
         return "concrete"
-    from engine.sim.test_items import ingest_test_line, make_test_line
+    from engine.sim.check_items import make_test_line
+    from engine.api import ingest_frame
 
     line = make_test_line(n_items=40, products=600, failing_groups=4, quiet_groups=2, singletons=2, rare_modes=1,
                           functional_modes=1, functional_unique=1, safety=1, bad_rate=0.1)
-    ingest_test_line(line, "test_items_small", db=db)
+    ingest_frame(line.frame, "test_items_small", db=db)
     return "test_items_small"
 
 

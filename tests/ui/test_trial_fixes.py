@@ -100,11 +100,12 @@ def test_build_keeps_the_recipe_across_page_switches(demo_db, monkeypatch):
 def test_results_what_if_of_a_yield_run(db, monkeypatch):
     """The yield template trains a screening model of every column before the key-parameter model that
     recommends: the what-if must use the latter, and its band is the recommendation's band."""
-    from engine.sim.yield_line import ingest_line, make_line, recipe_for
+    from engine.sim.yield_line import make_line, recipe_for
+    from engine.api import ingest_frame
 
     monkeypatch.chdir(REPO)
     line = make_line(n_params=60, n_drivers=6, rows=400)
-    ingest_line(line, "line", db=db)
+    ingest_frame(line.frame, "line", db=db)
     tiny = {"n_estimators": 30, "screen_trees": 30, "folds": 2, "n_samples": 300, "curves": 2, "bag": 1,
             "solver_time": 3.0, "top_k": 6}
     run = api.run_recipe(recipe_for(line, {"table": "line"}, **tiny), db=db)

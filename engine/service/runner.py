@@ -1,0 +1,160 @@
+"""Recipes and runs as a service: the template library, loading and compiling recipes, running a pipeline with its
+run record and result.json, reading runs back."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from engine.core import config
+from engine.core.errors import InvalidInput, Issue, RunFailed, StudioError
+from engine.core.i18n import Msg, zh
+from engine.core.yaml_io import dump, load_file
+from engine.pipeline import result as result_io
+from engine.pipeline.cache import StepCache
+from engine.pipeline.compiler import check_template_data
+from engine.pipeline.context import Cancelled
+from engine.pipeline.executor import Executor, LocalExecutor, ProgressEvent, StepFailed
+from engine.pipeline.graph import Pipeline
+from engine.pipeline.library import TemplateLibrary
+from engine.service import recipes
+from engine.service.tables import catalog
+from engine.store.runs import RunStore
+
+
+def library() -> TemplateLibrary:
+    """Read templates/ afresh, so a new YAML file appears without a restart."""
+    return TemplateLibrary.load()
+
+
+def load_recipe(source: str | Path | dict, overrides: list[str] | None = None) -> recipes.LoadedRecipe:
+    """A recipe from a YAML file or a dict (as the UI builds it), validated, with --set overrides applied."""
+    return recipes.load_recipe(source, overrides, library())
+
+
+def compile_recipe(source: str | Path | dict, *, db=None, overrides: list[str] | None = None) -> Pipeline:
+    """Template + recipe + data -> a validated pipeline; InvalidInput lists every problem found."""
+    return recipes.compile_recipe(source, catalog(db), library(), overrides)
+
+
+def validate_file(path: str | Path, *, db=None) -> list[Issue]:
+    """Every problem in a template or recipe file (empty list: valid). Recipes are compiled against their data."""
+    data, smap = load_file(path)
+    try:
+        if isinstance(data, dict) and "steps" in data:
+            return check_template_data(data, smap, path)[1]
+        compile_recipe(path, db=db)
+    except InvalidInput as exc:
+        return exc.issues
+    return []
+
+
+# -- runs --------------------------------------------------------------------------------------------------
+def new_run_id() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def run_recipe(source: str | Path | dict, *, db=None, out_dir: str | Path | None = None,
+               overrides: list[str] | None = None, on_progress: Callable[[ProgressEvent], None] | None = None,
+               cancelled: Callable[[], bool] | None = None, executor: Executor | None = None,
+               run_id: str | None = None) -> dict[str, Any]:
+    """Compile and run a recipe; write result.json (run folder and `out_dir`); raise RunFailed on failure."""
+    started = time.perf_counter()
+    pipeline = compile_recipe(source, db=db, overrides=overrides)
+    cat = catalog(db)
+    store = RunStore(cat)
+    store.reconcile()
+    run_id = run_id or new_run_id()
+    run_dir = config.runs_dir(cat.path) / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    recipe_path = str(source) if not isinstance(source, dict) else None
+    (run_dir / "recipe.yaml").write_text(dump(pipeline.recipe), encoding="utf-8")
+    result_io.write_json(run_dir / "pipeline.json", pipeline.to_dict())
+    store.start(run_id, {"template_id": pipeline.template_id, "template_version": pipeline.template_version,
+                         "recipe_name": pipeline.recipe["name"], "recipe": pipeline.recipe,
+                         "data_fingerprint": pipeline.source.fingerprint}, str(run_dir))
+    executor = executor or LocalExecutor(StepCache(config.cache_dir(cat.path)))
+    artifacts = {"result": "result.json", "pipeline": "pipeline.json", "recipe": "recipe.yaml"}
+    try:
+        execution = executor.execute(pipeline, run_id, on_event=on_progress, on_step=lambda r: store.step_later(run_id, r),
+                                     cancelled=cancelled)
+    except BaseException as exc:  # noqa: BLE001 — any failure (incl. Ctrl-C) marks the run, then propagates
+        step_id = getattr(exc, "step_id", None)
+        try:
+            store.flush()
+        except Exception:  # noqa: BLE001 — recording a step must not hide why the run failed
+            pass
+        for record in getattr(exc, "records", [])[-1:]:
+            store.step(run_id, record)
+        status, message = _status_of(exc), _message_of(exc)
+        wall = time.perf_counter() - started
+        result = result_io.build(run_id, status, pipeline, None, recipe_path=recipe_path, wall_seconds=wall,
+                                 artifacts=artifacts, error={"step": step_id, "message": str(message),
+                                                                  "zh": zh(message)})
+        _publish(run_dir, out_dir, result, artifacts)
+        store.finish(run_id, status, wall, message, step_id)
+        if isinstance(exc, StepFailed):
+            raise RunFailed(run_id, step_id, exc.msg) from None
+        raise
+    store.flush()
+    wall = time.perf_counter() - started
+    result = result_io.build(run_id, "succeeded", pipeline, execution, recipe_path=recipe_path, wall_seconds=wall,
+                             artifacts=artifacts)
+    result["run_dir"] = str(run_dir)
+    _publish(run_dir, out_dir, result, artifacts)
+    store.finish(run_id, "succeeded", wall)
+    return result_io.to_jsonable(result)
+
+
+def _status_of(exc: BaseException) -> str:
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        return "interrupted"
+    cause = exc.__cause__ if isinstance(exc, StepFailed) else exc
+    return "cancelled" if isinstance(cause, Cancelled) or "cancelled" in str(exc) else "failed"
+
+
+def _message_of(exc: BaseException) -> Msg:
+    if isinstance(exc, KeyboardInterrupt):
+        return Msg("interrupted by the user (Ctrl-C)", "被用户中断（Ctrl-C）")
+    if isinstance(exc, StudioError):
+        return exc.msg
+    return Msg(str(exc) or type(exc).__name__)
+
+
+def _publish(run_dir: Path, out_dir, result: dict, artifacts: dict[str, str]) -> None:
+    """result.json last: its presence with status 'succeeded' means everything else is in place."""
+    result_io.write_json(run_dir / "result.json", result)
+    if out_dir:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in artifacts.values():
+            if name != "result.json" and (run_dir / name).exists():
+                shutil.copy2(run_dir / name, out / name)
+        result_io.write_json(out / "result.json", result)
+
+
+def runs(db=None, limit: int = 50) -> list[dict[str, Any]]:
+    return RunStore(catalog(db)).list(limit)
+
+
+def get_run(run_id: str, db=None) -> dict[str, Any]:
+    run = RunStore(catalog(db)).get(run_id)
+    if run is None:
+        raise InvalidInput(Issue(Msg(f"no run '{run_id}'", f"没有运行 '{run_id}'"),
+                                 hint=Msg("list runs with: python -m engine runs", "查看运行列表：python -m engine runs"),
+                                 ui_hint=Msg("pick a run on the History page", "请在“历史”页选择一次运行")))
+    return run
+
+
+def load_result(run_id: str, db=None) -> dict[str, Any]:
+    run = get_run(run_id, db)
+    path = Path(run["run_dir"]) / "result.json"
+    if not path.exists():
+        raise InvalidInput(Issue(Msg(f"run '{run_id}' has no result.json (status {run['status']})",
+                                     f"运行 '{run_id}' 没有 result.json（状态 {run['status']}）")))
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,323 @@
+"""Read a file into a data-factory table, all or nothing: create, replace or append inside one transaction.
+
+CSV is streamed by DuckDB straight from disk (never whole into pandas); text that is not UTF-8 is transcoded to a
+temporary UTF-8 copy first. The dialect comes from engine.store.ingest.dialect; the checks from engine.store.ingest.convert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pandas as pd
+from pydantic import ValidationError
+
+from engine.store.catalog import Catalog, TableInfo, create_from_frame, quote
+from engine.core.errors import InvalidInput, Issue
+from engine.core.i18n import Msg, zh
+from engine.store.ingest import convert
+from engine.store.ingest.dialect import CsvDialect, sniff
+from engine.store.ingest.excel import read_sheet
+from engine.store.ingest.options import IngestOptions
+from engine.store.ingest.text import CSV_EXT, PARQUET_EXT, check_file, detect_encoding, sha256_file, transcode_to_utf8
+from engine.schema.errors import issues_from_validation
+
+Progress = Callable[[float, str], None]
+_NO_ROWS = Msg("the file has a header but no data rows", "文件只有表头，没有数据行")
+SNIFF_CHARS = 1 << 18
+
+
+def _sniff_file(path: Path, delimiter: str | None) -> CsvDialect:
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        text = fh.read(SNIFF_CHARS)
+        complete = not fh.read(1)
+    return sniff(text, complete, delimiter)
+
+
+def _read_csv(con, table: str, path: Path, dialect: CsvDialect, opts: IngestOptions, progress: Progress,
+              shown: Path | None = None) -> list[str]:
+    """CREATE TABLE from a UTF-8 CSV with the sniffed dialect; malformed rows stop it unless skipped. Problems
+    name `shown` (the user's file) when `path` is a converted copy of it."""
+    shown = shown or path
+    as_text = {c: "VARCHAR" for c in [*opts.types, *(d.name for d in dialect.date_columns)] if c in dialect.names}
+    args = {"path": str(path), "delim": dialect.delimiter, "skip": dialect.skip, "names": dialect.names,
+            "nulls": dialect.null_tokens, "dec": dialect.decimal}
+    if dialect.thousands:
+        args["th"] = dialect.thousands
+    # DuckDB reads local times and times with offsets alike as TIMESTAMPTZ; read those as text so that
+    # convert.check_values can tell a clean offset column from a mixed one
+    sniffed = con.execute(f"DESCRIBE SELECT * FROM {_reader(dialect, as_text)}", _args(args, as_text)).fetchall()
+    as_text.update({name: "VARCHAR" for name, kind, *_ in sniffed if kind.startswith("TIMESTAMP WITH TIME ZONE")})
+    _with_progress(con, f"CREATE TABLE {quote(table)} AS SELECT * FROM {_reader(dialect, as_text)}",
+                   _args(args, as_text), shown, progress)
+    late_text = _cast_rejects(con)
+    if late_text:  # text after DuckDB's type sample (a stray 'n/a' at row 50,000): read those columns as text
+        as_text.update({c: "VARCHAR" for c in late_text})
+        con.execute(f"DROP TABLE {quote(table)}")
+        con.execute("DELETE FROM _studio_rejects")
+        _with_progress(con, f"CREATE TABLE {quote(table)} AS SELECT * FROM {_reader(dialect, as_text)}",
+                       _args(args, as_text), shown, progress)
+    warnings = _rejects(con, shown, dialect, opts.skip_bad_rows)
+    if dialect.skip:
+        warnings.insert(0, Msg(f"took line {dialect.skip + 1} as the header ({dialect.skip} line(s) above it skipped)",
+                               f"以第 {dialect.skip + 1} 行作为表头（跳过了它上面的 {dialect.skip} 行）"))
+    if dialect.renames:
+        renamed = ", ".join(f"'{o}' → '{n}'" for o, n in dialect.renames)
+        warnings.append(Msg("renamed columns: " + renamed, "已重命名的列：" + renamed))
+    if dialect.decimal == "," or dialect.thousands:
+        warnings.append(Msg(f"numbers read with decimal '{dialect.decimal}'"
+                            + (f" and thousands separator '{dialect.thousands}'" if dialect.thousands else ""),
+                            f"数字按小数点 '{dialect.decimal}'"
+                            + (f"、千位分隔符 '{dialect.thousands}'" if dialect.thousands else "") + " 读取"))
+    return warnings
+
+
+def _reader(dialect: CsvDialect, types: dict) -> str:
+    extra = (", thousands = $th" if dialect.thousands else "") + (", types = $types" if types else "")
+    return (f"read_csv($path, delim = $delim, skip = $skip, header = true, names = $names, nullstr = $nulls, "
+            f"decimal_separator = $dec, quote = '\"', store_rejects = true, rejects_table = '_studio_rejects', "
+            f"rejects_scan = '_studio_reject_scans'{extra})")
+
+
+def _args(args: dict, types: dict) -> dict:
+    return {**args, "types": types} if types else args
+
+
+def _cast_rejects(con) -> list[str]:
+    """Columns whose values failed the sniffed type (only when every reject is such a cast error)."""
+    kinds = con.execute("SELECT DISTINCT error_type FROM _studio_rejects").fetchall()
+    if not kinds or {k[0] for k in kinds} != {"CAST"}:
+        return []
+    return [r[0] for r in con.execute("SELECT DISTINCT column_name FROM _studio_rejects").fetchall()]
+
+
+def _with_progress(con, sql: str, args, path: Path, progress: Progress) -> None:
+    """Run a long statement while a thread reports DuckDB's own query progress."""
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.5):
+            fraction = con.query_progress()
+            if fraction is not None and fraction >= 0:
+                progress(min(fraction / 100.0, 0.99), Msg("reading", "读取中"))
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        con.execute(sql, args)
+    except duckdb.Error as exc:
+        text = str(exc).split("\n\n")[0].strip()
+        hint = Msg("the file mixes encodings; export it again as UTF-8", "文件混用了多种编码；请重新导出为 UTF-8") \
+            if "unicode" in text.lower() else \
+            Msg("check that the file is a well-formed table with one header row", "请检查文件是否为只有一行表头的规整表格")
+        raise InvalidInput(Issue(Msg(f"could not read the file: {text}", f"无法读取文件：{text}"), str(path), hint=hint)) from None
+    finally:
+        done.set()
+        watcher.join()
+
+
+def _rejects(con, path: Path, dialect: CsvDialect, skip_bad: bool) -> list[str]:
+    count = con.execute("SELECT count(*) FROM _studio_rejects").fetchone()[0]
+    if not count:
+        return []
+    rows = con.execute("SELECT line, error_type, csv_line FROM _studio_rejects ORDER BY line LIMIT 5").fetchall()
+    listed = "; ".join(f"line {line}: {kind.lower().replace('_', ' ')} ('{text[:60]}')" for line, kind, text in rows)
+    listed_zh = "；".join(f"第 {line} 行：{_REJECT_ZH.get(kind.replace(' ', '_'), kind)}（'{text[:60]}'）" for line, kind, text in rows)
+    fields = len(dialect.names)
+    message = f"{count} malformed row(s) (the header has {fields} fields) — {listed}"
+    message_zh = f"{count} 行格式不正确（表头有 {fields} 个字段）— {listed_zh}"
+    if not skip_bad:
+        raise InvalidInput(Issue(Msg(message, message_zh), str(path),
+                                 hint=Msg("fix those lines, or ingest again skipping bad rows (--skip-bad-rows)",
+                                          "请修正这些行，或跳过坏行重新导入（--skip-bad-rows）"),
+                                 ui_hint=Msg("fix those lines, or tick 'Skip malformed rows' and import again",
+                                             "请修正这些行，或勾选“跳过格式错误的行”后重新导入")))
+    return [Msg(f"skipped {message}", f"已跳过 {message_zh}")]
+
+
+_REJECT_ZH = {"TOO_FEW_COLUMNS": "字段太少", "MISSING_COLUMNS": "缺少字段", "TOO_MANY_COLUMNS": "字段太多",
+              "CAST": "类型转换失败",
+              "UNQUOTED_VALUE": "引号不配对", "MISSING_QUOTES": "缺少引号", "INVALID_UNICODE": "无效的 Unicode 字符",
+              "LINE_SIZE_OVER_MAXIMUM": "行太长"}
+
+
+def _create(con, table: str, path: Path, opts: IngestOptions, progress: Progress) -> list[str]:
+    """CREATE TABLE `table` from any supported file (inside the caller's transaction); returns warnings."""
+    ext, dialect, warnings = path.suffix.lower(), None, []
+    if ext in CSV_EXT:
+        encoding = detect_encoding(path)
+        with tempfile.TemporaryDirectory() as tmp:
+            source = path
+            if encoding != "utf-8":
+                progress(0.0, Msg(f"converting {encoding.upper()} to UTF-8", f"正在把 {encoding.upper()} 转换为 UTF-8"))
+                source = transcode_to_utf8(path, encoding, tmp)
+                warnings.append(Msg(f"text encoding {encoding.upper()} converted to UTF-8",
+                                    f"文本编码 {encoding.upper()} 已转换为 UTF-8"))
+            dialect = _sniff_file(source, opts.delimiter or ("\t" if ext == ".tsv" else None))
+            warnings += _read_csv(con, table, source, dialect, opts, progress, shown=path)
+    elif ext in PARQUET_EXT:
+        _with_progress(con, f"CREATE TABLE {quote(table)} AS SELECT * FROM read_parquet($path)",
+                       {"path": str(path)}, path, progress)
+    else:
+        frame, sheet_warnings = read_sheet(path, opts.sheet)
+        warnings += sheet_warnings
+        create_from_frame(con, table, frame)
+    columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE {quote(table)}").fetchall()}
+    warnings += convert.apply_overrides(con, table, columns, opts.types, opts.formats, dialect)
+    declared = set(opts.types) | set(opts.formats)
+    if dialect:
+        warnings += convert.settle_dates(con, table, dialect.date_columns, declared)
+    warnings += convert.check_values(con, table, dialect, declared)
+    return warnings
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _fingerprint(*parts: str) -> str:
+    return hashlib.sha256("|".join([*parts, f"duckdb={duckdb.__version__}"]).encode()).hexdigest()
+
+
+def ingest_file(catalog: Catalog, path: str | Path, table: str, options: IngestOptions | dict | None = None, *,
+                replace: bool = False, sheet=None, on_progress: Progress | None = None) -> TableInfo:
+    """Ingest `path` into `table` in one transaction: on any error the data factory is unchanged."""
+    try:
+        opts = IngestOptions.model_validate(options or {})
+    except ValidationError as exc:
+        raise InvalidInput(issues_from_validation(exc, IngestOptions, options or {}, None, ("options",))) from None
+    if replace:
+        opts = opts.model_copy(update={"mode": "replace"})
+    if sheet is not None:
+        opts = opts.model_copy(update={"sheet": sheet})
+    progress = on_progress or (lambda fraction, message: None)
+    path = Path(path)
+    check_file(path)
+    append = opts.mode == "append"
+    if append:
+        catalog.table_info(table)  # must exist
+    else:
+        catalog.check_new_name(table, replace=opts.mode == "replace")  # fail fast, before reading anything
+    hasher = _Hasher(path)
+    try:
+        with catalog.transaction() as con:
+            info = (_append if append else _replace_or_create)(catalog, con, path, table, opts, hasher, progress)
+    finally:
+        hasher.join()
+    progress(1.0, Msg("done", "完成"))
+    return info
+
+
+def _replace_or_create(catalog, con, path, table, opts, hasher, progress) -> TableInfo:
+    catalog.check_new_name(table, replace=opts.mode == "replace", con=con)  # another process may have taken it
+    for old in [t for t in catalog.table_names(con=con) if t.lower() == table.lower()]:
+        con.execute(f"DROP TABLE {quote(old)}")
+    warnings = _create(con, table, path, opts, progress)
+    rows, columns = _shape(con, table, path)
+    sha = hasher.result()
+    info = TableInfo(table, path.name, sha, _fingerprint(sha, f"options={opts.model_dump_json()}"), rows, columns,
+                     warnings, _now())
+    catalog.register_table(con, info)
+    return info
+
+
+def _append(catalog, con, path, table, opts, hasher, progress) -> TableInfo:
+    """Read into a scratch table, check it has the target's columns and types, then insert."""
+    target = catalog.table_info(table)
+    scratch = "_studio_append"
+    con.execute(f"DROP TABLE IF EXISTS {scratch}")
+    warnings = _create(con, scratch, path, opts, progress)
+    rows, columns = _shape(con, scratch, path)
+    _check_same_schema(target, columns, path)
+    names = ", ".join(quote(c) for c in target.columns)
+    con.execute(f"INSERT INTO {quote(target.name)} ({names}) SELECT {names} FROM {scratch}")
+    con.execute(f"DROP TABLE {scratch}")
+    sha = hasher.result()
+    total = con.execute(f"SELECT count(*) FROM {quote(target.name)}").fetchone()[0]
+    info = TableInfo(target.name, f"{target.source}; {path.name}", sha, _fingerprint(target.fingerprint, sha),
+                     int(total), target.columns, target.warnings + [Msg(f"appended {rows} rows from {path.name}", f"从 {path.name} 追加了 {rows} 行")] + warnings,
+                     _now())
+    catalog.register_table(con, info)
+    return info
+
+
+def _check_same_schema(target: TableInfo, columns: dict[str, str], path: Path) -> None:
+    from engine.core.dtypes import dtype_class
+
+    missing = [c for c in target.columns if c not in columns]
+    extra = [c for c in columns if c not in target.columns]
+    clash = [Msg(f"'{c}' is {columns[c]} here but {t} in the table", f"'{c}' 在此文件中是 {columns[c]}，表中是 {t}")
+             for c, t in target.columns.items() if c in columns and dtype_class(columns[c]) != dtype_class(t)]
+    problems = ([Msg(f"missing column(s): {', '.join(missing)}", f"缺少列：{', '.join(missing)}")] if missing else []) + \
+               ([Msg(f"extra column(s): {', '.join(extra)}", f"多出的列：{', '.join(extra)}")] if extra else []) + clash
+    if problems:
+        raise InvalidInput(Issue(Msg(f"cannot append to '{target.name}': " + "; ".join(problems),
+                                     f"无法追加到 '{target.name}'：" + "；".join(zh(p) for p in problems)), str(path),
+                                 hint=Msg("append files with the same columns, or ingest as a new table",
+                                          "请追加列相同的文件，或导入为新表")))
+
+
+def _shape(con, table: str, path: Path) -> tuple[int, dict[str, str]]:
+    rows = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0]
+    if rows == 0:
+        raise InvalidInput(Issue(_NO_ROWS, str(path), hint=Msg("export the data rows too", "请把数据行也一起导出")))
+    return int(rows), {r[0]: r[1] for r in con.execute(f"DESCRIBE {quote(table)}").fetchall()}
+
+
+class _Hasher:
+    """sha256 of the file on a thread, overlapping DuckDB's read (both release the GIL)."""
+
+    def __init__(self, path: Path):
+        self.path, self.value, self.error = path, None, None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.value = sha256_file(self.path)
+        except OSError as exc:
+            self.error = exc
+
+    def join(self) -> None:
+        self.thread.join()
+
+    def result(self) -> str:
+        self.join()
+        if self.error:
+            raise InvalidInput(Issue(Msg(f"could not read the file to fingerprint it: {self.error}",
+                                         f"无法读取文件以计算指纹：{self.error}"), str(self.path)))
+        return self.value
+
+
+def read_file_frame(path: str | Path, sheet=None) -> tuple[pd.DataFrame, str]:
+    """A file binding read without touching the data factory: (frame, fingerprint)."""
+    path = Path(path)
+    check_file(path)
+    con = duckdb.connect()
+    try:
+        _create(con, "bound_file", path, IngestOptions(sheet=sheet), lambda f, m: None)
+        frame = con.execute('SELECT * FROM "bound_file"').df()
+    finally:
+        con.close()
+    if frame.empty:
+        raise InvalidInput(Issue(_NO_ROWS, str(path)))
+    return frame, _fingerprint(sha256_file(path), str(sheet))
+
+
+def describe_file(path: str | Path, sheet=None) -> dict[str, str]:
+    """Column name -> DuckDB type of a file (for compiling a recipe bound to a file)."""
+    frame, _ = read_file_frame(path, sheet)
+    con = duckdb.connect()
+    try:
+        con.register("f", frame)
+        return {r[0]: r[1] for r in con.execute("DESCRIBE f").fetchall()}
+    finally:
+        con.close()
+
+
+__all__ = ["IngestOptions", "describe_file", "ingest_file", "read_file_frame"]
