@@ -40,7 +40,7 @@ YAML_DEPTH = Limit("AI_STUDIO_MAX_YAML_DEPTH", 64, "YAML nesting depth", "YAML �
 YAML_NODES = Limit("AI_STUDIO_MAX_YAML_NODES", 200_000, "YAML values after alias expansion",
                    "展开别名后的 YAML 值个数")
 YAML_ALIASES = Limit("AI_STUDIO_MAX_YAML_ALIASES", 1000, "YAML aliases (*name)", "YAML 别名（*name）个数")
-COLUMNS = Limit("AI_STUDIO_MAX_COLUMNS", 4096, "columns in a table", "表的列数")
+COLUMNS = Limit("AI_STUDIO_MAX_COLUMNS", 10_000, "columns in a table", "表的列数")
 LINE_KB = Limit("AI_STUDIO_MAX_LINE_KB", 1024, "length of one line of a text file (KB)", "文本文件单行长度（KB）")
 FILE_MB = Limit("AI_STUDIO_MAX_FILE_MB", 4096, "file size (MB)", "文件大小（MB）")
 RUN_SECONDS = Limit("AI_STUDIO_MAX_RUN_SECONDS", 4 * 3600, "wall time of one run (s)", "单次运行的时长（秒）")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from engine.core.errors import InvalidInput, Issue
 from engine.core.i18n import Msg
-from engine.store.ingest.dialect import unique_names
+from engine.store.ingest.dialect import renamed_list, unique_names
 
 
 def read_sheet(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
@@ -43,7 +43,7 @@ def read_sheet(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
         blank = sum(1 for old, _ in renames if not old.strip())
         note, note_zh = (f" ({blank} blank header cells — merged cells?)", f"（{blank} 个空白表头单元格——合并单元格？）") \
             if blank else ("", "")
-        renamed = ", ".join(f"'{o}' → '{n}'" for o, n in renames)
+        renamed = renamed_list(renames)
         warnings.append(Msg("renamed columns" + note + ": " + renamed, "已重命名的列" + note_zh + "：" + renamed))
     return _infer(frame), warnings
 

@@ -88,8 +88,8 @@ def transcode_to_utf8(path: Path, encoding: str, out_dir: str) -> Path:
             except UnicodeDecodeError as exc:
                 bad_line = line + block[: exc.start].count(b"\n")
                 raise InvalidInput(Issue(Msg(f"line {bad_line}: bytes that are not valid {encoding.upper()} text "
-                                             f"(detected from the start of the file)",
-                                             f"第 {bad_line} 行：含有不是有效 {encoding.upper()} 文本的字节（编码由文件开头判断）"),
+                                             f"(the encoding read from the rest of the file)",
+                                             f"第 {bad_line} 行：含有不是有效 {encoding.upper()} 文本的字节（与文件其余部分的编码不同）"),
                                          str(path), hint=Msg("the file mixes encodings; export it again as UTF-8",
                                                              "文件混用了多种编码；请重新导出为 UTF-8"))) from None
             line += block.count(b"\n")
