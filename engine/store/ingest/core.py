@@ -260,6 +260,10 @@ def ingest_file(catalog: Catalog, path: str | Path, table: str, options: IngestO
         opts = IngestOptions.model_validate(options or {})
     except ValidationError as exc:
         raise InvalidInput(issues_from_validation(exc, IngestOptions, options or {}, None, ("options",))) from None
+    if replace and opts.mode == "append":
+        raise InvalidInput(Issue(Msg("replace and append were both asked for", "同时要求了替换和追加"),
+                                 path="mode", hint=Msg("choose one: --replace rebuilds the table, --append adds rows to it",
+                                                       "只能选一个：--replace 重建这张表，--append 向表中追加行")))
     if replace:
         opts = opts.model_copy(update={"mode": "replace"})
     if sheet is not None:
