@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -16,12 +18,16 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
+from engine.core import config
 from engine.store.catalog import INTERNAL_PREFIX, Catalog, quote
 from engine.core.dtypes import dtype_class, matches
 from engine.core.errors import InvalidInput, Issue
 from engine.core.i18n import Msg
 from engine.store.ingest import describe_file, read_file_frame, sha256_file
 from engine.schema.recipe import DataBinding
+
+
+_STATS: dict[tuple[str, str], tuple[int, int, int]] = {}
 
 
 @dataclass
@@ -31,6 +37,19 @@ class DataSource:
     fingerprint: str
     loader: Callable[[], pd.DataFrame]
     rows: int | None = None
+    # column -> (rows, rows where it has a value, distinct values): lets validation refuse a too-small table or a
+    # constant target before a run starts
+    column_stats: Callable[[str], tuple[int, int, int]] | None = None
+
+    def stats(self, column: str) -> tuple[int, int, int] | None:
+        if self.column_stats is None or column not in self.columns:
+            return None
+        key = (self.fingerprint, column)
+        if key not in _STATS:
+            if len(_STATS) > 256:
+                _STATS.clear()
+            _STATS[key] = tuple(int(v) for v in self.column_stats(column))
+        return _STATS[key]
 
     def load(self) -> pd.DataFrame:
         frame = self.loader()
@@ -143,20 +162,47 @@ def _walk(node, refs: _Refs) -> None:
             _walk(value, refs)
 
 
+def file_roots(base_dir: Path | None, catalog: Catalog) -> list[Path]:
+    """Folders a recipe's `data: {file: ...}` may read from: the recipe's folder, the working folder, the studio's
+    home and data-factory folder, the temporary folder (uploads), and AI_STUDIO_FILE_ROOTS (os.pathsep separated)."""
+    extra = [Path(p) for p in os.environ.get("AI_STUDIO_FILE_ROOTS", "").split(os.pathsep) if p]
+    roots = [base_dir, Path.cwd(), config.studio_home(), catalog.path.parent, Path(tempfile.gettempdir()), *extra]
+    return [Path(os.path.realpath(r)) for r in roots if r is not None]
+
+
+def check_file_root(path: Path, base_dir: Path | None, catalog: Catalog) -> None:
+    """Refuse a file binding that resolves (through a symlink or '..') outside the allowed folders — before
+    reading a byte of it, so nothing of its content can show up in a message."""
+    real = Path(os.path.realpath(path))
+    roots = file_roots(base_dir, catalog)
+    if any(real == r or r in real.parents for r in roots):
+        return
+    via = (Msg(f" (it is a link to {real})", f"（它链接到 {real}）") if os.path.realpath(path) != os.path.abspath(path)
+           else Msg("", ""))
+    raise InvalidInput(Issue(Msg(f"file {path} is outside the folders a recipe may read{via}",
+                                 f"文件 {path} 不在配方允许读取的文件夹内{via.zh}"), path="data.file",
+                             hint=Msg("copy the file next to the recipe, ingest it as a table (python -m engine ingest), "
+                                      "or add its folder to AI_STUDIO_FILE_ROOTS",
+                                      "请把文件复制到配方旁边、把它导入为表（python -m engine ingest），"
+                                      "或把它所在的文件夹加入 AI_STUDIO_FILE_ROOTS")))
+
+
 def resolve(binding: DataBinding, catalog: Catalog, base_dir: Path | None = None) -> DataSource:
     """The DataSource for a binding; errors name the missing table/file or the refused SQL."""
     if binding.table:
         info = catalog.table_info(binding.table)
         return DataSource(Msg(f"table {info.name}", f"表 {info.name}"), info.columns, info.fingerprint,
-                          lambda: catalog.read_table(info.name), info.rows)
+                          lambda: catalog.read_table(info.name), info.rows,
+                          lambda col: _sql_stats(catalog, quote(info.name), col))
     if binding.file:
         path = Path(binding.file)
         if not path.is_absolute() and base_dir is not None and not path.exists():
             path = base_dir / path
+        check_file_root(path, base_dir, catalog)
         columns = describe_file(path, binding.sheet)
         return DataSource(Msg(f"file {path}", f"文件 {path}"), columns, hashlib.sha256(
             f"{sha256_file(path)}|{binding.sheet}".encode()).hexdigest(),
-            lambda: read_file_frame(path, binding.sheet)[0])
+            lambda: read_file_frame(path, binding.sheet)[0], None, lambda col: _frame_stats(path, binding.sheet, col))
     return _resolve_sql(binding.sql, catalog)
 
 
@@ -178,7 +224,19 @@ def _resolve_sql(sql: str, catalog: Catalog) -> DataSource:
         with catalog.connect() as c:
             return c.execute(sql).df()
 
-    return DataSource(Msg("sql query", "SQL 查询"), columns, fingerprint, load)
+    return DataSource(Msg("sql query", "SQL 查询"), columns, fingerprint, load, None,
+                      lambda col: _sql_stats(catalog, f"({sql})", col))
+
+
+def _sql_stats(catalog: Catalog, source: str, column: str) -> tuple[int, int, int]:
+    c = quote(column)
+    with catalog.connect() as con:
+        return con.execute(f"SELECT count(*), count({c}), count(DISTINCT {c}) FROM {source}").fetchone()
+
+
+def _frame_stats(path: Path, sheet, column: str) -> tuple[int, int, int]:
+    values = read_file_frame(path, sheet)[0][column]
+    return len(values), int(values.notna().sum()), int(values.nunique())
 
 
 __all__ = ["DataSource", "check_select", "dtype_class", "matches", "quote", "resolve"]
