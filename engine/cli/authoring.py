@@ -63,7 +63,7 @@ def cmd_show(args) -> int:
 def cmd_dry_run(args) -> int:
     roles, params, expert = _recipe_parts(args)
     result = api.dry_run(_read(args.file), args.table, db=args.db, roles=roles, params=params, expert=expert,
-                         rows=args.rows, how="random" if args.random else "head", seed=args.seed)
+                         rows=args.rows, how="random" if args.random else "head", seed=args.seed, file=args.file)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:

@@ -154,7 +154,9 @@ def _construct(node: yaml.Node, loc: Loc, smap: SourceMap, issues: list[Issue], 
             key = ctor.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 line = key_node.start_mark.line + 1
-                issues.append(smap.issue(loc, Msg(f"key on line {line} must be a plain value", f"第 {line} 行的键必须是普通值")))
+                issues.append(smap.issue(loc, Msg(f"key on line {line} must be a plain value", f"第 {line} 行的键必须是普通值"),
+                                         Msg("write the key as a name (text or a number), not a list or mapping",
+                                             "键请写成名称（文字或数字），不要写成列表或映射")))
                 continue
             child = loc + (key,)
             if key in out:
@@ -175,9 +177,10 @@ def loads(text: str, file: str = "<text>") -> tuple[Any, SourceMap]:
     """Parse YAML text; raise InvalidInput with file:line on syntax errors or duplicate keys."""
     smap = SourceMap(file)
     _check_size(text, file)
-    loader = _Loader(text, smap)
     budget = _Budget(max_nodes=int(limits.YAML_NODES.value()), max_depth=int(limits.YAML_DEPTH.value()))
+    loader = None
     try:
+        loader = _Loader(text, smap)  # the reader refuses NUL and control characters right here
         node = loader.get_single_node()
         if node is None:
             return None, smap
@@ -191,11 +194,19 @@ def loads(text: str, file: str = "<text>") -> tuple[Any, SourceMap]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
-        raise InvalidInput(Issue(Msg(f"YAML syntax error: {problem}", f"YAML 语法错误：{_problem_zh(problem)}"), file, line,
-                                 hint=Msg("check indentation, colons and quotes on this line",
-                                          "请检查这一行的缩进、冒号和引号"))) from None
+        raise InvalidInput(Issue(Msg(f"YAML syntax error: {_problem_en(problem)}", f"YAML 语法错误：{_problem_zh(problem)}"),
+                                 file, line, hint=Msg("check indentation, colons and quotes on this line",
+                                                      "请检查这一行的缩进、冒号和引号"))) from None
+    except yaml.YAMLError as exc:  # the reader's complaints (NUL and other control characters) carry no problem_mark
+        line = text.count("\n", 0, getattr(exc, "position", 0) or 0) + 1
+        raise InvalidInput(Issue(Msg("the text holds a character YAML does not allow (a NUL or another control "
+                                     "character): is this a binary file?",
+                                     "文本中有 YAML 不允许的字符（NUL 或其他控制字符）：这是二进制文件吗？"), file, line,
+                                 hint=Msg("save the template or recipe as plain UTF-8 text",
+                                          "请把模板或配方保存为纯 UTF-8 文本"))) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if issues:
         raise InvalidInput(issues)
     return data, smap
@@ -220,6 +231,13 @@ _PROBLEMS_ZH = [  # PyYAML's usual complaints, in the words a reader of the file
     (re.compile(r"^found undefined alias '(.+)'$"), r"引用了未定义的别名 '\1'"),
     (re.compile(r"^could not find expected ':'$"), "找不到应有的 ':'"),
 ]
+
+
+def _problem_en(problem: str) -> str:
+    """PyYAML's words where a reader of the file needs plainer ones."""
+    if problem.startswith("found character '\\t'"):
+        return "a Tab character where YAML expects indentation: YAML indents with spaces only"
+    return problem
 
 
 def _problem_zh(problem: str) -> str:
