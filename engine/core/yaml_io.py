@@ -126,6 +126,41 @@ def _merged_size(node: yaml.MappingNode, budget: _Budget, depth: int = 0) -> int
     return total
 
 
+def _check_expansion(root: yaml.Node, smap: SourceMap, budget: _Budget) -> None:
+    """Count the values the document expands to, each shared (aliased) node once: a billion-laughs text is refused
+    in milliseconds, before anything is built. A node that contains itself (&a [*a]) is refused too."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise _too_big(smap, node, limits.YAML_DEPTH, Msg("an alias refers to the list or mapping it is in",
+                                                              "别名引用了它所在的列表或映射"))
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            sizes[key] = 1
+            return 1
+        open_nodes.add(key)
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > budget.max_nodes:
+                raise _too_big(smap, node, limits.YAML_NODES,
+                               Msg(f"more than {budget.max_nodes:,} values once aliases are expanded",
+                                   f"展开别名后超过 {budget.max_nodes:,} 个值"))
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
 def _construct(node: yaml.Node, loc: Loc, smap: SourceMap, issues: list[Issue], ctor, budget: _Budget) -> Any:
     budget.nodes += 1
     if budget.nodes > budget.max_nodes:
@@ -185,6 +220,7 @@ def loads(text: str, file: str = "<text>") -> tuple[Any, SourceMap]:
         if node is None:
             return None, smap
         issues: list[Issue] = []
+        _check_expansion(node, smap, budget)
         data = _construct(node, (), smap, issues, loader, budget)
     except _TooBig as exc:
         raise InvalidInput(exc.issue) from None

@@ -15,7 +15,7 @@ MIN_ROWS = 10  # below this no cross-validated model says anything; a template's
 
 def min_rows(params: dict) -> int:
     folds = params.get("folds")
-    return max(MIN_ROWS, 2 * folds) if isinstance(folds, int) and not isinstance(folds, bool) else MIN_ROWS
+    return max(MIN_ROWS, folds) if isinstance(folds, int) and not isinstance(folds, bool) else MIN_ROWS  # a row per fold
 
 
 def check_target(t: Template, recipe: Recipe, rsmap: SourceMap, source: DataSource, params: dict) -> list[Issue]:

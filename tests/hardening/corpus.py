@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
 
 GOOD_ROWS = "".join(f"{(i * 37) % 100 / 10:.1f},{(i * 53) % 90 / 9:.2f},{i % 3},{'AB'[i % 2]},"
                     f"{(i * 29) % 70 / 7 + i % 5:.3f}\n" for i in range(60))
@@ -58,12 +61,12 @@ def _merge_bomb() -> str:
 YAML_BAD = {
     "alias_bomb": (_bomb(), ("bomb.yaml", "aliases are expanded", "AI_STUDIO_MAX_YAML_NODES")),
     "alias_bomb_small_levels": (_bomb(6, 12), ("bomb.yaml", "aliases are expanded")),
-    "merge_key_bomb": (_merge_bomb(), ("bomb.yaml", "merge keys", "AI_STUDIO_MAX_YAML_NODES")),
+    "merge_key_bomb": (_merge_bomb(), ("bomb.yaml", "aliases are expanded", "AI_STUDIO_MAX_YAML_NODES")),
     "deep_list_5000": ("x: " + "[" * 5000 + "]" * 5000 + "\n", ("bomb.yaml:1", "nested more than 64")),
     "deep_map_200": ("".join("  " * i + f"k{i}:\n" for i in range(200)) + "  " * 200 + "v\n",
                      ("bomb.yaml", "nested more than 64")),
     "deep_flow_map": ("x: " + "{a: " * 300 + "1" + "}" * 300 + "\n", ("nested more than 64",)),
-    "recursive_alias": ("a: &a [*a]\n", ("bomb.yaml:1", "recursive alias")),
+    "recursive_alias": ("a: &a [*a]\n", ("bomb.yaml:1", "refers to the list or mapping it is in")),
     "too_many_aliases": ("s: &s 1\nl: [" + ",".join(["*s"] * 1200) + "]\n", ("more than 1000 aliases",)),
     "tab_indent": ("template: quick_model\nroles:\n\ttarget: y\n", ("bomb.yaml:3", "Tab", "indentation")),
     "unclosed_bracket": ("template: quick_model\nroles: [a, b\n", ("bomb.yaml", "YAML syntax error")),
@@ -383,7 +386,9 @@ def other_cases() -> list[Case]:
         C("template-dry-run-bomb", ["template", "dry-run", "{d}/t.yaml", "--table", "good"], {"t.yaml": _bomb()},
           says=("t.yaml", "aliases")),
         C("template-dry-run-unknown-table", ["template", "dry-run", "{d}/t.yaml", "--table", "nope"],
-          {"t.yaml": "id: x\n"}, says=("nope",), advice=False),
+          {"t.yaml": (REPO / "templates" / "quick_model.yaml").read_text(encoding="utf-8")}, says=("no table 'nope'",)),
+        C("template-dry-run-broken-draft", ["template", "dry-run", "{d}/t.yaml", "--table", "good"],
+          {"t.yaml": "id: x\n"}, says=("t.yaml", "missing"), advice=False),
         C("migrate-missing", ["migrate", "{d}/nope.yaml"], says=("nope.yaml",)),
         C("migrate-bomb", ["migrate", "{d}/r.yaml"], {"r.yaml": _bomb()}, says=("r.yaml", "aliases")),
         C("unknown-command", ["frobnicate"], says=("invalid choice",), advice=False),
