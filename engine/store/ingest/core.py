@@ -1,4 +1,5 @@
-"""Read a file into a data-factory table, all or nothing: create, replace or append inside one transaction.
+"""Read a file into a data-factory table, all or nothing: the file is read, converted and checked into a scratch
+DuckDB file without holding the data factory, then create, replace or append is one short transaction.
 
 CSV is streamed by DuckDB straight from disk (never whole into pandas); text that is not UTF-8 is transcoded to a
 temporary UTF-8 copy first. The dialect comes from engine.store.ingest.dialect; the checks from engine.store.ingest.convert.
@@ -6,12 +7,15 @@ temporary UTF-8 copy first. The dialect comes from engine.store.ingest.dialect; 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import shutil
 import tempfile
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 import pandas as pd
@@ -255,7 +259,8 @@ def _fingerprint(*parts: str) -> str:
 
 def ingest_file(catalog: Catalog, path: str | Path, table: str, options: IngestOptions | dict | None = None, *,
                 replace: bool = False, sheet=None, on_progress: Progress | None = None) -> TableInfo:
-    """Ingest `path` into `table` in one transaction: on any error the data factory is unchanged."""
+    """Ingest `path` into `table`: read and checked outside the data factory, then stored in one short transaction
+    (on any error the data factory is unchanged)."""
     try:
         opts = IngestOptions.model_validate(options or {})
     except ValidationError as exc:
@@ -278,43 +283,85 @@ def ingest_file(catalog: Catalog, path: str | Path, table: str, options: IngestO
         catalog.check_new_name(table, replace=opts.mode == "replace")  # fail fast, before reading anything
     hasher = _Hasher(path)
     try:
-        with catalog.transaction() as con:
-            info = (_append if append else _replace_or_create)(catalog, con, path, table, opts, hasher, progress)
+        with _staged(catalog, path, opts, progress) as staged:
+            sha = hasher.result()
+            progress(0.99, Msg("storing in the data factory", "写入数据工厂"))
+            with _short_transaction(catalog, staged.file) as con:
+                info = (_append if append else _replace_or_create)(catalog, con, path, table, opts, sha, staged)
     finally:
         hasher.join()
     progress(1.0, Msg("done", "完成"))
     return info
 
 
-def _replace_or_create(catalog, con, path, table, opts, hasher, progress) -> TableInfo:
+@dataclass
+class _Staged:
+    file: Path
+    warnings: list
+    rows: int
+    columns: dict
+
+
+STAGED = "_studio_staging"
+
+
+@contextlib.contextmanager
+def _staged(catalog: Catalog, path: Path, opts: IngestOptions, progress: Progress) -> Iterator[_Staged]:
+    """Read, convert and check the file into a scratch DuckDB file beside the data factory — the long part, done
+    without holding the factory (another process can list tables or record a run meanwhile)."""
+    catalog.path.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=".ingest-", dir=catalog.path.parent))
+    try:
+        scratch = folder / "staged.duckdb"
+        con = duckdb.connect(str(scratch))
+        try:
+            warnings = _create(con, "staged", path, opts, progress)
+            rows, columns = _shape(con, "staged", path)
+        finally:
+            con.close()
+        yield _Staged(scratch, warnings, rows, columns)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _short_transaction(catalog: Catalog, staged_file: Path):
+    """One transaction of the data factory with the staged table attached read-only: a copy, then commit."""
+    with catalog.connect() as con:
+        con.execute(f"ATTACH '{str(staged_file).replace(chr(39), chr(39) * 2)}' AS {STAGED} (READ_ONLY)")
+        try:
+            con.begin()
+            try:
+                yield con
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
+        finally:
+            con.execute(f"DETACH {STAGED}")
+
+
+def _replace_or_create(catalog, con, path, table, opts, sha: str, staged: _Staged) -> TableInfo:
     catalog.check_new_name(table, replace=opts.mode == "replace", con=con)  # another process may have taken it
     for old in [t for t in catalog.table_names(con=con) if t.lower() == table.lower()]:
         con.execute(f"DROP TABLE {quote(old)}")
-    warnings = _create(con, table, path, opts, progress)
-    rows, columns = _shape(con, table, path)
-    sha = hasher.result()
-    info = TableInfo(table, path.name, sha, _fingerprint(sha, f"options={opts.model_dump_json()}"), rows, columns,
-                     warnings, _now())
+    con.execute(f"CREATE TABLE {quote(table)} AS SELECT * FROM {STAGED}.staged")
+    info = TableInfo(table, path.name, sha, _fingerprint(sha, f"options={opts.model_dump_json()}"), staged.rows,
+                     staged.columns, staged.warnings, _now())
     catalog.register_table(con, info)
     return info
 
 
-def _append(catalog, con, path, table, opts, hasher, progress) -> TableInfo:
-    """Read into a scratch table, check it has the target's columns and types, then insert."""
+def _append(catalog, con, path, table, opts, sha: str, staged: _Staged) -> TableInfo:
+    """Check the staged rows have the target's columns and types, then insert them."""
     target = catalog.table_info(table)
-    scratch = "_studio_append"
-    con.execute(f"DROP TABLE IF EXISTS {scratch}")
-    warnings = _create(con, scratch, path, opts, progress)
-    rows, columns = _shape(con, scratch, path)
-    _check_same_schema(target, columns, path)
+    _check_same_schema(target, staged.columns, path)
     names = ", ".join(quote(c) for c in target.columns)
-    con.execute(f"INSERT INTO {quote(target.name)} ({names}) SELECT {names} FROM {scratch}")
-    con.execute(f"DROP TABLE {scratch}")
-    sha = hasher.result()
+    con.execute(f"INSERT INTO {quote(target.name)} ({names}) SELECT {names} FROM {STAGED}.staged")
     total = con.execute(f"SELECT count(*) FROM {quote(target.name)}").fetchone()[0]
+    appended = Msg(f"appended {staged.rows} rows from {path.name}", f"从 {path.name} 追加了 {staged.rows} 行")
     info = TableInfo(target.name, f"{target.source}; {path.name}", sha, _fingerprint(target.fingerprint, sha),
-                     int(total), target.columns, target.warnings + [Msg(f"appended {rows} rows from {path.name}", f"从 {path.name} 追加了 {rows} 行")] + warnings,
-                     _now())
+                     int(total), target.columns, target.warnings + [appended] + staged.warnings, _now())
     catalog.register_table(con, info)
     return info
 

@@ -125,4 +125,4 @@ class _Tally:
                                   f"{self.first_other}) and converted to UTF-8 — check a few accented letters",
                                   f"识别为 Windows-1252 / Latin-1（西欧）编码（首次出现在第 {self.first_other} 行），"
                                   f"已转换为 UTF-8——请抽查几个带重音的字母")]
-        return "gb18030", [Msg("text encoding GB18030 (GBK) converted to UTF-8", "文本编码 GB18030（GBK）已转换为 UTF-8")]
+        return "gb18030", [Msg("text encoding GB18030 converted to UTF-8", "文本编码 GB18030 已转换为 UTF-8")]
