@@ -34,7 +34,8 @@ def _failures(con, table: str, col: str, converted: str) -> tuple[int, list[str]
     # row_number over the scan order (DuckDB keeps insertion order); rowid is not stable inside the transaction
     rows = con.execute(f"SELECT n, CAST({c} AS VARCHAR) FROM (SELECT row_number() OVER () AS n, * FROM {t}) "
                        f"WHERE {where} ORDER BY n LIMIT ?", [EXAMPLES]).fetchall()
-    return count, [Msg(f"data row {r}: '{v}'", f"第 {r} 行数据：'{v}'") for r, v in rows]
+    shown = [(r, v if len(v) <= 60 else v[:60] + "…") for r, v in rows]  # a value can be a whole run-away line
+    return count, [Msg(f"data row {r}: '{v}'", f"第 {r} 行数据：'{v}'") for r, v in shown]
 
 
 def _alter(con, table: str, col: str, sql_type: str, converted: str) -> None:

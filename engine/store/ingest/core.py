@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import shutil
 import tempfile
 import threading
@@ -117,6 +118,7 @@ def _read_csv(con, table: str, path: Path, dialect: CsvDialect, opts: IngestOpti
 def _reader(dialect: CsvDialect, types: dict) -> str:
     extra = (", thousands = $th" if dialect.thousands else "") + (", types = $types" if types else "")
     return (f"read_csv($path, delim = $delim, skip = $skip, header = true, names = $names, nullstr = $nulls, "
+            f"max_line_size = {int(limits.LINE_KB.value() * 1024)}, "
             f"decimal_separator = $dec, quote = '\"', store_rejects = true, rejects_table = '_studio_rejects', "
             f"rejects_scan = '_studio_reject_scans'{extra})")
 
@@ -158,6 +160,13 @@ def _with_progress(con, sql: str, args, path: Path, progress: Progress, source: 
 def _unreadable(exc: Exception, source: Path, shown: Path) -> InvalidInput:
     """DuckDB could not read the file: say why in plain words (never DuckDB's list of reader options)."""
     text = str(exc).split("\n")[0].strip()
+    too_long = re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)", str(exc))
+    if too_long:
+        limit, size = int(too_long.group(1)), int(too_long.group(2))
+        return InvalidInput(Issue(Msg(f"a line is {size:,} bytes long, above the limit of {limit:,} bytes",
+                                      f"有一行长 {size:,} 字节，超过上限 {limit:,} 字节"), str(shown),
+                                  hint=Msg("check the delimiter and quotes (one record per line), or raise "
+                                           "AI_STUDIO_MAX_LINE_KB", "请检查分隔符和引号（每行一条记录），或调高 AI_STUDIO_MAX_LINE_KB")))
     line = _unclosed_quote_line(source) if source.suffix.lower() in CSV_EXT or source != shown else None
     if line is not None:
         return InvalidInput(Issue(Msg(f'a quote (") opened on line {line} is never closed, so the rest of the file '
@@ -286,7 +295,7 @@ def ingest_file(catalog: Catalog, path: str | Path, table: str, options: IngestO
         with _staged(catalog, path, opts, progress) as staged:
             sha = hasher.result()
             progress(0.99, Msg("storing in the data factory", "写入数据工厂"))
-            with _short_transaction(catalog, staged.file) as con:
+            with _short_transaction(_storing(catalog, table, path), staged.file) as con:
                 info = (_append if append else _replace_or_create)(catalog, con, path, table, opts, sha, staged)
     finally:
         hasher.join()
@@ -322,6 +331,16 @@ def _staged(catalog: Catalog, path: Path, opts: IngestOptions, progress: Progres
         yield _Staged(scratch, warnings, rows, columns)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _storing(catalog: Catalog, table: str, path: Path) -> Catalog:
+    """The catalog to store a read file with: it waits for a busy data factory as long as a finished run does
+    (AI_STUDIO_RECORD_WAIT_SECONDS), saying what it waits for — the file is already read and checked."""
+    def waiting(message: str) -> None:
+        if catalog.on_busy is not None:
+            catalog.on_busy(Msg(f"{message} — waiting to store table '{table}' ({path.name} is read and checked)",
+                                f"{zh(message)}——正在等待写入表 '{table}'（{path.name} 已读取并检查完毕）"))
+    return Catalog(catalog.path, busy_timeout=limits.RECORD_WAIT_SECONDS.value(), on_busy=waiting)
 
 
 @contextlib.contextmanager
