@@ -297,5 +297,23 @@ def _warning(stored: str | dict) -> str:
 
 
 def _holder(exc: Exception) -> str:
+    """Who holds the file: 'process 1234 (python -m engine ingest big.csv --table t)' — what the wait is for."""
     match = re.search(r"PID (\d+)", str(exc))
-    return Msg(f"process {match.group(1)}", f"进程 {match.group(1)}") if match else Msg("another process", "另一个进程")
+    if not match:
+        return Msg("another process", "另一个进程")
+    pid, doing = match.group(1), _command_of(match.group(1))
+    return Msg(f"process {pid}{f' ({doing})' if doing else ''}", f"进程 {pid}{f'（{doing}）' if doing else ''}")
+
+
+def _command_of(pid: str) -> str:
+    """The command line of a local process (Linux /proc), shortened; '' when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            parts = [p.decode("utf-8", "replace") for p in fh.read().split(b"\0") if p]
+    except OSError:
+        return ""
+    if parts and parts[0].rsplit("/", 1)[-1].startswith("python"):
+        parts[0] = "python"
+    text = " ".join(parts)
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", text)
+    return text if len(text) <= 100 else text[:100] + "…"
