@@ -104,3 +104,15 @@ def test_ingest_reads_the_file_without_holding_the_data_factory(db, tmp_path, mo
     assert info.rows == 100
     assert seen == [(0, "0", "")], seen  # the other process read the factory while this one was reading the file
     assert [t.name for t in api.tables(db)] == ["d"] and not list(db.parent.glob(".ingest-*"))
+
+
+def test_a_run_past_its_wall_time_stops_with_exit_2_and_says_which_setting(db, small_recipe, monkeypatch, capsys):
+    from engine.cli.main import main
+
+    monkeypatch.setenv("AI_STUDIO_HOME", str(db.parent))
+    monkeypatch.setenv("AI_STUDIO_MAX_RUN_SECONDS", "0.001")
+    assert main(["run", str(small_recipe), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "stopped at the wall-time limit of 0.001 s" in err and "AI_STUDIO_MAX_RUN_SECONDS" in err, err
+    run = api.runs(db)[0]
+    assert run["status"] == "cancelled" and "wall-time limit" in str(run["error"])
