@@ -116,3 +116,34 @@ def test_a_run_past_its_wall_time_stops_with_exit_2_and_says_which_setting(db, s
     assert "stopped at the wall-time limit of 0.001 s" in err and "AI_STUDIO_MAX_RUN_SECONDS" in err, err
     run = api.runs(db)[0]
     assert run["status"] == "cancelled" and "wall-time limit" in str(run["error"])
+
+
+def test_a_read_file_waits_to_be_stored_and_says_so(db, tmp_path, monkeypatch):
+    """The data factory is taken by another process after the file was read: the ingest waits, says for what,
+    and stores the table when the holder lets go."""
+    from engine.store.ingest import core
+
+    api.tables(db)
+    holders, said = [], []
+    real_create = core._create
+
+    def create_then_hold(con, table, path, opts, progress):
+        warnings = real_create(con, table, path, opts, progress)
+        proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(db), "2.0"], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "locked"
+        holders.append(proc)
+        return warnings
+
+    monkeypatch.setattr(core, "_create", create_then_hold)
+    csv = tmp_path / "late.csv"
+    csv.write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
+    api.report_busy(said.append)
+    try:
+        info = api.ingest(csv, "late", db=db)
+    finally:
+        api.report_busy(None)
+        for proc in holders:
+            proc.wait()
+    assert info.rows == 2 and [t.name for t in api.tables(db)] == ["late"]
+    assert any("waiting to store table 'late' (late.csv is read and checked)" in str(m) for m in said), said
+    assert any(f"process {holders[0].pid} (python -c" in str(m) for m in said), said
