@@ -293,7 +293,7 @@ def load_file(path: str | Path) -> tuple[Any, SourceMap]:
     if not path.is_file():
         what = Msg("a folder", "文件夹") if path.is_dir() else Msg("not a regular file (a pipe or a device?)",
                                                                    "不是普通文件（管道或设备？）")
-        raise InvalidInput(Issue(Msg(f"{path} is {what}", f"{path} 是{what.zh}"), str(path),
+        raise InvalidInput(Issue(Msg(f"this is {what}", f"这是{what.zh}"), str(path),
                                  hint=Msg("give the path of a .yaml file", "请给出一个 .yaml 文件的路径")))
     limit = limits.YAML_KB.value() * 1024
     if path.stat().st_size > limit:

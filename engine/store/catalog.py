@@ -92,16 +92,16 @@ class Catalog:
         path = self.path
         if path.exists() and not path.is_file():
             what = Msg("a folder", "文件夹") if path.is_dir() else Msg("not a regular file", "不是普通文件")
-            raise InvalidInput(Issue(Msg(f"the data factory {path} is {what}", f"数据工厂 {path} 是{what.zh}"), str(path),
+            raise InvalidInput(Issue(Msg(f"the data factory is {what}", f"数据工厂是{what.zh}"), str(path),
                                      hint=_DB_HINT))
         if path.exists() and path.stat().st_size > 0:
             with path.open("rb") as fh:
                 head = fh.read(12)
             if head[8:12] != b"DUCK":
-                raise InvalidInput(Issue(Msg(f"{path} is not a data-factory (DuckDB) file", f"{path} 不是数据工厂（DuckDB）文件"),
+                raise InvalidInput(Issue(Msg("this is not a data-factory (DuckDB) file", "这不是数据工厂（DuckDB）文件"),
                                          str(path), hint=_DB_HINT))
         elif not path.exists() and path.suffix.lower() in _DATA_SUFFIXES:
-            raise InvalidInput(Issue(Msg(f"{path} names a data file, not a data factory", f"{path} 是数据文件名，不是数据工厂"),
+            raise InvalidInput(Issue(Msg("this names a data file, not a data factory", "这是数据文件名，不是数据工厂"),
                                      str(path), hint=_DB_HINT))
 
     @contextlib.contextmanager

@@ -38,7 +38,7 @@ def check_file(path: Path, limit: int | None = None) -> None:
     if not path.is_file():
         what = (Msg("a folder", "文件夹") if path.is_dir() else
                 Msg("a pipe or a device, not a regular file", "管道或设备，不是普通文件"))
-        raise InvalidInput(Issue(Msg(f"{path} is {what}", f"{path} 是{what.zh}"), str(path),
+        raise InvalidInput(Issue(Msg(f"this is {what}", f"这是{what.zh}"), str(path),
                                  hint=Msg("give the path of one CSV, Excel or Parquet file (for a folder of exports, "
                                           "ingest each file, e.g. with --append)",
                                           "请给出一个 CSV、Excel 或 Parquet 文件的路径（一个文件夹的导出请逐个导入，例如用 --append）")))
