@@ -1,4 +1,6 @@
-"""A run that finds the data factory held by another process when it records its work: it waits and says what it
+"""Long work never holds the data factory, and a writer that finds it held waits, says what for, and keeps its work.
+
+A run that finds the data factory held by another process when it records its work: it waits and says what it
 waits for, keeps its result, and is never recorded as 'interrupted … killed or crashed' (issue 22, item 3)."""
 
 from __future__ import annotations
@@ -147,3 +149,26 @@ def test_a_read_file_waits_to_be_stored_and_says_so(db, tmp_path, monkeypatch):
     assert info.rows == 2 and [t.name for t in api.tables(db)] == ["late"]
     assert any("waiting to store table 'late' (late.csv is read and checked)" in str(m) for m in said), said
     assert any(f"process {holders[0].pid} (python -c" in str(m) for m in said), said
+
+
+def test_profiling_scans_a_copy_without_holding_the_data_factory(db, tmp_path, monkeypatch):
+    from engine.store import profiling
+
+    csv = tmp_path / "p.csv"
+    csv.write_text("t,a,b\n" + "".join(f"2024-01-01 00:{i % 60:02d}:00,{i},{i % 7}\n" for i in range(120)), encoding="utf-8")
+    api.ingest(csv, "p", db=db)
+    seen = []
+    real_compute = profiling._compute
+
+    def compute_and_look(con, *args, **kw):
+        probe = subprocess.run([sys.executable, "-c", "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+                                "print(con.execute('SELECT count(*) FROM _studio_tables').fetchone()[0])", str(db)],
+                               capture_output=True, text=True, timeout=60)
+        seen.append((probe.returncode, probe.stdout.strip()))
+        return real_compute(con, *args, **kw)
+
+    monkeypatch.setattr(profiling, "_compute", compute_and_look)
+    profile = api.profile_table("p", db)
+    assert profile["rows"] == 120 and not profile["cached"]
+    assert seen == [(0, "1")], seen
+    assert api.profile_table("p", db)["cached"] and not list(db.parent.glob(".profile-*"))
