@@ -54,7 +54,7 @@ class SourceMap:
 
 
 class _TooBig(Exception):
-    """A YAML text past one of the limits in engine/limits.py (carries the Issue to report)."""
+    """A YAML text past one of the limits in engine/core/limits.py (carries the Issue to report)."""
 
     def __init__(self, issue: Issue):
         super().__init__(str(issue))
