@@ -334,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     from engine.cli.authoring import add_commands
 
     add_commands(add)
+    from engine.cli_monitor import add_commands as add_monitor_commands
+
+    add_monitor_commands(add)
     p = add("runs", help="list runs")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")

@@ -21,12 +21,14 @@ from engine.ml import benefit, control_charts as cc, drift as dr
 
 @dataclass(frozen=True)
 class MonitorSettings:
-    baseline: int = 50                         # batches of the reference period
+    baseline: int = 100                        # batches of the reference period
     rules: tuple[str, ...] = cc.DEFAULT_RULES  # control-chart rules raising alerts
-    charts: cc.ChartSettings = cc.DEFAULT_SETTINGS
+    charts: cc.ChartSettings = cc.DEFAULT_SETTINGS          # the residual chart's constants
+    outcome_charts: cc.ChartSettings = cc.OUTCOME_SETTINGS  # the outcome's: wider (see control_charts)
     drift: dr.DriftSettings = dr.DEFAULT_DRIFT
     accuracy_window: int = 50
     persist: int = 10                          # batches of residual or drift alarms that suggest a retrain
+    quiet: int = 10                            # clear batches that end a chart's alarm episode
     goal: str = "maximize"
 
 
@@ -62,25 +64,38 @@ def _fmt(x) -> str:
     return "—" if x is None or not np.isfinite(x) else f"{x:.4g}"
 
 
-def _chart(values: np.ndarray, base: int, settings: MonitorSettings) -> dict:
+def _chart(values: np.ndarray, base: int, settings: MonitorSettings, charts: cc.ChartSettings) -> dict:
     limits = cc.limits_from(values[:base])
-    out = cc.check(values[base:], limits, settings.rules, settings.charts)
+    out = cc.check(values[base:], limits, settings.rules, charts)
     return {"limits": limits, "offset": base, **out}
 
 
-def _chart_alerts(kind: str, chart: dict, values: np.ndarray, target: str, base: int, predicted=None) -> list[dict]:
-    alerts, limits = [], chart["limits"]
-    for rule, flags in chart["flags"].items():
-        for pos in cc.episodes(flags):
-            row, value = base + int(pos), float(values[base + pos])
-            up = chart["side"][pos] > 0 if rule != "cusum" else chart["cusum_hi"][pos] > chart["cusum_h"]
-            alerts.append({"row": row, "kind": kind, "rule": rule, "column": target, "value": value,
-                           **_chart_message(kind, rule, row, target, value, limits, up, predicted, chart, pos)})
+PRIORITY = ("beyond_limits", "cusum", "ewma", "moving_range")
+
+
+def _chart_alerts(kind: str, chart: dict, values: np.ndarray, target: str, base: int, quiet: int,
+                  predicted=None) -> list[dict]:
+    """One alert per episode of the chart (any of its rules; `quiet` clear batches end an episode), named by the
+    rule that fired first (the others firing on that batch are listed in the sentence)."""
+    alerts, limits, flags = [], chart["limits"], chart["flags"]
+    if not flags:
+        return alerts
+    fired = np.zeros(len(next(iter(flags.values()))), dtype=bool)
+    for f in flags.values():
+        fired |= f
+    order = sorted(flags, key=lambda r: PRIORITY.index(r) if r in PRIORITY else len(PRIORITY))
+    for pos in cc.episodes(fired, quiet):
+        rules = [r for r in order if flags[r][pos]]
+        rule, row, value = rules[0], base + int(pos), float(values[base + pos])
+        up = chart["side"][pos] > 0 if rule != "cusum" else chart["cusum_hi"][pos] > chart["cusum_h"]
+        alerts.append({"row": row, "kind": kind, "rule": rule, "column": target, "value": value,
+                       **_chart_message(kind, rules, row, target, value, limits, up, predicted, chart, pos)})
     return alerts
 
 
-def _chart_message(kind, rule, row, target, value, limits, up, predicted, chart, pos) -> dict:
-    what = RULE_TEXT[rule]
+def _chart_message(kind, rules, row, target, value, limits, up, predicted, chart, pos) -> dict:
+    rule = rules[0]
+    what = Msg("; ".join(RULE_TEXT[r] for r in rules), "；".join(RULE_TEXT[r].zh for r in rules))
     way, way_zh = ("up", "偏高") if up else ("down", "偏低")
     since = _shift_start(chart, pos) if rule in ("cusum", "ewma") else None
     since_en = f", starting about batch {since}" if since is not None else ""
@@ -143,7 +158,7 @@ def _drift(batches: Batches, reference: dict[str, np.ndarray], base: int, settin
         res = dr.drift(reference[name], batches.inputs[name], len(columns), settings.drift)
         res["flags"][:base] = False
         results[name] = res
-        for row in cc.episodes(res["flags"]):
+        for row in cc.episodes(res["flags"], settings.drift.window):
             row = int(row)
             stat, p = float(res["stat"][row]), float(res["p"][row])
             label = "KS D" if settings.drift.method == "ks" else "PSI"
@@ -175,12 +190,12 @@ def evaluate(batches: Batches, windows: dict[str, tuple], reference: dict[str, n
                              f"基准期至少需要 3 批（现有 {base} 批）"))
     pred = None if batches.predicted is None else np.asarray(batches.predicted, dtype=float)
     resid = None if pred is None else y - pred
-    outcome_chart = _chart(y, base, settings)
-    alerts = _chart_alerts("outcome", outcome_chart, y, target, base)
+    outcome_chart = _chart(y, base, settings, settings.outcome_charts)
+    alerts = _chart_alerts("outcome", outcome_chart, y, target, base, settings.quiet)
     resid_chart = None
     if resid is not None and np.isfinite(resid[:base]).sum() >= 3:
-        resid_chart = _chart(resid, base, settings)
-        alerts += _chart_alerts("residual", resid_chart, resid, target, base, pred)
+        resid_chart = _chart(resid, base, settings, settings.charts)
+        alerts += _chart_alerts("residual", resid_chart, resid, target, base, settings.quiet, pred)
     inside = compliance(batches.controls, windows)
     alerts += _compliance_alerts(batches.controls, inside, windows, base)
     all_inside = np.ones(n, dtype=bool)
@@ -224,7 +239,7 @@ def _retrain(resid_chart, drift_res, n: int, base: int, settings: MonitorSetting
     for r in drift_res.values():
         flags |= _persisting(r["flags"], settings.persist)
     alerts = []
-    for row in cc.episodes(flags):
+    for row in cc.episodes(flags, 2 * settings.persist):
         msg = Msg(f"batch {int(row)}: residual or drift alarms have persisted for {settings.persist} of the last "
                   f"{2 * settings.persist} batches — the model is out of date for this line. Retrain with the new "
                   f"batches (and the trials) added.",

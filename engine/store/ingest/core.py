@@ -185,8 +185,10 @@ def _fingerprint(*parts: str) -> str:
 
 
 def ingest_file(catalog: Catalog, path: str | Path, table: str, options: IngestOptions | dict | None = None, *,
-                replace: bool = False, sheet=None, on_progress: Progress | None = None) -> TableInfo:
-    """Ingest `path` into `table` in one transaction: on any error the data factory is unchanged."""
+                replace: bool = False, sheet=None, on_progress: Progress | None = None,
+                after: Callable | None = None) -> TableInfo:
+    """Ingest `path` into `table` in one transaction: on any error the data factory is unchanged. `after(con, info)`
+    runs inside that transaction (e.g. a watch folder's ledger entry, committed with the rows or not at all)."""
     try:
         opts = IngestOptions.model_validate(options or {})
     except ValidationError as exc:
@@ -207,6 +209,8 @@ def ingest_file(catalog: Catalog, path: str | Path, table: str, options: IngestO
     try:
         with catalog.transaction() as con:
             info = (_append if append else _replace_or_create)(catalog, con, path, table, opts, hasher, progress)
+            if after is not None:
+                after(con, info)
     finally:
         hasher.join()
     progress(1.0, Msg("done", "完成"))
