@@ -178,7 +178,7 @@ def episodes(flags: np.ndarray, quiet: int = 1) -> np.ndarray:
     f = np.asarray(flags, dtype=bool)
     if not f.any():
         return np.zeros(0, dtype=int)
-    before = np.convolve(f.astype(np.int32), np.ones(quiet, dtype=np.int32))[:len(f)] - f
+    before = np.convolve(f.astype(np.int32), np.ones(quiet + 1, dtype=np.int32))[:len(f)] - f
     return np.flatnonzero(f & (before == 0))
 
 

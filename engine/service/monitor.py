@@ -131,7 +131,9 @@ def report(run_id: str, *, table: str | None = None, data=None, baseline: int | 
     reference = _reference(result, keys, db)
     pred, warning = _predict(run_id, frame, db)
     roles = ((result.get("recipe") or {}).get("content") or {}).get("roles") or {}
-    time_col = roles.get("time") if isinstance(roles.get("time"), str) and roles.get("time") in frame.columns else None
+    times = roles.get("time") or []
+    times = [times] if isinstance(times, str) else list(times)
+    time_col = next((c for c in times if c in frame.columns), None)
     batches = Batches(_numeric(frame, target), pred, {c: _numeric(frame, c) for c in windows},
                       {c: _numeric(frame, c) for c in keys if c in reference},
                       [None if pd.isna(t) else str(t) for t in frame[time_col]] if time_col else None)
