@@ -167,11 +167,12 @@ def monitors(run_id: str | None = None, db=None) -> list[dict]:
     return monitoring.monitors(catalog(db), run_id)
 
 
-def alerts(*, run_id: str | None = None, open_only: bool = False, limit: int | None = None, db=None) -> list[dict]:
+def alerts(*, run_id: str | None = None, table: str | None = None, open_only: bool = False, limit: int | None = None,
+           db=None) -> list[dict]:
     """Stored alerts, newest first: alert_id, row, time, kind, rule, column, message, zh, acknowledged_by ..."""
     from engine.store import monitoring
 
-    return monitoring.alerts(catalog(db), run_id=run_id, open_only=open_only, limit=limit)
+    return monitoring.alerts(catalog(db), run_id=run_id, table=table, open_only=open_only, limit=limit)
 
 
 def acknowledge_alerts(alert_ids: list[str], user: str, note: str = "", db=None) -> int:

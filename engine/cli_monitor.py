@@ -90,7 +90,7 @@ def cmd_alerts(args) -> int:
         n = api.acknowledge_alerts(args.ids, args.user or "", args.note, db=args.db)
         print(f"acknowledged {n} alert(s) as {args.user}")
         return 0
-    rows = api.alerts(run_id=args.run, open_only=args.open, limit=args.limit, db=args.db)
+    rows = api.alerts(run_id=args.run, table=args.table, open_only=args.open, limit=args.limit, db=args.db)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return 0
@@ -140,6 +140,7 @@ def add_commands(add) -> None:
     p.add_argument("--user", help="who acknowledges (ack)")
     p.add_argument("--note", default="", help="what was done (ack)")
     p.add_argument("--run", help="only this run's alerts")
+    p.add_argument("--table", help="only this table's alerts")
     p.add_argument("--open", action="store_true", help="only alerts not acknowledged")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")

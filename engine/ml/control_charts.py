@@ -31,7 +31,7 @@ DEFAULT_RULES = ("beyond_limits", "ewma")  # CUSUM is drawn and can be switched 
 @dataclass(frozen=True)
 class ChartSettings:
     """The constants of the rules; the defaults are the calibrated ones (see the module's docstring)."""
-    sigma_limit: float = 3.8       # individuals chart: centre ± this many sigma (3 is Shewhart's)
+    sigma_limit: float = 3.5       # individuals chart: centre ± this many sigma (3 is Shewhart's)
     ewma_lambda: float = 0.3       # weight of the newest batch in the EWMA
     ewma_limit: float = 3.5        # EWMA limits, in sigma of the EWMA statistic (time-varying at the start)
     cusum_k: float = 0.5           # CUSUM reference value (sigma): half the shift it is tuned to find

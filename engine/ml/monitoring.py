@@ -211,6 +211,7 @@ def evaluate(batches: Batches, windows: dict[str, tuple], reference: dict[str, n
     trials = y[base:][all_inside[base:]] if inside else y[base:]
     summary = {
         "batches": n, "baseline": base, "monitored": n - base, "target": target, "rules": list(settings.rules),
+        "sigma_limits": {"outcome": settings.outcome_charts.sigma_limit, "residual": settings.charts.sigma_limit},
         "limits": {"outcome": outcome_chart["limits"].to_dict(),
                    "residual": resid_chart["limits"].to_dict() if resid_chart else None},
         "alerts": _count(alerts),

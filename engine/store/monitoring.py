@@ -130,10 +130,13 @@ def store_alerts(cat: Catalog, monitor: dict, alerts: list[dict]) -> list[dict]:
     return new
 
 
-def alerts(cat: Catalog, *, run_id: str | None = None, monitor: str | None = None, open_only: bool = False,
-           limit: int | None = None) -> list[dict]:
+def alerts(cat: Catalog, *, run_id: str | None = None, monitor: str | None = None, table: str | None = None,
+           open_only: bool = False, limit: int | None = None) -> list[dict]:
     """Stored alerts, newest batch first."""
     where, args = [], []
+    if table:
+        where.append("lower(table_name) = lower(?)")
+        args.append(table)
     if run_id:
         where.append("run_id = ?")
         args.append(run_id)
