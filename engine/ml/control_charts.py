@@ -80,6 +80,8 @@ def _run_of(mask: np.ndarray, length: int) -> np.ndarray:
 
 def _k_of_n(mask: np.ndarray, k: int, n: int) -> np.ndarray:
     """True where at least k of the last n entries (ending here) are True — and this one is."""
+    if not len(mask):
+        return mask.copy()
     counts = np.convolve(mask.astype(np.int32), np.ones(n, dtype=np.int32))[:len(mask)]
     return (counts >= k) & mask
 
@@ -163,7 +165,7 @@ def check(values: np.ndarray, limits: Limits, rules=DEFAULT_RULES,
     if "nelson4" in wanted:
         step = np.sign(np.diff(x, prepend=np.nan))
         alternate = np.concatenate([[False], step[1:] * step[:-1] < 0])
-        flags["nelson4"] = _run_of(alternate, 13)  # 14 points = 13 alternating steps
+        flags["nelson4"] = _run_of(alternate, 12)  # 14 points = 13 steps = 12 changes of direction
     if "nelson7" in wanted:
         flags["nelson7"] = _run_of(ok & (np.abs(zz) < 1), 15)
     if "nelson8" in wanted:

@@ -5,7 +5,8 @@ A drift test on a small window cries wolf when it is read like a large one: a PS
 batch at p < 0.05 raise an alarm every few batches. So:
 - the KS statistic of each window is compared with its exact small-sample distribution (`scipy.stats.kstwo`, with the
   effective size n·m/(n+m) of a two-sample test), and PSI with its chi-square null distribution
-  (PSI ≈ (1/n + 1/m)·chi²(bins − 1) when nothing moved) — never with a fixed threshold;
+  (PSI ≈ (1/n + 1/m)·chi²(bins − 1) when nothing moved; at most window/5 bins and half a count added to each, so
+  the law holds on 20 batches) — never with a fixed threshold;
 - the significance level is divided by the number of columns tested (Bonferroni) and is small per window (default
   1e-4), because overlapping windows are tested at every batch;
 - no test before `min_window` values are in the window.
@@ -27,7 +28,7 @@ class DriftSettings:
     window: int = 20            # batches per window
     min_window: int = 10        # no test on fewer values
     alpha: float = 1e-4         # family-wise level per window, divided among the columns tested
-    bins: int = 10              # PSI bins (training quantiles)
+    bins: int = 10              # PSI bins (training quantiles), at most window / 5 of them
 
 
 DEFAULT_DRIFT = DriftSettings()
@@ -86,7 +87,8 @@ def psi_windows(reference: np.ndarray, values: np.ndarray, settings: DriftSettin
     ref = ref[np.isfinite(ref)]
     values = np.asarray(values, dtype=float)
     stat, pval = np.full(len(values), np.nan), np.full(len(values), np.nan)
-    edges = np.unique(np.quantile(ref, np.linspace(0, 1, settings.bins + 1)[1:-1])) if len(ref) else []
+    n_bins = max(2, min(settings.bins, settings.window // 5))  # >= 5 expected per bin: the chi-square law holds
+    edges = np.unique(np.quantile(ref, np.linspace(0, 1, n_bins + 1)[1:-1])) if len(ref) else []
     if len(ref) < 2 or len(edges) == 0:
         return stat, pval
     bins = len(edges) + 1
@@ -94,8 +96,7 @@ def psi_windows(reference: np.ndarray, values: np.ndarray, settings: DriftSettin
     where, wins, sizes = _windows(values, settings.window)
     codes = np.where(np.isfinite(wins), np.searchsorted(edges, np.nan_to_num(wins), side="right"), -1)
     counts = np.stack([(codes == b).sum(axis=1) for b in range(bins)], axis=1)
-    eps = 0.5 / np.maximum(sizes[:, None], 1)  # half a count: an empty bin does not make PSI infinite
-    actual = (counts + eps) / (sizes[:, None] + bins * eps)
+    actual = (counts + 0.5) / (sizes[:, None] + bins * 0.5)  # half a count: an empty bin does not make PSI explode
     exp = np.clip(expected, 0.5 / len(ref), None)[None, :]
     psi = ((actual - exp) * np.log(actual / exp)).sum(axis=1)
     scale = 1 / sizes + 1 / len(ref)

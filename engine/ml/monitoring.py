@@ -174,6 +174,8 @@ def _drift(batches: Batches, reference: dict[str, np.ndarray], base: int, settin
 
 def _persisting(flags: np.ndarray, persist: int) -> np.ndarray:
     """True where at least `persist` of the last 2·persist batches are flagged."""
+    if not len(flags):
+        return flags.astype(bool)
     counts = np.convolve(flags.astype(np.int32), np.ones(2 * persist, dtype=np.int32))[:len(flags)]
     return counts >= persist
 

@@ -9,7 +9,7 @@ from engine import api
 from engine.sim import monitor_line as ml
 
 BASELINE = 60
-SHIFT_AT, LEAVE_AT, DRIFT_AT = 110, 140, 100
+SHIFT_AT, LEAVE_AT, DRIFT_AT = 100, 120, 130
 
 
 def train(tmp_path: Path) -> tuple[str, dict]:
