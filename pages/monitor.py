@@ -5,7 +5,7 @@ own (st.fragment(run_every=...)); every number comes from engine.api.check_monit
 import streamlit as st
 
 from engine import api
-from engine.errors import InvalidInput
+from engine.core.errors import InvalidInput
 from ui import monitor_charts as charts
 from ui.i18n import lang, t
 from ui.widgets import guard, num, page_start, pick_succeeded_run, show_error

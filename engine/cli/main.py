@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     from engine.cli.authoring import add_commands
 
     add_commands(add)
-    from engine.cli_monitor import add_commands as add_monitor_commands
+    from engine.cli.monitor import add_commands as add_monitor_commands
 
     add_monitor_commands(add)
     p = add("runs", help="list runs")

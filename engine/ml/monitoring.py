@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.i18n import Msg
+from engine.core.i18n import Msg
 from engine.ml import benefit, control_charts as cc, drift as dr
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.errors import InvalidInput, Issue
-from engine.i18n import Msg
+from engine.core.errors import InvalidInput, Issue
+from engine.core.i18n import Msg
 from engine.ml import control_charts as cc, drift as dr
 from engine.ml.monitoring import Batches, MonitorSettings, evaluate
 from engine.store import monitoring as store
@@ -29,9 +29,21 @@ DRIFT_COLUMNS = 10  # key parameters tested for drift (the most important ones t
 
 
 def _api():
-    from engine import api
+    """The service functions this module uses, under the facade's names (services never import engine.api)."""
+    from types import SimpleNamespace
 
-    return api
+    from engine.service import runner, tables, trials
+
+    return SimpleNamespace(load_result=runner.load_result, get_run=runner.get_run, catalog=tables.catalog,
+                           trials=trials.trials, score=_score)
+
+
+def _score(run_id: str, data, *, collect: bool = True, db=None):
+    """The run's saved model on new rows (engine/service/scoring_apply.py: the one model loader)."""
+    from engine.service import runner, tables
+    from engine.service.scoring_apply import score
+
+    return score(tables.catalog(db), run_id, runner.get_run(run_id, db)["run_dir"], data=data, collect=collect)
 
 
 def settings_for(result: dict, baseline: int | None = None, rules: list[str] | None = None,
@@ -64,7 +76,7 @@ def read_batches(run_id: str, *, table: str | None = None, data: str | Path | pd
         return api.catalog(db).read_table(table)
     if isinstance(data, pd.DataFrame):
         return data
-    from engine.ingest import read_file_frame
+    from engine.store.ingest import read_file_frame
 
     return read_file_frame(data)[0]
 
@@ -216,7 +228,7 @@ def retrain(run_id: str, table: str, *, db=None, lang: str = "en") -> tuple[str,
     """A new training table = the run's table + the monitored batches (+ the run's trials), and the run's recipe
     bound to it (the caller runs it). Batches already in the training table are not added twice (by fingerprint of
     the whole row)."""
-    from engine.catalog import TableInfo, quote
+    from engine.store.catalog import TableInfo, quote
     from datetime import datetime, timezone
     import hashlib
 
@@ -250,8 +262,8 @@ def retrain(run_id: str, table: str, *, db=None, lang: str = "en") -> tuple[str,
 
 
 def _with_trials(run_id: str, table: str, recipe: dict, db, lang: str) -> tuple[str, dict]:
-    from engine.trials import trials as logged
-    from engine.catalog import create_from_frame, quote
+    from engine.service.trials import trials as logged
+    from engine.store.catalog import create_from_frame, quote
 
     api = _api()
     target = api.load_result(run_id, db)["predicted"]["target"]

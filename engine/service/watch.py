@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from engine.catalog import Catalog
-from engine.errors import InvalidInput, StudioError
-from engine.i18n import Msg, zh
-from engine.ingest import ingest_file
-from engine.ingest.text import CSV_EXT, PARQUET_EXT
+from engine.store.catalog import Catalog
+from engine.core.errors import InvalidInput, StudioError
+from engine.core.i18n import Msg, zh
+from engine.store.ingest import ingest_file
+from engine.store.ingest.text import CSV_EXT, PARQUET_EXT
 from engine.store import monitoring as ledger
 
 REJECTED = "rejected"

@@ -16,9 +16,9 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from engine.catalog import Catalog
-from engine.errors import InvalidInput, Issue
-from engine.i18n import Msg
+from engine.store.catalog import Catalog
+from engine.core.errors import InvalidInput, Issue
+from engine.core.i18n import Msg
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS _studio_monitors(

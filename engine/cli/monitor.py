@@ -7,8 +7,8 @@ import json
 import sys
 
 from engine import api
-from engine.errors import InvalidInput, Issue
-from engine.i18n import Msg, cli_lang, text_of
+from engine.core.errors import InvalidInput, Issue
+from engine.core.i18n import Msg, cli_lang, text_of
 
 KIND_TEXT = {"outcome": Msg("outcome chart", "结果控制图"), "residual": Msg("residual chart", "残差控制图"),
              "compliance": Msg("compliance", "符合性"), "drift": Msg("input drift", "输入漂移"),
