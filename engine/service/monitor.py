@@ -86,6 +86,9 @@ def _predict(run_id: str, frame: pd.DataFrame, db) -> tuple[np.ndarray | None, M
     api = _api()
     try:
         scored = api.score(run_id, data=frame, collect=True, db=db)
+    except ImportError:  # a studio built without engine/service/scoring_apply.py
+        return None, Msg("no residual chart: this studio cannot apply saved models (scoring is not installed)",
+                         "没有残差图：本工作室无法应用保存的模型（未安装打分功能）")
     except InvalidInput as exc:
         why = exc.issues[0].message
         return None, Msg(f"no residual chart: {why}", f"没有残差图：{getattr(why, 'zh', why)}")

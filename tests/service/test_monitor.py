@@ -136,3 +136,19 @@ def test_retrain_adds_the_monitored_batches_and_runs(line):
     assert info.rows == 500 + 160 + 2 and recipe["data"] == {"table": table}
     again = api.run_recipe(recipe)
     assert again["status"] == "succeeded" and again["data"]["rows"] == info.rows
+
+
+def test_watch_folder_checks_the_monitor_after_each_ingest(line, tmp_path):
+    run_id, result, home = line
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    frame = setup.faulty(result)
+    frame.iloc[:80].to_csv(inbox / "first.csv", index=False)
+    checks = []
+    api.watch_folder(inbox, "line_w", interval=0.05, max_polls=2)  # creates the table
+    api.start_monitor(run_id, "line_w", baseline=setup.BASELINE)
+    frame.iloc[80:].to_csv(inbox / "second.csv", index=False)
+    taken = api.watch_folder(inbox, "line_w", run_id=run_id, interval=0.05, max_polls=2, on_check=checks.append)
+    assert taken == 1 and len(checks) == 1
+    assert checks[0]["summary"]["batches"] == 160 and checks[0]["new_alerts"]
+    assert {a["alert_id"] for a in checks[0]["new_alerts"]} == {a["alert_id"] for a in api.alerts(table="line_w")}
