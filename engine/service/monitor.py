@@ -38,11 +38,25 @@ def _api():
                            trials=trials.trials, score=_score)
 
 
-def _score(run_id: str, data, *, collect: bool = True, db=None):
-    """The run's saved model on new rows (engine/service/scoring_apply.py: the one model loader)."""
-    from engine.service import runner, tables
-    from engine.service.scoring_apply import score
+def _score(run_id: str, data: pd.DataFrame, *, collect: bool = True, db=None):
+    """The run's saved model on new rows: engine/service/scoring_apply.py (the scoring branch: the one model
+    loader) when this studio has it; until it is merged, the run's model as the what-if reads it back
+    (engine.service.background.run_model, the step cache) — the single place to switch."""
+    from types import SimpleNamespace
 
+    from engine.service import runner, tables
+
+    try:
+        from engine.service.scoring_apply import score
+    except ImportError:
+        from engine.service.background import run_model
+
+        model = run_model(run_id, db)
+        missing = [c for c in model.features if c not in data.columns]
+        if missing:
+            raise InvalidInput(Issue(Msg(f"the batches lack the model's column(s) {missing}",
+                                         f"批次数据缺少模型需要的列 {missing}"))) from None
+        return SimpleNamespace(frame=pd.DataFrame({"prediction": model.predict(data[list(model.features)])}))
     return score(tables.catalog(db), run_id, runner.get_run(run_id, db)["run_dir"], data=data, collect=collect)
 
 
@@ -86,9 +100,6 @@ def _predict(run_id: str, frame: pd.DataFrame, db) -> tuple[np.ndarray | None, M
     api = _api()
     try:
         scored = api.score(run_id, data=frame, collect=True, db=db)
-    except ImportError:  # a studio built without engine/service/scoring_apply.py
-        return None, Msg("no residual chart: this studio cannot apply saved models (scoring is not installed)",
-                         "没有残差图：本工作室无法应用保存的模型（未安装打分功能）")
     except InvalidInput as exc:
         why = exc.issues[0].message
         return None, Msg(f"no residual chart: {why}", f"没有残差图：{getattr(why, 'zh', why)}")

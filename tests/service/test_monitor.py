@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from engine import api
-from engine.errors import InvalidInput
+from engine.core.errors import InvalidInput
 from tests.service import monitor_setup as setup
 
 
