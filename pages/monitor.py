@@ -76,7 +76,8 @@ def _alerts(run_id: str, table: str) -> None:
         return
     labels = {a["alert_id"]: f"{a['row']} · {kind.get(a['kind'], a['kind'])} · {a['column']}" for a in rows}
     with st.form("mon_ack_form"):
-        chosen = st.multiselect(t("mon_ack_pick"), open_ids, format_func=labels.get, key="mon_ack_ids")
+        chosen = st.multiselect(t("mon_ack_pick"), open_ids, format_func=labels.get, key="mon_ack_ids",
+                                placeholder=t("mon_ack_placeholder"))
         c1, c2 = st.columns(2)
         user = c1.text_input(t("mon_ack_user"), key="mon_ack_user")
         note = c2.text_input(t("mon_ack_note"), key="mon_ack_note")
@@ -95,7 +96,7 @@ def live_view(run_id: str, table: str, baseline: int, webhook: str) -> None:
         s, series = report["summary"], report["series"]
         if report["new_alerts"]:
             st.toast(t("mon_new_alerts", n=len(report["new_alerts"])), icon=":material/notifications_active:")
-        st.caption(t("mon_checked", time=report["monitor"].get("checked_at") or "—", rules=", ".join(s["rules"])))
+        st.caption(t("mon_checked", time=(report["monitor"].get("checked_at") or "—")[:19].replace("T", " "), rules=", ".join(s["rules"])))
         _metrics(s)
         if s["retrain"]["suggested"]:
             st.warning(t("mon_retrain_suggested") + "\n\n" + "\n".join(

@@ -57,8 +57,10 @@ def ewma_cusum(chart: dict, title: str) -> go.Figure:
                              line={"color": "#ff7f0e"}, yaxis="y2"))
     fig.add_trace(go.Scatter(x=x, y=chart["cusum_lo"] / chart["cusum_h"], mode="lines", showlegend=False,
                              line={"color": "#ff7f0e"}, yaxis="y2"))
+    reach = max(1.5, 1.1 * float(np.nanmax(np.abs(np.r_[chart["cusum_hi"], chart["cusum_lo"], 0]))) / chart["cusum_h"])
     fig.update_layout(title=title, xaxis_title=t("mon_batch"), yaxis_title=t("mon_ewma_axis"),
-                      yaxis2={"overlaying": "y", "side": "right", "title": t("mon_cusum_axis"), "range": [-1.5, 1.5]},
+                      yaxis2={"overlaying": "y", "side": "right", "title": t("mon_cusum_axis"), "range": [-reach, reach],
+                              "showgrid": False, "zeroline": False},
                       **_LAYOUT)
     return fig
 

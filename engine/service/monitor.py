@@ -213,7 +213,8 @@ def check(run_id: str, table: str, *, baseline: int | None = None, webhook: str 
                         webhook=webhook if webhook is not None else (monitor or {}).get("webhook"), db=db)
     out = report(run_id, table=monitor["table_name"], baseline=monitor["baseline"], db=db)
     new = store.store_alerts(cat, monitor, out["alerts"])
-    store.mark_checked(cat, monitor["monitor_id"], out["summary"]["batches"])
+    monitor = {**monitor, "checked_at": store.mark_checked(cat, monitor["monitor_id"], out["summary"]["batches"]),
+               "checked_rows": out["summary"]["batches"]}
     if new and monitor.get("webhook"):
         error = post(monitor["webhook"], monitor, new, out["summary"])
         store.mark_sent(cat, [a["alert_id"] for a in new], error)

@@ -94,11 +94,14 @@ def monitors(cat: Catalog, run_id: str | None = None) -> list[dict]:
     return rows
 
 
-def mark_checked(cat: Catalog, mid: str, rows: int) -> None:
+def mark_checked(cat: Catalog, mid: str, rows: int) -> str:
+    """Record a check; returns its time (UTC, ISO)."""
+    now = _now()
     with cat.transaction() as con:
         ensure(con, cat.path)
         con.execute("UPDATE _studio_monitors SET checked_at = ?, checked_rows = ? WHERE monitor_id = ?",
-                    [_now(), int(rows), mid])
+                    [now, int(rows), mid])
+    return now
 
 
 # -- alerts --------------------------------------------------------------------------------------------------
