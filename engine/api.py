@@ -22,6 +22,7 @@ from engine.service.runner import (  # noqa: F401  (re-exported)
     compile_recipe, get_run, library, load_recipe, load_result, new_run_id, run_recipe, runs, validate_file)
 from engine.service.tables import (  # noqa: F401  (re-exported)
     catalog, derive_table, ingest, ingest_frame, profile_table, report_busy, tables)
+from engine.service.scoring_apply import save_frame_table, score_run as score  # noqa: F401  (re-exported)
 
 # -- templates and operators -------------------------------------------------------------------------------
 def list_templates() -> list[Template]:
