@@ -39,25 +39,10 @@ def _api():
 
 
 def _score(run_id: str, data: pd.DataFrame, *, collect: bool = True, db=None):
-    """The run's saved model on new rows: engine/service/scoring_apply.py (the scoring branch: the one model
-    loader) when this studio has it; until it is merged, the run's model as the what-if reads it back
-    (engine.service.background.run_model, the step cache) — the single place to switch."""
-    from types import SimpleNamespace
+    """The run's saved model on new rows (engine/service/scoring_apply.py: the one model loader)."""
+    from engine.service.scoring_apply import score_run
 
-    from engine.service import runner, tables
-
-    try:
-        from engine.service.scoring_apply import score
-    except ImportError:
-        from engine.service.background import run_model
-
-        model = run_model(run_id, db)
-        missing = [c for c in model.features if c not in data.columns]
-        if missing:
-            raise InvalidInput(Issue(Msg(f"the batches lack the model's column(s) {missing}",
-                                         f"批次数据缺少模型需要的列 {missing}"))) from None
-        return SimpleNamespace(frame=pd.DataFrame({"prediction": model.predict(data[list(model.features)])}))
-    return score(tables.catalog(db), run_id, runner.get_run(run_id, db)["run_dir"], data=data, collect=collect)
+    return score_run(run_id, data, collect=collect, db=db)
 
 
 def settings_for(result: dict, baseline: int | None = None, rules: list[str] | None = None,
@@ -104,9 +89,8 @@ def _predict(run_id: str, frame: pd.DataFrame, db) -> tuple[np.ndarray | None, M
         why = exc.issues[0].message
         return None, Msg(f"no residual chart: {why}", f"没有残差图：{getattr(why, 'zh', why)}")
     pred = scored.frame
-    column = "prediction" if "prediction" in pred.columns else next(
-        c for c in pred.columns if c.startswith("pred") and c != "out_of_range")
-    return pred[column].to_numpy(dtype=float), None
+    column = "probability" if "probability" in pred.columns else "prediction"  # a pass/fail run: its probability
+    return pd.to_numeric(pred[column], errors="coerce").to_numpy(dtype=float), None
 
 
 def _reference(result: dict, columns: list[str], db) -> dict[str, np.ndarray]:
