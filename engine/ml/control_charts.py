@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from engine.core.i18n import Msg
+
 D2 = 1.128    # E[moving range of 2] / sigma for a normal series
 D4 = 3.267    # upper limit of the moving range chart, in units of the average moving range
 
@@ -63,7 +65,7 @@ def limits_from(baseline: np.ndarray) -> Limits:
     values = np.asarray(baseline, dtype=float)
     values = values[np.isfinite(values)]
     if len(values) < 3:
-        raise ValueError("a baseline needs at least 3 batches")
+        raise ValueError(Msg("a baseline needs at least 3 batches", "基准期至少需要 3 批"))
     mr = np.abs(np.diff(values))
     mr_mean = float(mr.mean())
     sigma = max(mr_mean / D2, float(values.std(ddof=1)))  # the larger: a short baseline's sigma errs low as often
@@ -127,7 +129,8 @@ def check(values: np.ndarray, limits: Limits, rules=DEFAULT_RULES,
     "moving_range", "side": +1/-1 per batch (above/below the centre)}."""
     unknown = [r for r in rules if r not in RULES]
     if unknown:
-        raise ValueError(f"unknown control-chart rule(s) {unknown}; known: {list(RULES)}")
+        raise ValueError(Msg(f"unknown control-chart rule(s) {unknown}; known: {list(RULES)}",
+                             f"未知的判异规则 {unknown}；可用：{list(RULES)}"))
     x = np.asarray(values, dtype=float)
     z = (x - limits.center) / limits.sigma
     ok = np.isfinite(z)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.core.i18n import Msg
+
 METHODS = ("ks", "psi")
 
 
@@ -110,7 +112,8 @@ def drift(reference: np.ndarray, values: np.ndarray, n_columns: int = 1,
           settings: DriftSettings = DEFAULT_DRIFT) -> dict:
     """{"stat", "p", "flags", "threshold"} of one column: flagged where p < alpha / n_columns."""
     if settings.method not in METHODS:
-        raise ValueError(f"unknown drift method {settings.method!r}; known: {list(METHODS)}")
+        raise ValueError(Msg(f"unknown drift method {settings.method!r}; known: {list(METHODS)}",
+                             f"未知的漂移检验方法 {settings.method!r}；可用：{list(METHODS)}"))
     threshold = settings.alpha / max(1, n_columns)
     stat, p = (ks_windows(reference, values, settings, threshold) if settings.method == "ks"
                else psi_windows(reference, values, settings))

@@ -21,7 +21,7 @@ import pandas as pd
 
 from engine.core.errors import InvalidInput, Issue
 from engine.core.i18n import Msg
-from engine.ml import control_charts as cc, drift as dr
+from engine.ml import control_charts as cc
 from engine.ml.monitoring import Batches, MonitorSettings, evaluate
 from engine.store import monitoring as store
 
@@ -290,5 +290,3 @@ def alerts_json(out: dict) -> dict[str, Any]:
     """The CLI's --json: {"alerts": [{row, time, kind, rule, column, message, zh}], "summary": {...}}."""
     return {"alerts": [store.as_json(a) for a in out["alerts"]], "summary": out["summary"]}
 
-
-DEFAULT_DRIFT = dr.DEFAULT_DRIFT
