@@ -81,15 +81,17 @@ def shewhart_alarms(out: dict, start: int) -> np.ndarray:
 def in_control(checker: Checker, seeds, batches: int = 500) -> dict:
     base = checker.settings.baseline
     frames = [ml.live(base + batches, s, window=checker.windows) for s in seeds]
-    kinds, ours, plain = {}, 0, 0
+    kinds, ours, plain, sigmas = {}, 0, 0, []
     for frame, pred in zip(frames, checker.predict(frames)):
         out = checker.check(frame, pred)
+        sigmas.append(out["summary"]["limits"]["residual"]["sigma"])
         ours += len(out["alerts"])
         for a in out["alerts"]:
             kinds[f"{a['kind']}/{a['rule']}"] = kinds.get(f"{a['kind']}/{a['rule']}", 0) + 1
         plain += len(shewhart_alarms(out, 0))
     n = len(seeds) * batches / 500
-    return {"ours": ours / n, "shewhart": plain / n, "kinds": {k: v / n for k, v in sorted(kinds.items())}}
+    return {"ours": ours / n, "shewhart": plain / n, "kinds": {k: v / n for k, v in sorted(kinds.items())},
+            "residual_sigma": float(np.median(sigmas))}
 
 
 def detection(checker: Checker, seeds, sigma: float) -> dict:
@@ -160,9 +162,12 @@ def main() -> None:
     print(f"in control, false alarms per 500 batches: default rule set {fa['ours']:.2f}  |  plain Shewhart 3σ "
           f"(outcome + residual) {fa['shewhart']:.2f}  (ratio {fa['shewhart'] / max(fa['ours'], 1e-9):.1f}×)")
     print("   by kind: " + ", ".join(f"{k} {v:.2f}" for k, v in fa["kinds"].items()))
+    live_sd = ml.live_sigma(checker.windows)
+    print(f"   yield sd on the live line {live_sd:.3f}; residual chart sigma (median over seeds) "
+          f"{fa['residual_sigma']:.3f}: a 1σ yield shift is {live_sd / fa['residual_sigma']:.2f} residual sigmas")
     for sigma in (1.0, 2.0):
         d = detection(checker, seeds, sigma)
-        print(f"{sigma:.0f}σ shift of the yield's mean (σ = live sd {ml.live_sigma(checker.windows):.3f}): median "
+        print(f"{sigma:.0f}σ shift of the yield's mean (σ = live sd {live_sd:.3f}): median "
               f"batches to detect {d['ours']:.1f} (IQR {d['ours_q'][0]:.0f}–{d['ours_q'][1]:.0f}, missed within 60: "
               f"{d['missed']})  |  Shewhart 3σ {d['shewhart']:.1f}")
     for rate in (0.5, 0.2):
