@@ -49,9 +49,9 @@ def _metrics(s: dict) -> None:
     cols[3].metric(t("mon_uplift"), num(b["value"]),
                    help=t("mon_uplift_help", low=num(b["low"]), high=num(b["high"]), trials=b["trials"],
                           base=b["baseline_batches"]))
-    more = b["more_batches"]
+    more = b["more_batches"] if b["verdict"] != "not_seen" else None
     cols[4].metric(t("mon_more"), "—" if more is None else more,
-                   help=t("mon_confirmed") if b["confirmed"] else t("mon_more_help"))
+                   help=t(f"mon_verdict_{b['verdict']}"))
     if b["value"] is not None:
         st.caption(t("mon_uplift_line", value=num(b["value"]), low=num(b["low"]), high=num(b["high"]),
                      trials=b["trials"], base=b["baseline_batches"], logged=s.get("logged_trials", 0)))

@@ -38,11 +38,14 @@ def _print_summary(s: dict, lang: str) -> None:
     b = s["benefit"]
     if b["value"] is not None:
         more = "—" if b["more_batches"] is None else b["more_batches"]
+        verdict = {"confirmed": ("confirmed", "已确认"), "collecting": (f"{more} more batches to confirm",
+                                                                      f"还需 {more} 批确认"),
+                   "not_seen": ("the expected uplift does not show although enough batches ran",
+                                "批次已足够，但预期的提升没有出现")}[b["verdict"]]
         print((f"  实测收益：{_fmt(b['value'])} [{_fmt(b['low'])}, {_fmt(b['high'])}]（{b['trials']} 批试验 vs 基准 "
-               f"{b['baseline_batches']} 批；{'已确认' if b['confirmed'] else f'还需 {more} 批确认'}）" if zh else
+               f"{b['baseline_batches']} 批；{verdict[1]}）" if zh else
                f"  measured uplift: {_fmt(b['value'])} [{_fmt(b['low'])}, {_fmt(b['high'])}] ({b['trials']} trial "
-               f"batches vs {b['baseline_batches']} baseline; "
-               f"{'confirmed' if b['confirmed'] else f'{more} more batches to confirm'})"))
+               f"batches vs {b['baseline_batches']} baseline; {verdict[0]})"))
     if s["retrain"]["suggested"]:
         print("  建议重新训练（python -m engine monitor 运行ID --table 表名 --retrain）" if zh else
               "  retrain suggested (python -m engine monitor RUN_ID --table NAME --retrain)")

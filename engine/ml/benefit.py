@@ -22,14 +22,15 @@ def _clean(x) -> np.ndarray:
 def uplift(baseline, trials, *, expected: float | None = None, goal: str = "maximize",
            confidence: float = 0.95, power: float = 0.8) -> dict:
     """{trials, baseline_batches, baseline_mean, trial_mean, value, low, high, confidence, expected, confirmed,
-    batches_needed, more_batches} — `more_batches` is None when no number of trial batches can confirm it (no
-    expected change, or the baseline's own noise is too large)."""
+    batches_needed, more_batches, verdict} — `more_batches` is None when no number of trial batches can confirm it
+    (no expected change, or the baseline's own noise is too large); `verdict` is confirmed, collecting, or not_seen
+    (as many batches as would confirm the expected change, yet the interval does not show it)."""
     from scipy.stats import norm, t as student
 
     b, r = _clean(baseline), _clean(trials)
     out = {"trials": int(len(r)), "baseline_batches": int(len(b)), "baseline_mean": _mean(b), "trial_mean": _mean(r),
            "value": None, "low": None, "high": None, "confidence": confidence, "expected": expected,
-           "confirmed": False, "batches_needed": None, "more_batches": None}
+           "confirmed": False, "batches_needed": None, "more_batches": None, "verdict": "collecting"}
     if len(b) < 2 or len(r) < 1:
         return out
     sb2 = b.var(ddof=1)
@@ -50,6 +51,9 @@ def uplift(baseline, trials, *, expected: float | None = None, goal: str = "maxi
             out["more_batches"] = max(0, out["batches_needed"] - len(r))
     if out["confirmed"]:
         out["more_batches"] = 0
+    # confirmed | collecting (more batches would settle it) | not_seen (enough batches, no uplift shows)
+    out["verdict"] = "confirmed" if out["confirmed"] else (
+        "collecting" if out["more_batches"] is None or out["more_batches"] > 0 else "not_seen")
     return out
 
 

@@ -102,8 +102,9 @@ def test_uplift_interval_and_batches_still_needed():
     assert not out["confirmed"] and out["batches_needed"] > 8 and out["more_batches"] == out["batches_needed"] - 8
     big = benefit.uplift(base, rng.normal(83, 2, 60), expected=1.0)
     assert big["confirmed"] and big["low"] > 0 and big["more_batches"] == 0
-    worse = benefit.uplift(base, rng.normal(83, 2, 60), goal="minimize")
-    assert not worse["confirmed"]
+    assert out["verdict"] == "collecting" and big["verdict"] == "confirmed"
+    worse = benefit.uplift(base, rng.normal(83, 2, 60), goal="minimize", expected=-1.0)
+    assert not worse["confirmed"] and worse["verdict"] == "not_seen"
     assert benefit.uplift(base, [])["value"] is None
 
 
