@@ -112,6 +112,8 @@ def live_view(run_id: str, table: str, baseline: int, webhook: str) -> None:
             st.plotly_chart(charts.individuals(series["outcome"], series["outcome_chart"],
                                                _sigma_limit(s, "outcome"), t("mon_outcome_chart", target=target)),
                             width="stretch", key="mon_chart_outcome")
+            st.plotly_chart(charts.moving_range(series["outcome"], series["outcome_chart"],
+                                                t("mon_mr_chart", what=target)), width="stretch", key="mon_chart_outcome_mr")
             st.plotly_chart(charts.ewma_cusum(series["outcome_chart"], t("mon_small_shifts", what=target)),
                             width="stretch", key="mon_chart_outcome_ewma")
         with tabs[1]:
@@ -121,6 +123,9 @@ def live_view(run_id: str, table: str, baseline: int, webhook: str) -> None:
                 st.plotly_chart(charts.individuals(series["residual"], series["residual_chart"],
                                                    _sigma_limit(s, "residual"), t("mon_residual_chart", target=target)),
                                 width="stretch", key="mon_chart_residual")
+                st.plotly_chart(charts.moving_range(series["residual"], series["residual_chart"],
+                                                    t("mon_mr_chart", what=t("mon_residual"))),
+                                width="stretch", key="mon_chart_residual_mr")
                 st.plotly_chart(charts.ewma_cusum(series["residual_chart"], t("mon_small_shifts",
                                                                               what=t("mon_residual"))),
                                 width="stretch", key="mon_chart_residual_ewma")

@@ -43,6 +43,26 @@ def individuals(values: np.ndarray, chart: dict, sigma_limit: float, title: str)
     return fig
 
 
+def moving_range(values: np.ndarray, chart: dict, title: str) -> go.Figure:
+    """The moving range |x_i − x_(i−1)| with its upper limit (D4 × the baseline's average moving range)."""
+    lim, base, ucl = chart["limits"], chart["offset"], chart["mr_limit"]
+    mr = np.abs(np.diff(np.asarray(values, dtype=float), prepend=np.nan))
+    x = np.arange(len(mr))
+    fig = go.Figure(go.Scatter(x=x, y=mr, mode="lines+markers", marker={"size": 3}, name=t("mon_mr"),
+                               line={"width": 1, "color": "#9467bd"}))
+    over = np.flatnonzero(np.nan_to_num(mr) > ucl)
+    over = over[over >= base]
+    if len(over):
+        fig.add_trace(go.Scatter(x=over, y=mr[over], mode="markers", name=t("mon_flagged"),
+                                 marker={"color": "#d62728", "size": 8, "symbol": "x"}))
+    for y, dash, name in ((lim.mr_mean, "solid", t("mon_centre")), (ucl, "dash", t("mon_limits"))):
+        fig.add_trace(go.Scatter(x=[0, len(mr) - 1], y=[y, y], mode="lines", name=name, hoverinfo="skip",
+                                 line={"color": "#7f7f7f", "dash": dash, "width": 1}))
+    fig.add_vrect(x0=-0.5, x1=base - 0.5, fillcolor="#bbbbbb", opacity=0.15, line_width=0)
+    fig.update_layout(title=title, xaxis_title=t("mon_batch"), **{**_LAYOUT, "height": 220})
+    return fig
+
+
 def ewma_cusum(chart: dict, title: str) -> go.Figure:
     """The EWMA (with its limits) and the CUSUM (with its decision interval) of the standardised series."""
     base = chart["offset"]

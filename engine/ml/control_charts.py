@@ -174,7 +174,7 @@ def check(values: np.ndarray, limits: Limits, rules=DEFAULT_RULES,
     if "nelson8" in wanted:
         flags["nelson8"] = _run_of(ok & (np.abs(zz) > 1), 8)
     return {"z": z, "flags": flags, "ewma": e, "ewma_limit": e_lim, "cusum_hi": c_hi, "cusum_lo": c_lo,
-            "cusum_h": s.cusum_h, "moving_range": mr, "side": np.sign(zz).astype(int)}
+            "cusum_h": s.cusum_h, "moving_range": mr, "mr_limit": D4 * limits.mr_mean, "side": np.sign(zz).astype(int)}
 
 
 def episodes(flags: np.ndarray, quiet: int = 1) -> np.ndarray:
