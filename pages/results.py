@@ -11,6 +11,7 @@ from ui.i18n import bilingual, choice_label, t
 from ui.i18n import lang as current_lang
 from ui.pareto import show_tuning
 from ui.savings import show_savings
+from ui.scoring import show_apply
 from ui.widgets import guard, num, page_start, pick_succeeded_run, status_text
 
 page_start()
@@ -51,6 +52,8 @@ if result.get("test_reduction"):            # the test-item reduction template: 
         show_test_reduction(result)
     st.download_button(t("download_result"), json.dumps(result, ensure_ascii=False, indent=2),
                        file_name=f"result_{run_id}.json", mime="application/json")
+    with guard():
+        show_apply(run_id, result, "results")
     st.stop()
 
 with guard():
@@ -182,3 +185,6 @@ with guard():
             st.switch_page("pages/run.py")
     st.download_button(t("download_result"), json.dumps(result, ensure_ascii=False, indent=2),
                        file_name=f"result_{run_id}.json", mime="application/json")
+
+with guard():
+    show_apply(run_id, result, "results")

@@ -112,6 +112,9 @@ def execute_run(prepared: PreparedRun, *, out_dir: str | Path | None = None,
     cancelled, timed_out = _with_deadline(cancelled, started)
     executor = executor or LocalExecutor(StepCache(config.cache_dir(prepared.catalog.path)))
     artifacts = {"result": "result.json", "pipeline": "pipeline.json", "recipe": "recipe.yaml"}
+    model_ref = _scoring().model_output(pipeline)
+    if model_ref is not None:  # the final model is kept in the run folder, for scoring new data later
+        pipeline.outputs.setdefault(_MODEL_OUTPUT, model_ref)
     try:
         execution = executor.execute(pipeline, run_id, on_event=on_progress, on_step=lambda r: store.step_later(run_id, r),
                                      cancelled=cancelled)
@@ -137,9 +140,13 @@ def execute_run(prepared: PreparedRun, *, out_dir: str | Path | None = None,
         if isinstance(exc, StepFailed):
             raise RunFailed(run_id, step_id, exc.msg) from None
         raise
+    model = execution.outputs.pop(_MODEL_OUTPUT, None)
+    scoring = _scoring().save_run_model(model, run_dir, run_id=run_id, pipeline=pipeline) if model is not None else None
     wall = time.perf_counter() - started
     result = result_io.build(run_id, "succeeded", pipeline, execution, recipe_path=recipe_path, wall_seconds=wall,
                              artifacts=artifacts)
+    if scoring:
+        result["scoring"] = scoring
     result["run_dir"] = str(run_dir)
     _publish(run_dir, out_dir, result, artifacts)  # first: the result is safe whatever the data factory does
 
@@ -187,6 +194,15 @@ def _record(run_dir: Path, write: Callable[[], None]) -> None:
                        f"the run list records it from there once the data factory is free",
                        f"{exc.text('zh')}。运行本身已完成：结果已保存在 {run_dir / 'result.json'}，"
                        f"数据工厂空闲后运行列表会据此记录")) from None
+
+
+_MODEL_OUTPUT = "_final_model"  # the pipeline output that carries the model to save (never into result.json)
+
+
+def _scoring():
+    from engine.service import scoring
+
+    return scoring
 
 
 def _status_of(exc: BaseException) -> str:

@@ -267,9 +267,11 @@ def _fingerprint(*parts: str) -> str:
 
 
 def ingest_file(catalog: Catalog, path: str | Path, table: str, options: IngestOptions | dict | None = None, *,
-                replace: bool = False, sheet=None, on_progress: Progress | None = None) -> TableInfo:
+                replace: bool = False, sheet=None, on_progress: Progress | None = None,
+                after: Callable | None = None) -> TableInfo:
     """Ingest `path` into `table`: read and checked outside the data factory, then stored in one short transaction
-    (on any error the data factory is unchanged)."""
+    (on any error the data factory is unchanged). `after(con, info)` runs inside that transaction (e.g. a watch
+    folder's ledger entry, committed with the rows or not at all)."""
     try:
         opts = IngestOptions.model_validate(options or {})
     except ValidationError as exc:
@@ -297,6 +299,8 @@ def ingest_file(catalog: Catalog, path: str | Path, table: str, options: IngestO
             progress(0.99, Msg("storing in the data factory", "写入数据工厂"))
             with _short_transaction(_storing(catalog, table, path), staged.file) as con:
                 info = (_append if append else _replace_or_create)(catalog, con, path, table, opts, sha, staged)
+                if after is not None:
+                    after(con, info)
     finally:
         hasher.join()
     progress(1.0, Msg("done", "完成"))
