@@ -1,10 +1,15 @@
 """AI Studio — Streamlit entry: navigation and language switch, nothing else."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui.i18n import LANGS, keep_lang_in_url, lang, t
 
-st.set_page_config(page_title="AI Studio · AI 创作间", page_icon=":material/factory:", layout="wide")
+# a local image, served by this server: a ":material/…:" icon makes the browser fetch the favicon from a font CDN,
+# which an offline plant network refuses on every page (tests/ui/test_firsthour_browser.py checks no request leaves)
+ICON = Path(__file__).resolve().parent / "ui" / "assets" / "favicon.png"
+st.set_page_config(page_title="AI Studio · AI 创作间", page_icon=str(ICON), layout="wide")
 
 
 def _set_lang() -> None:

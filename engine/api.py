@@ -120,6 +120,45 @@ def migrate_recipe(path: str | Path, *, to: str | None = None, write: bool = Fal
     return migrate.migrate_file(path, library(), to, write)
 
 
+# -- a process expert's first hour (issue 16): checks before a benefit, plain words, the role board ----------
+def check_result(result: dict) -> dict:
+    """Whether a run's recommendation can be acted on (engine.optim.sanity): its stored verdict, or one computed now
+    for results written before the check existed."""
+    from engine.optim.sanity import check_result as check
+
+    return result.get("sanity") or check(result)
+
+
+def plain_words(result: dict) -> dict:
+    """A run's numbers in plain words (engine/report/plain.py): model quality, the optimiser's status, the scenario."""
+    from engine.report.plain import quality_words, scenario_words, solver_words
+
+    pred = result.get("predicted") or {}
+    context = ((result.get("recipe") or {}).get("content") or {}).get("roles", {}).get("context") or []
+    return {"quality": quality_words(result.get("metrics") or {}), "solver": solver_words(pred.get("solver")),
+            "scenario": scenario_words(pred, context) if pred else None}
+
+
+def table_consequences(table: str, target: str, columns: list[str], db=None) -> list[dict]:
+    """Which of `columns` are consequences of `target` in a data-factory table (engine/ml/consequences.py), each
+    with its evidence: shown on the Build page before a run, for the expert to confirm or move."""
+    from engine.ml.consequences import SAMPLE_ROWS, find_consequences
+
+    cat = catalog(db)
+    have = set(cat.table_info(table).columns)
+    wanted = [c for c in dict.fromkeys([target, *columns]) if c in have]
+    if target not in have or len(wanted) < 2:
+        return []
+    return find_consequences(cat.read_table(table, wanted, limit=SAMPLE_ROWS), target, wanted[1:])
+
+
+def match_columns(columns: list[str], pattern: str) -> list[str]:
+    """Columns matching a search on the role board: a glob such as `*_sp`, or a part of the name."""
+    from engine.service.role_guess import match_columns as match
+
+    return match(columns, pattern)
+
+
 # -- studio pages (Streamlit-free helpers, kept in their own modules) ----------------------------------------
 from engine.service.background import (  # noqa: E402,F401  (re-exported)
     cancel_run, run_model, run_status, start_run, wait_run, what_if)

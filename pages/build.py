@@ -6,9 +6,10 @@ from engine import api
 from engine.core.errors import InvalidInput
 from ui import charts
 from ui.expert import expert_form
+from ui.firsthour import consequence_gate, guess_banner
 from ui.forms import template_form
 from ui.i18n import bilingual, labeller, t
-from ui.roles import recipe_roles, role_board, role_label
+from ui.roles import guess_params, recipe_roles, role_board, role_label
 from ui.widgets import guard, issues_by_key, page_start, show_error
 
 page_start()
@@ -63,10 +64,15 @@ with guard():
     st.caption(t("roles_drag_help"))
     roles = role_board(template, table, "build.roles", from_recipe.get("roles"), gen)
     role_slot = st.empty()
+    checked, confirmed, blocked = True, [], False
+    with guard():
+        checked = guess_banner(template, roles, "build.roles")     # a guess is shown as one until confirmed
+        confirmed, blocked = consequence_gate(table, roles, "build.roles")  # consequences are not levers
 
     st.subheader(t("step_params"))
     columns = list(api.catalog().table_info(table).columns)
-    params = template_form(template, key=f"{key}.params", columns=columns, initial=from_recipe.get("params"))
+    params = template_form(template, key=f"{key}.params", columns=columns,
+                           initial=from_recipe.get("params") or guess_params("build.roles") or None)
 
     st.subheader(t("step_expert"))
     features = roles.get("controllable", []) + roles.get("context", [])
@@ -80,6 +86,8 @@ with guard():
     st.subheader(t("step_check"))
     name = st.text_input(t("recipe_name"), value=from_recipe.get("name") or f"{bilingual(template.title)} · {table}",
                          key=f"{key}.name")
+    if confirmed:
+        expert = {**expert, "confirmed_settings": confirmed}
     recipe = {"template": template.key, "name": name, "data": {"table": table}, "roles": recipe_roles(roles),
               "params": params.values, "expert": expert}
     saved[key] = {"name": name, "roles": recipe["roles"], "params": params.values, "expert": expert}
@@ -103,7 +111,11 @@ with guard():
     if params.errors:
         pipeline = None
     if pipeline is not None:
-        st.success(t("recipe_ok", steps=len(pipeline.steps), features=len(pipeline.roles.get("features", []))))
+        sizes = {"steps": len(pipeline.steps), "features": len(pipeline.roles.get("features", []))}
+        if checked and not blocked:
+            st.success(t("recipe_ok", **sizes))
+        else:  # a guess is never called valid: amber until the expert has checked the roles
+            st.warning(t("fh_recipe_ok_guess", **sizes) if not checked else t("fh_run_blocked"))
         st.graphviz_chart(charts.pipeline_dot(pipeline, {s.id: s.title for s in template.steps}))
 
     text = api.recipe_yaml(recipe)
@@ -114,7 +126,7 @@ with guard():
                       disabled=pipeline is None)
     if b.button(t("save_recipe"), disabled=pipeline is None):
         st.success(t("recipe_saved", path=api.save_recipe(recipe)))
-    if c.button(t("run_button"), type="primary", disabled=pipeline is None):
+    if c.button(t("run_button"), type="primary", disabled=pipeline is None or blocked):
         try:
             st.session_state["current_run"] = api.start_run(recipe)
         except InvalidInput as exc:

@@ -48,6 +48,10 @@ with guard():
     same = [i for i, r in enumerate(done) if i > 0 and r["template_id"] == done[0]["template_id"]]
     run_a = a.selectbox(t("run_a"), ids, index=same[0] if same else 1, format_func=label.get, key="cmp_a")
     run_b = b.selectbox(t("run_b"), ids, index=0, format_func=label.get, key="cmp_b")
+    template_of = {r["run_id"]: r["template_id"] for r in done}
+    if template_of[run_a] != template_of[run_b]:  # an energy run next to a yield run measures different things
+        st.warning(t("fh_history_other_template", a=template_of[run_a], b=template_of[run_b]))
+        st.stop()
     diff = api.compare_runs(run_a, run_b)
 
     def table(rows: list[dict], title: str, header: str, translate: bool = False) -> None:

@@ -4,12 +4,16 @@ import json
 
 import streamlit as st
 
+from engine.core.numbers import tidy
+
 from engine import api
 from engine.core.errors import StudioError
 from ui import charts
 from ui.i18n import bilingual, choice_label, t
 from ui.i18n import lang as current_lang
 from ui.pareto import show_tuning
+from ui.firsthour import (goal_colour, reset_what_if, scenario_choice, show_consequences, show_quality_words,
+                          show_solver, show_verdict, template_of, what_if_outcome)
 from ui.savings import show_savings
 from ui.scoring import show_apply
 from ui.widgets import guard, num, page_start, pick_succeeded_run, status_text
@@ -27,6 +31,11 @@ with guard():
     st.caption(t("result_caption", template=f"{result['template']['id']}@{result['template']['version']}",
                  source=(data.get("binding") or {}).get("table") or data["source"], rows=data["rows"],
                  status=status_text(result["status"]), seconds=result["timings"]["total_seconds"]))
+
+actionable = True
+with guard():
+    actionable = show_verdict(result)   # sanity before success: an impossible result shows no benefit
+    show_consequences(result)
 
 with guard():
     report_cols = st.columns(3)
@@ -64,6 +73,7 @@ with guard():
         col.metric(choice_label(f"metric.{name}"), f"{num(metrics[name]['mean'])} ± {num(metrics[name]['std'], 1)}")
     st.caption(t("cv_caption", folds=metrics.get("folds"), cv=choice_label(metrics.get("cv")),
                  task=choice_label(metrics.get("task"))))
+    show_quality_words(result)
     for warning in metrics.get("warnings") or []:
         st.warning(bilingual(warning))
     pva = (result.get("outputs", {}).get("model_report") or {}).get("predicted_vs_actual")
@@ -90,21 +100,29 @@ with guard():
         c1, c2, c3 = st.columns(3)
         c1.metric(t("baseline"), num(predicted["baseline"]["value"]))
         c2.metric(t("recommended"), num(predicted["recommended"]["value"]),
-                  f"{num(up['value'])} ({num(up.get('pct'), 2)} %)")
+                  f"{num(up['value'])} ({num(up.get('pct'), 2)} %)",
+                  delta_color=goal_colour(predicted) if actionable else "off")
         c3.metric(t("uplift_interval"), f"[{num(up['low'])}, {num(up['high'])}]")
         st.caption(t("outcome_caption", target=predicted.get("target"), goal=choice_label(predicted.get("goal")),
                      scenario=choice_label(predicted.get("scenario"))))
+        scenario_choice(result, template_of(result))
         for warning in predicted.get("warnings") or []:
             st.warning(bilingual(warning))
-        solver_caption(predicted)
         if predicted.get("fallback"):
             st.info(bilingual(predicted["fallback"]))
-        dist = predicted.get("distance_to_data") or {}
-        if dist.get("trust_radius") is not None:
-            st.caption(t("distance_caption", value=num(dist.get("value")), radius=num(dist.get("trust_radius"))))
-        elif dist.get("typical") is not None:
-            st.caption(t("distance_caption_typical", value=num(dist.get("value")), radius=num(dist.get("typical"))))
-        show_savings(result.get("savings"))
+        show_solver(predicted)  # in words; the solver's own terms under "details"
+        with st.expander(t("fh_details")):
+            solver_caption(predicted)
+            dist = predicted.get("distance_to_data") or {}
+            if dist.get("trust_radius") is not None:
+                st.caption(t("distance_caption", value=num(dist.get("value")), radius=num(dist.get("trust_radius"))))
+            elif dist.get("typical") is not None:
+                st.caption(t("distance_caption_typical", value=num(dist.get("value")),
+                             radius=num(dist.get("typical"))))
+        if actionable:
+            show_savings(result.get("savings"))
+        elif result.get("savings"):
+            st.info(t("fh_money_hidden"))
 
 with guard():
     show_tuning(result)  # recipe tuning only: cost and the quality-vs-cost front
@@ -143,28 +161,30 @@ def what_if_inputs(recs: list[dict]) -> dict:
         lo, hi = rec.get("envelope") or [rec["low"], rec["high"]]
         lo, hi = min(lo, rec["value"]), max(hi, rec["value"])
         if hi > lo:
-            settings[rec["name"]] = st.slider(rec["name"], float(lo), float(hi), float(rec["value"]),
-                                              step=(hi - lo) / 200, key=f"wi.{run_id}.{rec['name']}")
+            settings[rec["name"]] = st.slider(rec["name"], tidy(float(lo)), tidy(float(hi)), tidy(float(rec["value"])),
+                                              step=tidy((hi - lo) / 200, 2), key=f"wi.{run_id}.{rec['name']}")
     return settings
 
 
 with guard():
     st.subheader(t("what_if"))
     st.caption(t("what_if_help"))
+    # the prediction stays in view: the inputs scroll inside their own box, the outcome sits beside them
     sliders, outcome_box = st.columns([2, 3])
+    pinned = outcome_box.container()
     with sliders:
-        settings = what_if_inputs(result["recommendations"])
-    with outcome_box:
+        st.button(t("fh_what_if_reset"), icon=":material/restart_alt:", key=f"wi_reset.{run_id}",
+                  on_click=reset_what_if, args=(run_id, result["recommendations"]))
+        many = len(result["recommendations"]) > 6
+        with st.container(height=420) if many else st.container():
+            settings = what_if_inputs(result["recommendations"])
+    with pinned:
         try:
             outcome = api.what_if(run_id, settings)
         except StudioError as exc:
             st.info(t("what_if_unavailable", message=bilingual(exc)))
             outcome = None
-        if outcome:
-            st.metric(t("what_if_value"), num(outcome["value"]),
-                      f"{num(outcome['change'])} {t('vs_baseline')}" if outcome.get("change") is not None else None)
-            st.caption(t("what_if_ranges", low=num(outcome["low"]), high=num(outcome["high"]),
-                         folds_low=num(outcome["folds_low"]), folds_high=num(outcome["folds_high"])))
+        what_if_outcome(outcome, predicted)
         if predicted:
             st.plotly_chart(charts.outcome_band(predicted, outcome), width="stretch")
 
@@ -175,7 +195,7 @@ with guard():
         a, b, c = st.columns([2, 2, 1], vertical_alignment="bottom")
         name = a.selectbox(t("pin_which"), [r["name"] for r in recs], key=f"pin_name.{run_id}")
         rec = next(r for r in recs if r["name"] == name)
-        value = b.number_input(t("pin_value"), value=float(rec.get("baseline") or rec["value"]), format="%g",
+        value = b.number_input(t("pin_value"), value=tidy(float(rec.get("baseline") or rec["value"])), format="%g",
                                key=f"pin_value.{run_id}.{name}")
         if c.button(t("rerun_button")):
             recipe = result["recipe"]["content"]

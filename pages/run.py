@@ -34,13 +34,26 @@ def step_name(step: dict) -> str:
     return bilingual(step.get("title")) or step["step_id"]
 
 
+def progress_text(status: dict, current: dict | None, fraction: float) -> str:
+    """The step, what it is doing inside (fold k of K, trial n of N …) and the time it still needs."""
+    if not current:
+        return f"{round(100 * fraction)} %"
+    text = t("progress_step", step=step_name(current), pct=round(100 * fraction))
+    inside = bilingual(status.get("message"))
+    if inside and inside not in ("running", "运行中"):
+        text += f" — {inside}"
+    left = status.get("step_seconds_left")
+    if left is not None:
+        text += f" — {t('fh_time_left', seconds=max(1, round(left)))}"
+    return text
+
+
 def panel(run_id: str) -> dict:
     status = api.run_status(run_id)
     st.markdown(f"### {status_text(status['status'])}")
     fraction = min(max(status["fraction"], 0.0), 1.0)
     current = next((s for s in status["steps"] if s["step_id"] == status.get("step")), None)
-    st.progress(fraction, text=t("progress_step", step=step_name(current), pct=round(100 * fraction))
-                if current else f"{round(100 * fraction)} %")
+    st.progress(fraction, text=progress_text(status, current, fraction))
     st.dataframe([{t("col_step"): step_name(s), t("col_operator"): s.get("op") or "",
                    t("col_status"): status_text(s["status"], plain=True), t("col_seconds"): seconds(s.get("seconds")),
                    t("col_cached"): "✓" if s.get("cached") else ""} for s in status["steps"]],

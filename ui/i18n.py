@@ -21,7 +21,13 @@ LANGS = {"zh": "中文", "en": "English"}
 
 @lru_cache(maxsize=1)
 def _strings() -> dict[str, Any]:
-    return yaml.safe_load((Path(__file__).parent / "strings.yaml").read_text(encoding="utf-8"))
+    here = Path(__file__).parent
+    strings = yaml.safe_load((here / "strings.yaml").read_text(encoding="utf-8"))
+    for extra in sorted(here.glob("strings_*.yaml")):  # one file per feature: merges stay simple
+        more = yaml.safe_load(extra.read_text(encoding="utf-8")) or {}
+        strings.setdefault("choices", {}).update(more.pop("choices", {}) or {})
+        strings.update(more)
+    return strings
 
 
 def lang() -> str:

@@ -7,9 +7,11 @@ import streamlit as st
 from streamlit_sortables import sort_items
 
 from engine import api
-from ui.i18n import bilingual, choice_label, t
+from ui.i18n import bilingual, choice_label, labeller, t
 
 POOL = "columns"  # the box of columns that play no role yet
+BIG = 40          # from this many columns on, the board draws a few per box and a search finds the rest
+SHOWN = 12        # columns drawn per box on a big board (those matching the search first)
 _STYLE = """
 .sortable-component {gap: 6px;}
 .sortable-container {min-width: 150px; background: #f6f8fb; border-radius: 6px;}
@@ -49,7 +51,7 @@ def initial_roles(template, table: str, given: dict[str, list[str]] | None = Non
         roles[box] += [c for c in cols if c in columns and c not in placed]
         placed |= set(cols)
     roles[POOL] += [c for c in columns if c not in placed]
-    return roles, (guess.notes if guess else [])
+    return roles, (guess.notes if guess else []), guess
 
 
 def role_board(template, table: str, key: str, given: dict | None = None, generation: int = 0) -> dict[str, list[str]]:
@@ -57,14 +59,20 @@ def role_board(template, table: str, key: str, given: dict | None = None, genera
     state = _state(key)
     source = (template.key, table, generation)
     if state["source"] != source:
-        first, notes = initial_roles(template, table, given)
-        state.update(source=source, roles=first, notes=notes, version=state["version"] + 1)
-    roles, names = state["roles"], role_names(template)
-    items = [{"header": role_label(template, r), "items": list(roles[r])} for r in names]
+        first, notes, guess = initial_roles(template, table, given)
+        state.update(source=source, roles=first, notes=notes, version=state["version"] + 1, guessed=guess is not None,
+                     checked=False, params=dict(getattr(guess, "params", None) or {}))
+    names = role_names(template)
+    shown = board_tools(template, key, state, names)
+    roles = state["roles"]
+    items = [{"header": role_label(template, r) + (f" ({len(roles[r])})" if len(roles[r]) > len(shown[r]) else ""),
+              "items": list(shown[r])} for r in names]
     dragged = sort_items(items, multi_containers=True, direction="vertical", custom_style=_STYLE,
                          key=f"{key}.drag.{state['version']}")
     if isinstance(dragged, list) and len(dragged) == len(names):
-        new = {r: list(box.get("items", [])) for r, box in zip(names, dragged)}
+        moved = {r: list(box.get("items", [])) for r, box in zip(names, dragged)}
+        # columns not drawn stay where they were; the drawn ones go where they were dropped
+        new = {r: moved[r] + [c for c in roles[r] if c not in shown[r]] for r in names}
         if new != roles:
             state["roles"] = roles = new
     if state.get("notes"):
@@ -82,10 +90,73 @@ def role_board(template, table: str, key: str, given: dict | None = None, genera
     return roles
 
 
+def board_tools(template, key: str, state: dict, names: list[str]) -> dict[str, list[str]]:
+    """Search (a part of a name or a glob like `*_sp`) and a bulk move of every match into one box; on a big table
+    each box draws only SHOWN columns (matches first) so the page stays short. Returns the columns drawn per box."""
+    roles = state["roles"]
+    every = [c for r in names for c in roles[r]]
+    big = len(every) >= BIG
+    a, b, c = st.columns([3, 2, 1], vertical_alignment="bottom")
+    pattern = a.text_input(t("fh_board_search"), key=f"{key}.search", placeholder="*_sp")
+    matching = api.match_columns(every, pattern)
+    dest = b.selectbox(t("fh_board_move_to"), names[1:], key=f"{key}.move_to",
+                       format_func=labeller(names[1:], lambda r: role_label(template, r)))
+    c.button(t("fh_board_move", count=len(matching)), key=f"{key}.move", disabled=not matching,
+             on_click=_bulk_move, args=(key, matching, dest))
+    if pattern:
+        a.caption(t("fh_board_matches", count=len(matching)))
+    if not big and not pattern:
+        return {r: list(roles[r]) for r in names}
+    first = set(matching)
+    shown = {r: ([x for x in roles[r] if x in first] if pattern else list(roles[r]))[:SHOWN] for r in names}
+    hidden = sum(len(roles[r]) - len(shown[r]) for r in names)
+    if hidden:
+        st.caption(t("fh_board_hidden", count=hidden))
+    return shown
+
+
+def _bulk_move(key: str, columns: list[str], role: str) -> None:
+    """Move every column in `columns` into `role` (out of the other boxes) and redraw the board."""
+    state = _state(key)
+    moving = set(columns)
+    roles = {r: [c for c in cols if c not in moving] for r, cols in state["roles"].items()}
+    roles[role] = [c for c in state["roles"][role] if c in moving] + roles[role] + \
+        [c for c in columns if c not in state["roles"][role]]
+    state.update(roles=roles, version=state["version"] + 1)
+
+
+def move_to(key: str, columns: list[str], role: str) -> None:
+    """Move columns into a role box from outside the board (e.g. consequences → ignore)."""
+    _bulk_move(key, columns, role)
+
+
+def guess_state(key: str) -> dict:
+    """{'guessed': the roles came from the engine's guess, 'checked': the expert confirmed them}."""
+    state = _state(key)
+    checked = st.session_state.setdefault("build_roles_checked", {})
+    return {"guessed": bool(state.get("guessed")), "checked": bool(checked.get(repr(state.get("source")))),
+            "source": abs(hash(repr(state.get("source")))) % 10**8}
+
+
+def guess_params(key: str) -> dict:
+    """Parameter suggestions that came with the guess (e.g. minimise an energy use)."""
+    return dict(_state(key).get("params") or {})
+
+
+def confirm_guess(key: str, widget_key: str) -> None:
+    """The expert ticked (or unticked) 'the roles are right'."""
+    # kept per template, table and recipe generation, outside the board's state: a redraw of the board (the
+    # browser re-sending a stale choice) must not forget the expert's word
+    checked = st.session_state.setdefault("build_roles_checked", {})
+    checked[repr(_state(key).get("source"))] = bool(st.session_state.get(widget_key))
+
+
 def _picked(key: str, role: str, widget_key: str) -> None:
     """A multiselect changed: move its columns into `role` (out of every other box), bump the board."""
     state = _state(key)
     chosen = list(st.session_state[widget_key])
+    if set(chosen) == set(state["roles"][role]):
+        return  # the browser re-sent the same choice: nothing moved (a redraw would drop what the board holds)
     roles = {r: [c for c in cols if c not in chosen] for r, cols in state["roles"].items()}
     dropped = [c for c in state["roles"][role] if c not in chosen]
     roles[role] = chosen

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -59,11 +58,9 @@ def place_issues(exc: InvalidInput, form, prefix: str) -> None:
 
 def num(value: Any, digits: int = 3) -> str:
     """A number for people: 4 significant digits by default, '—' for none."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f"{value:.{digits + 1}g}" if abs(value) < 1e5 else f"{value:,.0f}"
-    return str(value)
+    from engine.core.numbers import people
+
+    return people(value, digits + 1)
 
 
 def seconds(value: Any) -> str:

@@ -72,11 +72,16 @@ def _threads(cells: int) -> int:
     return 1 if cells < 750_000 else cores
 
 
-def fit_booster(x: pd.DataFrame, y: np.ndarray, params: dict, check: Callable[[], None] | None = None) -> lgb.Booster:
-    """Train; `check()` runs every 25 rounds so that a cancel request stops a long fit (it raises)."""
+def fit_booster(x: pd.DataFrame, y: np.ndarray, params: dict, check: Callable[[], None] | None = None,
+                within: Callable[[float], None] | None = None) -> lgb.Booster:
+    """Train; `check()` (or `within(share of the rounds done)`, which also reports how far the fit is) runs every
+    25 rounds so that a cancel request stops a long fit (it raises)."""
     params = dict(params)
     rounds = params.pop("n_estimators")
-    callbacks = [lambda env: check() if env.iteration % 25 == 0 else None] if check else None
+    if within is not None:
+        callbacks = [lambda env: within(env.iteration / max(rounds, 1)) if env.iteration % 25 == 0 else None]
+    else:
+        callbacks = [lambda env: check() if env.iteration % 25 == 0 else None] if check else None
     data = lgb.Dataset(x, y, feature_name=lgb_names(x.columns), free_raw_data=True)
     return lgb.train(params, data, num_boost_round=rounds, callbacks=callbacks)
 
@@ -170,8 +175,10 @@ def cross_validate(frame: pd.DataFrame, target: str, y: np.ndarray, task: str, c
     models, per_fold, importances, directions, thresholds = [], [], [], [], []
     for k, (train, test) in enumerate(fold_idx):
         progress(k / (len(fold_idx) + 1), Msg(f"fold {k + 1}/{len(fold_idx)}", f"第 {k + 1}/{len(fold_idx)} 折"))
-        model = fit_booster(x.iloc[train], y[train], params,
-                            check=lambda: progress(k / (len(fold_idx) + 1), Msg(f"fold {k + 1}/{len(fold_idx)}", f"第 {k + 1}/{len(fold_idx)} 折")))
+        model = fit_booster(x.iloc[train], y[train], params,  # the bar moves inside the fold (and a cancel stops it)
+                            within=lambda share: progress((k + share) / (len(fold_idx) + 1),
+                                                          Msg(f"fold {k + 1}/{len(fold_idx)}",
+                                                              f"第 {k + 1}/{len(fold_idx)} 折")))
         pred = model.predict(x.iloc[test])
         oof[test] = pred
         cut = inner_threshold(x.iloc[train], y[train], params, params.get("seed", 0)) \

@@ -75,6 +75,8 @@ def recommend_exact(params: TreeMilpParams, ctx: StepContext, frame: pd.DataFram
                                                          f"可调参数 {sorted(box.levels)} 是类别型"), specs)
     ctx.progress(0.1, Msg("encoding the trees", "编码决策树"))
     problem, region = _problem(params, frame, model, box, scenario_row, baseline, ctx.seed, specs)
+    ctx.progress(0.2, Msg(f"searching the best settings (at most {params.time_limit:g} s)",
+                          f"搜索最佳设定（最多 {params.time_limit:g} 秒）"))
     try:
         solution = solve(problem)
     except UnsupportedModel as exc:

@@ -41,7 +41,10 @@ def build_report(result: dict, lang: str = "en", *, profile: dict | None = None,
         sections = [*pdm_report.sections(result, lang, _fig), _data(result, lang, profile), _model(result, lang),
                     _appendix(result, lang)]
     else:
-        sections = [_summary(result, pred, lang, economics), _data(result, lang, profile), _model(result, lang),
+        from engine.report.firsthour import verdict_section
+
+        sections = [verdict_section(result, lang), _summary(result, pred, lang, economics), _data(result, lang, profile),
+                    _model(result, lang),
                     _keys(result, lang), _recommendations(result, pred, lang), _trial(result, pred, lang),
                     _appendix(result, lang)]
     return {"lang": lang, "title": title, "subtitle": result["recipe"].get("name"),
@@ -76,8 +79,11 @@ def _summary(result: dict, pred: dict, lang: str, economics: dict | None) -> dic
             {"label": tr("uplift", lang), "value": signed(up.get("value")) + (
                 f" ({signed(up['pct'])} %)" if up.get("pct") is not None else ""),
              "note": tr("interval", lang, low=signed(up.get("low")), high=signed(up.get("high")))}]
-    kpis += _savings_kpis(result.get("savings"), lang)
-    if economics and up.get("value") is not None:
+    from engine.report.firsthour import actionable, summary_items
+
+    possible = actionable(result)   # an impossible result states no saving and no money
+    kpis += _savings_kpis(result.get("savings"), lang) if possible else []
+    if economics and up.get("value") is not None and possible:
         value = up["value"] * economics["price"] * economics["volume"]
         kpis.append({"label": tr("money", lang), "value": f"{num(value)} {economics.get('currency', '')}".strip(),
                      "note": tr("interval", lang, low=num(up["low"] * economics["price"] * economics["volume"]),
@@ -87,7 +93,7 @@ def _summary(result: dict, pred: dict, lang: str, economics: dict | None) -> dic
     return _section("summary", lang, [
         {"kind": "kv", "items": [[tr("question", lang), tr("question_text", lang, controls=", ".join(
             _controls(result)), goal=goal, target=target)], [tr("answer", lang), answer],
-            [tr("confidence", lang), _confidence(result["metrics"], lang)]]},
+            [tr("confidence", lang), _confidence(result["metrics"], lang)], *summary_items(result, lang)]},
         {"kind": "kpis", "items": kpis},
         {"kind": "list", "title": tr("caveats", lang), "items": caveats or [tr("no_caveats", lang)]}])
 

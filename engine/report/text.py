@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,14 +28,9 @@ def word(kind: str, value, lang: str) -> str:
 
 def num(value, digits: int = 4) -> str:
     """A number as a person reads it: 4 significant digits, thousands separators, '—' when missing."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    if isinstance(value, (int, float)):
-        if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
-            return f"{value:.{digits - 1}e}"
-        text = f"{value:,.{digits}g}" if abs(value) >= 1000 else f"{value:.{digits}g}"
-        return text
-    return str(value)
+    from engine.core.numbers import people
+
+    return people(value, digits)
 
 
 def signed(value) -> str:

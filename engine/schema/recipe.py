@@ -80,6 +80,9 @@ class Expert(Strict):
     # price per unit of a column (e.g. per kg of an ingredient); "column=level" prices choosing a level
     # (a raw-material origin) per unit of product
     costs: dict[str, float] = Field(default_factory=dict)
+    # columns the data check takes for consequences of the target (a meter, a value computed from it) that the
+    # expert confirmed ARE settings the plant can change (engine/ml/consequences.py); any other stays "not actionable"
+    confirmed_settings: list[str] = Field(default_factory=list)
 
     @field_validator("bounds")
     @classmethod

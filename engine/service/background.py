@@ -21,6 +21,9 @@ from engine.ml.bands import outcome_band
 from engine.pipeline.graph import InputRef, Pipeline
 
 
+_STATUS_WORDS = {"done": Msg("done", "完成"), "cached": Msg("from cache", "来自缓存")}  # the executor's plain words
+
+
 @dataclass
 class _Worker:
     run_id: str
@@ -32,6 +35,44 @@ class _Worker:
     log: list[str] = field(default_factory=list)
     error: str | None = None
     done: bool = False
+    step_started: float = 0.0        # monotonic time the current step started
+    step_fraction: float = 0.0       # progress inside the current step (0..1)
+    last_line: tuple = ()            # (step, message) of the last log line: repeats are counted, not repeated
+    repeats: int = 0
+
+
+def _step_clock(worker: _Worker, event: ProgressEvent) -> None:
+    """Progress inside the current step, and when it started (for the time-left estimate)."""
+    import time
+
+    if event.step != worker.step or not worker.step_started:
+        worker.step_started = time.monotonic()
+    worker.step = event.step
+    worker.step_fraction = min(max(event.fraction * event.total - event.index, 0.0), 1.0)
+
+
+def _log_line(worker: _Worker, event: ProgressEvent) -> None:
+    """One line per new message in both languages (the page shows its own); a message repeated by the same step
+    (a fold's training reporting in) is counted on its line ("×15"), not written again."""
+    message = _STATUS_WORDS.get(str(event.message), event.message)
+    key = (event.step, str(message))
+    if key == worker.last_line and worker.log:
+        worker.repeats += 1
+        return
+    worker.last_line, worker.repeats = key, 0
+    stamp = f"{datetime.now():%H:%M:%S} {event.step}: "
+    worker.log.append(Msg(stamp + message, stamp + zh(message)))  # the page shows its language
+    del worker.log[:-200]
+
+
+def time_left(worker: _Worker) -> float | None:
+    """Seconds the current step still needs, from its pace so far (None until a tenth of it is done)."""
+    import time
+
+    if not worker.step_started or worker.step_fraction < 0.1 or worker.step_fraction >= 1.0:
+        return None
+    elapsed = time.monotonic() - worker.step_started
+    return elapsed * (1.0 - worker.step_fraction) / worker.step_fraction
 
 
 _WORKERS: dict[str, _Worker] = {}
@@ -46,10 +87,9 @@ def start_run(source: str | Path | dict, *, db=None, overrides: list[str] | None
     worker = _Worker(run_id)
 
     def on_progress(event: ProgressEvent) -> None:
+        _step_clock(worker, event)
         worker.fraction, worker.step, worker.message = event.fraction, event.step, event.message
-        stamp = f"{datetime.now():%H:%M:%S} {event.step}: "
-        worker.log.append(Msg(stamp + event.message, stamp + zh(event.message)))  # the page shows its language
-        del worker.log[:-200]
+        _log_line(worker, event)
 
     def work() -> None:
         try:
@@ -101,7 +141,9 @@ def run_status(run_id: str, db=None) -> dict[str, Any]:
     fraction = worker.fraction if live else (1.0 if run["status"] == "succeeded" else finished / max(len(steps), 1))
     return {**run, "steps": steps, "live": live, "fraction": float(fraction),
             "step": worker.step if live else None, "message": worker.message if live else "", "log": list(worker.log) if worker else [],
-            "cancel_requested": bool(worker and worker.cancel.is_set())}
+            "cancel_requested": bool(worker and worker.cancel.is_set()),
+            "step_fraction": worker.step_fraction if live else None,
+            "step_seconds_left": time_left(worker) if live else None}
 
 
 def _step_titles(template_id: str | None, version: str | None) -> dict[str, dict | None]:

@@ -29,6 +29,10 @@ def write_report(run_id: str, out: str | Path, *, fmt: str = "html", lang: str =
                                     controllable=roles.get("controllable") or None)
         except InvalidInput:  # the table was dropped since: the report goes without its profile
             profile = None
+    if result.get("predicted") and "sanity" not in result:  # results written before the check: judge them now
+        from engine.optim.sanity import check_result
+
+        result = {**result, "sanity": check_result(result)}
     return report.write_report(result, out, fmt, lang, profile=profile, economics=economics)
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from engine.core.dtypes import dtype_class, matches
 from engine.core.i18n import Msg
+from engine.optim.sanity import is_energy_use
 
 POOL = "columns"
 ROLES = ("target", "controllable", "context", "time", "group", "ignore")
@@ -45,10 +46,50 @@ CONDITION_WORDS = {"ambient", "humidity", "weather", "outdoor", "wear", "age", "
 CONDITION_ZH = ("环境", "湿度", "来料", "原料", "天气", "气温", "负荷", "需求", "煤", "燃料", "水分", "热值")
 
 
+# what the template is about decides which outcome is the target (energy: the energy use or efficiency, never a
+# meter of the same electricity; yield: the quality rate)
+ENERGY_TARGET = {"kwh", "mwh", "gwh", "gj", "energy", "consumption", "usage", "efficiency", "eff", "specific", "sec",
+                 "fuel", "heat", "rate"}
+ENERGY_TARGET_ZH = ("能耗", "电耗", "单耗", "耗电", "用电", "电量", "用能", "能源", "效率", "煤耗", "气耗", "热耗")
+YIELD_TARGET = {"yield", "quality", "grade", "pass", "passed", "good", "rate", "defect", "defects", "scrap"}
+YIELD_TARGET_ZH = ("良率", "合格率", "成品率", "收率", "得率", "优等率", "一次合格", "不良率")
+
+
 @dataclass
 class RoleGuess:
     roles: dict[str, list[str]]                         # role -> columns; POOL holds the unassigned
     notes: list[Msg] = field(default_factory=list)      # which rules applied, for a caption
+    consequences: list[dict] = field(default_factory=list)  # engine.ml.consequences findings (set aside)
+    is_guess: bool = True                               # a guess until the expert has checked it
+    params: dict = field(default_factory=dict)          # parameter suggestions (an energy use is minimised)
+
+
+
+
+def template_kind(template) -> str:
+    """'energy', 'yield' or '' from the template's scenario (or id)."""
+    if template is None:
+        return ""
+    scenario = str(getattr(template, "scenario", "") or "")
+    tid = str(getattr(template, "id", "") or "")
+    for kind in ("energy", "yield"):
+        if kind in scenario or kind in tid:
+            return kind
+    return ""
+
+
+def template_score(name: str, kind: str) -> int:
+    """How strongly a name says it is THE outcome of this kind of template (0: no preference)."""
+    from engine.ml.consequences import ELECTRIC_METER
+
+    if kind == "energy":
+        if ELECTRIC_METER.search(name):
+            return 0                      # reactive power, power factor, CO₂: meters, not the energy used
+        return 2 * len(tokens(name) & ENERGY_TARGET) + 3 * sum(p in name for p in ENERGY_TARGET_ZH) \
+            + 2 * bool(re.search(r"(?i)kwh|mwh|gwh", name))
+    if kind == "yield":
+        return 2 * len(tokens(name) & YIELD_TARGET) + 3 * sum(p in name for p in YIELD_TARGET_ZH)
+    return 0
 
 
 def tokens(name: str) -> set[str]:
@@ -98,7 +139,15 @@ def _verdict_text(col: str, kind: str, sample: pd.DataFrame) -> bool:
     return kind == "text" and outcome_score(col) > 0 and col in sample and sample[col].nunique(dropna=True) <= 5
 
 
-def _pick_target(candidates: list[str], sample: pd.DataFrame, notes: list[Msg]) -> str | None:
+def _pick_target(candidates: list[str], sample: pd.DataFrame, notes: list[Msg], kind: str = "") -> str | None:
+    fitting = [(template_score(c, kind), c) for c in candidates]
+    if kind and any(score > 0 for score, _ in fitting):
+        best = max(score for score, _ in fitting)
+        target = max((c for score, c in fitting if score == best), key=outcome_score)
+        what = {"energy": ("the energy use or efficiency", "能耗或效率"), "yield": ("the quality rate", "质量合格率")}[kind]
+        notes.append(Msg(f"target {target}: the template asks for {what[0]} and its name says so",
+                         f"目标 {target}：模板需要{what[1]}，列名与之相符"))
+        return target
     scored = [(outcome_score(c), c) for c in candidates]
     named = [c for s, c in scored if s > 0]
     if not named:
@@ -151,6 +200,7 @@ def guess_roles(types: dict[str, str], profile: dict[str, dict] | None = None, s
     specs = dict(template.roles.items()) if template is not None else {r: None for r in ROLES}
     roles: dict[str, list[str]] = {POOL: [], **{r: [] for r in specs}, "ignore": []}
     notes: list[Msg] = []
+    consequences: list[dict] = []
     fixed = _place_hints(hints or {}, roles, types)
     free = {c: t for c, t in types.items() if c not in fixed}
     kinds = {c: dtype_class(t) for c, t in free.items()}
@@ -171,18 +221,36 @@ def guess_roles(types: dict[str, str], profile: dict[str, dict] | None = None, s
         unmarked = [c for c in rest if not _named(c, MEASURED_WORDS | SETPOINT_WORDS, MEASURED_ZH + SETPOINT_ZH)]
         target = _pick_target([c for c in unmarked if fits("target", c) and (kinds[c] in ("numeric", "bool") or
                                                                          _verdict_text(c, kinds[c], sample))],
-                              sample, notes)
+                              sample, notes, template_kind(template))
         if target:
             roles["target"].append(target)
             leaks = _leaks(target, rest, sample)
             _note(notes, leaks, f"ignored: they give {target} away (recorded with it or a copy of it)",
                   f"已忽略：会泄露 {target}（与其同时记录或是其副本）")
             roles["ignore"] += leaks
+            consequences = _consequences(target, [c for c in rest if c != target], sample, notes)
+            roles["ignore"] += [f["name"] for f in consequences if f["name"] not in leaks]
     taken = {c for cols in roles.values() for c in cols}
     _spread([c for c in rest if c not in taken], kinds, roles, fits, notes)
     _fill_required(specs, roles, fits, notes)
     _cap(specs, roles)
-    return RoleGuess(roles, notes)
+    params = {}
+    if template_kind(template) == "energy" and roles.get("target") and is_energy_use(roles["target"][0]):
+        params["goal"] = "minimize"
+        notes.append(Msg(f"goal: minimise {roles['target'][0]} (an energy use)", f"方向：最小化 {roles['target'][0]}（能耗）"))
+    return RoleGuess(roles, notes, consequences, params=params)
+
+
+def _consequences(target: str, columns: list[str], sample: pd.DataFrame, notes: list[Msg]) -> list[dict]:
+    """Columns the target determines (or that determine it): never proposed as settings (→ ignore), each named."""
+    from engine.ml.consequences import find_consequences
+
+    if target not in sample:
+        return []
+    found = find_consequences(sample, target, [c for c in columns if c in sample])
+    _note(notes, [f["name"] for f in found], f"ignored: consequences of {target} (meters of the same flow or computed "
+          "from it), not settings", f"已忽略：是 {target} 的结果（同一能流的计量或由其算出），不是可调参数")
+    return found
 
 
 def _place_hints(hints: dict, roles: dict, types: dict) -> set[str]:
@@ -260,3 +328,16 @@ def _note(notes: list[Msg], columns: list[str], en: str, zh: str) -> None:
     if columns:
         shown = ", ".join(columns[:6]) + (f" … (+{len(columns) - 6})" if len(columns) > 6 else "")
         notes.append(Msg(f"{shown}: {en}", f"{shown}：{zh}"))
+
+
+def match_columns(columns: list[str], pattern: str) -> list[str]:
+    """Columns matching what an expert typed to find them: a glob (`*_sp`, `temp_??`, case-insensitive) when it has
+    wildcards, else every column containing the text. Empty: none."""
+    import fnmatch
+
+    pattern = (pattern or "").strip()
+    if not pattern:
+        return []
+    if any(ch in pattern for ch in "*?["):
+        return [c for c in columns if fnmatch.fnmatch(c.lower(), pattern.lower())]
+    return [c for c in columns if pattern.lower() in c.lower()]

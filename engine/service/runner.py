@@ -148,6 +148,7 @@ def execute_run(prepared: PreparedRun, *, out_dir: str | Path | None = None,
     if scoring:
         result["scoring"] = scoring
     result["run_dir"] = str(run_dir)
+    _sanity_checks(result, pipeline)
     _publish(run_dir, out_dir, result, artifacts)  # first: the result is safe whatever the data factory does
 
     def record() -> None:
@@ -252,3 +253,11 @@ def load_result(run_id: str, db=None) -> dict[str, Any]:
         raise InvalidInput(Issue(Msg(f"run '{run_id}' has no result.json (status {run['status']})",
                                      f"运行 '{run_id}' 没有 result.json（状态 {run['status']}）")))
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _sanity_checks(result: dict, pipeline) -> None:
+    """Consequences of the target and whether the recommendation is possible (engine/service/result_checks.py)."""
+    from engine.service import result_checks
+
+    frame = pipeline.source.load() if result.get("predicted") and pipeline.source is not None else None
+    result_checks.add_checks(result, frame, pipeline.roles)

@@ -124,6 +124,8 @@ def _whole_flow(server, page):
     page.goto(server + "/build")
     frame = page.frame_locator(SORTABLES)
     frame.get_by_text("age_days", exact=True).wait_for()
+    page.get_by_text("still a guess").wait_for()       # a guess is never called valid
+    page.get_by_text("The roles are right").click()
     page.get_by_text("The recipe is valid").wait_for()
     drag(page, frame, "age_days", 3)
     page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stCode"]')]
@@ -180,6 +182,7 @@ def test_a_long_run_survives_page_switches_and_a_refresh_and_can_be_cancelled(se
     api.ensure_demo()  # the same studio home as the server's
     try:
         page.goto(server + "/build")
+        page.get_by_text("The roles are right").click()
         page.get_by_text("The recipe is valid").wait_for()
         page.get_by_text("Advanced settings").click()
         for label, value in (("Trees", "5000"), ("Learning rate", "0.01")):

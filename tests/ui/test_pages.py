@@ -148,6 +148,8 @@ def test_build_with_the_fallback_widgets_then_run(demo_db, monkeypatch):
     table.select("concrete").run()
     # the suggestion: last numeric column as the target
     assert at.multiselect(key="build.roles.pick.target").value == ["strength_mpa"]
+    assert not at.success and any("still a guess" in w.value for w in at.warning)  # a guess is never "valid"
+    next(c for c in at.checkbox if c.label == "The roles are right").check().run()
     assert any("The recipe is valid" in s.value for s in at.success)
     # a role problem is shown next to the roles, then fixed with the fallback multiselect
     at.multiselect(key="build.roles.pick.target").select("cement").run()
@@ -244,6 +246,8 @@ def test_every_template_builds_from_the_suggestion_and_shows_results(demo_db, mo
     at.run()
     at.switch_page("pages/build.py").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not at.success and any("角色仍是猜测" in w.value for w in at.warning)  # a guess is never "valid"
+    next(c for c in at.checkbox if c.label == "角色分配无误").check().run()
     assert any("配方有效" in s.value for s in at.success)
     recipe = yaml.safe_load(at.code[0].value)
     template = next(tpl for tpl in api.list_templates() if tpl.id == template_id)
