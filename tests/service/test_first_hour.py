@@ -13,7 +13,7 @@ from engine.ml.consequences import find_consequences
 from engine.optim.sanity import check_result
 from engine.sim.steel import CO2, LAG_KVARH, LAG_PF, METERS, TARGET, make_steel, power_triangle_kwh
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
