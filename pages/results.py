@@ -138,7 +138,7 @@ with guard():
                                                                         if r.get("expert_bounds") else "")}
                   for r in result["recommendations"]], hide_index=True, width="stretch")
     if result["key_parameters"]:
-        st.plotly_chart(charts.key_parameters(result["key_parameters"]), width="stretch")
+        st.plotly_chart(charts.key_parameters(result["key_parameters"], (predicted or {}).get("goal", "maximize")), width="stretch")
 
 
 curves = result.get("outputs", {}).get("curves") or []

@@ -47,14 +47,17 @@ def histogram(column: dict[str, Any]) -> go.Figure:
     return fig
 
 
-def key_parameters(key_params: list[dict[str, Any]]) -> go.Figure:
+def key_parameters(key_params: list[dict[str, Any]], goal: str = "maximize") -> go.Figure:
+    """Importance bars coloured by the goal: green where a higher value helps (raises a target to maximise, lowers
+    one to minimise), red where it hurts."""
     ranked = list(reversed(key_params))
+    good = -1 if goal == "minimize" else 1
     fig = go.Figure(go.Bar(y=[k["name"] for k in ranked], x=[100 * k["importance"] for k in ranked],
                            error_x={"type": "data", "array": [100 * (k.get("importance_std") or 0) for k in ranked]},
                            orientation="h",
-                           marker_color=["#2ca02c" if k.get("direction", 0) > 0 else "#d62728" if k.get("direction", 0)
-                                         < 0 else "#7f7f7f" for k in ranked]))
-    fig.update_layout(title=t("chart_key_parameters"), xaxis_title=t("chart_importance_pct"),
+                           marker_color=["#2ca02c" if good * k.get("direction", 0) > 0 else "#d62728"
+                                         if good * k.get("direction", 0) < 0 else "#7f7f7f" for k in ranked]))
+    fig.update_layout(title=t("chart_key_parameters" if good > 0 else "fh_chart_key_parameters_min"), xaxis_title=t("chart_importance_pct"),
                       **{**_LAYOUT, "height": max(260, 28 * len(ranked) + 80)})
     return fig
 

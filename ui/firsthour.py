@@ -22,7 +22,7 @@ def show_verdict(result: dict) -> bool:
     found = verdict(result)
     if found["actionable"]:
         return True
-    lines = "\n".join(f"- **{bilingual(f['reason'])}** — {t('fh_fix')}: {bilingual(f['fix'])}" for f in found["findings"])
+    lines = "\n".join(f"- **{bilingual(f['reason'])}**{t('fh_fix')}{bilingual(f['fix'])}" for f in found["findings"])
     st.error(f"### {t('fh_not_actionable')}\n{t('fh_not_actionable_help')}\n\n{lines}", icon=":material/block:")
     return False
 
@@ -114,17 +114,17 @@ def guess_banner(template, roles: dict[str, list[str]], key: str) -> bool:
     state = guess_state(key)
     if not state["guessed"]:
         return True
+    if not state["checked"]:
+        target = ", ".join(roles.get("target") or []) or "—"
+        some = lambda cols: (", ".join(cols[:8]) + (f" … (+{len(cols) - 8})" if len(cols) > 8 else "")) or "—"  # noqa: E731
+        st.warning(t("fh_guess_amber", target=target, controllable=some(roles.get("controllable") or []),
+                     ignored=some(roles.get("ignore") or [])), icon=":material/help:")
     # a checkbox, not a button: its value survives reruns the drag board triggers right after a click
     checked = st.checkbox(t("fh_guess_confirm"), value=state["checked"], key=f"{key}.confirm.{state['source']}",
                           on_change=confirm_guess, args=(key, f"{key}.confirm.{state['source']}"))
     if checked:
         st.caption(t("fh_guess_checked"))
-        return True
-    target = ", ".join(roles.get("target") or []) or "—"
-    some = lambda cols: (", ".join(cols[:8]) + (f" … (+{len(cols) - 8})" if len(cols) > 8 else "")) or "—"  # noqa: E731
-    st.warning(t("fh_guess_amber", target=target, controllable=some(roles.get("controllable") or []),
-                 ignored=some(roles.get("ignore") or [])), icon=":material/help:")
-    return False
+    return bool(checked)
 
 
 def _consequences(table: str, roles: dict[str, list[str]]) -> list[dict]:

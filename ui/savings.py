@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.i18n import bilingual, t
+from ui.i18n import bilingual, has, t
 from ui.widgets import num
 
 
@@ -22,7 +22,8 @@ def show_savings(savings: dict | None) -> None:
     if money and money["value"] is not None:
         cols[2].metric(t("money_per_year", unit=money["unit"]), f"{money['value']:,.0f}",
                        help=t("interval_text", low=f"{money['low']:,.0f}", high=f"{money['high']:,.0f}"))
-    st.caption(t("savings_caption", status=(savings.get("solver") or {}).get("status") or "—",
+    status = (savings.get("solver") or {}).get("status")
+    st.caption(t("savings_caption", status=t(f"solver_status_{status}") if has(f"solver_status_{status}") else "—",
                  verified=t("verified_yes") if savings.get("verified") else t("verified_no")))
     for warning in savings.get("warnings") or []:
         st.warning(bilingual(warning))

@@ -235,6 +235,10 @@ def guess_roles(types: dict[str, str], profile: dict[str, dict] | None = None, s
     _fill_required(specs, roles, fits, notes)
     _cap(specs, roles)
     params = {}
+    scenario = (getattr(template, "params", None) or {}).get("scenario")
+    if roles.get("time") and scenario is not None and "latest" in (getattr(scenario, "choices", None) or []):
+        params["scenario"] = "latest"   # a typical row made of medians may never have happened; the latest did
+        notes.append(Msg("conditions: the latest row (a time column is there)", "工况：最新一行（有时间列）"))
     if template_kind(template) == "energy" and roles.get("target") and is_energy_use(roles["target"][0]):
         params["goal"] = "minimize"
         notes.append(Msg(f"goal: minimise {roles['target'][0]} (an energy use)", f"方向：最小化 {roles['target'][0]}（能耗）"))

@@ -212,4 +212,4 @@ def test_maximising_an_energy_use_is_not_actionable_and_the_guess_minimises_it(s
     types = {c: ("TIMESTAMP" if c == "date" else "VARCHAR" if steel[c].dtype == object else "DOUBLE")
              for c in steel.columns}
     template = next(t for t in api.list_templates() if t.id == "energy_saving")
-    assert guess_roles(types, {}, steel, template).params == {"goal": "minimize"}
+    assert guess_roles(types, {}, steel, template).params == {"goal": "minimize", "scenario": "latest"}

@@ -16,11 +16,11 @@ REPO = Path(__file__).resolve().parents[2]
 TEXT = {"en": {"guess": "first guess", "still": "still a guess", "confirm": "The roles are right",
                "valid": "The recipe is valid", "ignore": "Move them to Ignore", "settings": "They are settings (confirm)",
                "block": "Consequences among the inputs", "not_actionable": "Not actionable", "words": "In words:",
-               "scenario": "Recommended", "reset": "Reset to the recommendation", "leak": "Leakage guard",
+               "scenario": "for the latest row", "reset": "Reset to the recommendation", "leak": "Leakage guard",
                "money": "Saving per year", "hidden": "No saving is shown", "details": "Details", "other": "template"},
         "zh": {"guess": "初步猜测", "still": "角色仍是猜测", "confirm": "角色分配无误", "valid": "配方有效",
                "ignore": "移到“忽略”", "settings": "它们确实是可设定的（确认）", "block": "输入中有目标的结果",
-               "not_actionable": "不可执行", "words": "通俗地说", "scenario": "推荐针对", "reset": "恢复为推荐值",
+               "not_actionable": "不可执行", "words": "通俗地说", "scenario": "针对最新一行", "reset": "恢复为推荐值",
                "leak": "泄露检查", "money": "年节约金额", "hidden": "不显示节能量", "details": "详细信息", "other": "模板"}}
 FAST = {"n_estimators": 30, "folds": 2, "time_limit": 5}
 

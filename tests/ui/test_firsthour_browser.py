@@ -82,7 +82,7 @@ def _flow(page, server: str, runs: dict) -> None:
 
     # Results, zh: the possible run — scenario next to the answer, words, what-if with the prediction in view
     page.goto(server + f"/results?result={runs['good']}&lang=zh")
-    page.get_by_text("推荐针对").first.wait_for()
+    page.get_by_text("针对最新一行").first.wait_for()
     page.get_by_text("通俗地说").first.wait_for()
     shot(page, "fh_04_results_ok_zh")
     page.get_by_role("heading", name="假设分析").scroll_into_view_if_needed()
