@@ -157,3 +157,26 @@ def test_history_says_why_runs_of_two_templates_are_not_compared(steel_db, demo_
         at = app("pages/history.py", lang)   # no two runs of one template: A and B default to the two templates
         assert any("energy_saving" in w.value and "quick_model" in w.value and TEXT[lang]["other"] in w.value
                    for w in at.warning), [w.value for w in at.warning]
+
+
+@pytest.mark.parametrize("lang, fold", [("en", "fold "), ("zh", "折")])
+def test_the_run_page_says_what_the_step_does_inside_and_cancels(demo_db, monkeypatch, lang, fold):
+    import time
+
+    monkeypatch.chdir(REPO)
+    recipe = api.read_recipe(REPO / "recipes" / "concrete_strength.yaml")
+    recipe["params"].update({"n_estimators": 3000, "folds": 10})
+    run_id = api.start_run(recipe)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "fold" not in str(api.run_status(run_id).get("message")):
+        time.sleep(0.2)
+    at = app("pages/run.py", lang, current_run=run_id)
+    texts = [p.proto.text for p in at.get("progress")]
+    assert any(fold in x for x in texts), texts
+    cancel = [b for b in at.button if b.label in ("Cancel the run", "取消运行")]
+    if cancel:
+        cancel[0].click().run()
+    assert api.wait_run(run_id, 120)["status"] in ("cancelled", "succeeded")
+    status = api.run_status(run_id)
+    lines = [(str(x) if lang == "en" else x.zh).split(" ", 1)[1] for x in status["log"]]   # without the time
+    assert lines and all(a != b for a, b in zip(lines, lines[1:])), lines   # compact: a fold reporting in is one line
