@@ -139,6 +139,7 @@ def _whole_flow(server, page):
     # 3. run: progress, then a browser refresh on the run page
     page.get_by_role("button", name="Run", exact=True).click()
     page.wait_for_url("**/run**")
+    page.wait_for_function("location.search.includes('run=')")  # the run page has put the run in the address
     page.reload()
     page.get_by_text("Finished in").wait_for(timeout=180_000)
     page.locator("[role=gridcell]").filter(has_text="Train and validate").first.wait_for(state="attached")
@@ -171,6 +172,8 @@ def _whole_flow(server, page):
     page.get_by_text("模型精度").first.wait_for()
     shot(page, "06_results_zh")
     page.get_by_role("link", name="搭建").click()  # same session: the language stays
+    page.get_by_text("这是初步猜测").wait_for()   # the browser was refreshed on the run page: a new session, a new guess
+    page.get_by_text("角色分配无误").click()
     page.get_by_text("配方有效").wait_for()
     shot(page, "07_build_zh")
 
