@@ -46,9 +46,11 @@ def test_report_data_has_every_section(run_result, lang, heading):
     result, _ = run_result
     report = build_report(result, lang)
     ids = [s["id"] for s in report["sections"]]
-    assert ids == ["summary", "data", "model", "key_parameters", "recommendations", "trial", "appendix"]
+    # the verdict first (issue 16): "checked" or "not actionable" before any benefit
+    assert ids == ["verdict", "summary", "data", "model", "key_parameters", "recommendations", "trial", "appendix"]
     assert heading in [s["title"] for s in report["sections"]]
-    kpis = next(b for b in report["sections"][0]["blocks"] if b["kind"] == "kpis")["items"]
+    summary = next(s for s in report["sections"] if s["id"] == "summary")
+    kpis = next(b for b in summary["blocks"] if b["kind"] == "kpis")["items"]
     assert num(result["predicted"]["recommended"]["value"]) in [k["value"] for k in kpis]
 
 
@@ -67,7 +69,8 @@ def test_html_is_self_contained(run_result):
 def test_money_per_year_when_price_and_volume_given(run_result):
     result, _ = run_result
     report = build_report(result, "en", economics={"price": 2.0, "volume": 1000, "currency": "CNY"})
-    kpis = next(b for b in report["sections"][0]["blocks"] if b["kind"] == "kpis")["items"]
+    summary = next(s for s in report["sections"] if s["id"] == "summary")
+    kpis = next(b for b in summary["blocks"] if b["kind"] == "kpis")["items"]
     money = next(k for k in kpis if k["label"] == "Value per year")
     assert money["value"] == f"{num(result['predicted']['uplift']['value'] * 2000.0)} CNY"
 
