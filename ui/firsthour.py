@@ -115,9 +115,8 @@ def guess_banner(template, roles: dict[str, list[str]], key: str) -> bool:
     if not state["guessed"]:
         return True
     if not state["checked"]:
-        target = ", ".join(roles.get("target") or []) or "—"
         some = lambda cols: (", ".join(cols[:8]) + (f" … (+{len(cols) - 8})" if len(cols) > 8 else "")) or "—"  # noqa: E731
-        st.warning(t("fh_guess_amber", target=target, controllable=some(roles.get("controllable") or []),
+        st.warning(t("fh_guess_amber", target=some(roles.get("target") or []), controllable=some(roles.get("controllable") or []),
                      ignored=some(roles.get("ignore") or [])), icon=":material/help:")
     # a checkbox, not a button: its value survives reruns the drag board triggers right after a click
     checked = st.checkbox(t("fh_guess_confirm"), value=state["checked"], key=f"{key}.confirm.{state['source']}",
@@ -155,7 +154,9 @@ def consequence_gate(table: str, roles: dict[str, list[str]], key: str) -> tuple
         return kept, False
     target = (roles.get("target") or [""])[0]
     lines = "\n".join(f"- **{f['name']}** ({kind_label(f)}): "
-                      f"{bilingual(f['evidence'])}" for f in open_)
+                      f"{bilingual(f['evidence'])}" for f in open_[:8])
+    if len(open_) > 8:
+        lines += "\n- " + t("fh_and_more", count=len(open_) - 8)
     st.error(t("fh_consequence_block", target=target) + "\n\n" + lines, icon=":material/link:")
     names = [f["name"] for f in open_]
     a, b = st.columns(2)

@@ -102,7 +102,7 @@ def board_tools(template, key: str, state: dict, names: list[str]) -> dict[str, 
     dest = b.selectbox(t("fh_board_move_to"), names[1:], key=f"{key}.move_to",
                        format_func=labeller(names[1:], lambda r: role_label(template, r)))
     c.button(t("fh_board_move", count=len(matching)), key=f"{key}.move", disabled=not matching,
-             on_click=_bulk_move, args=(key, matching, dest))
+             on_click=_move_matching, args=(key, names))
     if pattern:
         a.caption(t("fh_board_matches", count=len(matching)))
     if not big and not pattern:
@@ -113,6 +113,15 @@ def board_tools(template, key: str, state: dict, names: list[str]) -> dict[str, 
     if hidden:
         st.caption(t("fh_board_hidden", count=hidden))
     return shown
+
+
+def _move_matching(key: str, names: list[str]) -> None:
+    """The bulk-move button: the search and the destination as they are when it is clicked (not as they were when
+    the button was drawn: a click can come before the redraw that follows a new choice)."""
+    state = _state(key)
+    every = [c for r in names for c in state["roles"].get(r, [])]
+    dest = st.session_state.get(f"{key}.move_to") or names[1]
+    _bulk_move(key, api.match_columns(every, st.session_state.get(f"{key}.search") or ""), dest)
 
 
 def _bulk_move(key: str, columns: list[str], role: str) -> None:

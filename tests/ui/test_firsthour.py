@@ -90,8 +90,12 @@ def test_build_shows_the_guess_as_a_guess_and_stops_consequences_before_a_run(st
 
 def test_a_wide_board_has_search_bulk_moves_and_short_boxes(db, monkeypatch, tmp_path):
     monkeypatch.chdir(REPO)
-    wide = pd.DataFrame({**{f"zone{i:02d}_temp_sp": range(50) for i in range(60)},
-                         **{f"zone{i:02d}_temp_pv": range(50) for i in range(60)}, "yield_pct": range(50)})
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame({**{f"zone{i:02d}_temp_sp": rng.normal(size=50) for i in range(60)},
+                         **{f"zone{i:02d}_temp_pv": rng.normal(size=50) for i in range(60)},
+                         "yield_pct": rng.uniform(80, 99, 50)})
     path = tmp_path / "wide.parquet"
     wide.to_parquet(path, index=False)
     api.ingest(path, "wide", db=db)

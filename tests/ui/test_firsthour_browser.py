@@ -98,3 +98,48 @@ def _flow(page, server: str, runs: dict) -> None:
     pick(page, "Template", "Energy saving — setpoints for the current load")
     page.get_by_text("This is a first guess").wait_for()
     shot(page, "fh_07_build_guess_en")
+
+
+@pytest.fixture
+def wide_table(studio_home, tmp_path):
+    """300 columns, as the yield line's export: 150 setpoints (*_sp), 149 measurements, one yield."""
+    import pandas as pd
+
+    from engine import api
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({**{f"zone{i:03d}_sp": rng.normal(size=60) for i in range(150)},
+                          **{f"zone{i:03d}_pv": rng.normal(size=60) for i in range(149)},
+                          "yield_pct": rng.uniform(80, 99, 60)})
+    path = tmp_path / "wide.parquet"
+    frame.to_parquet(path, index=False)
+    api.ingest(path, "wide")
+
+
+def test_a_board_of_300_columns_stays_short_and_moves_by_pattern(wide_table, server, browser_page):
+    page, requests = browser_page, []
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.goto(server + "/build?lang=en")
+        page.get_by_text("more columns are not drawn").wait_for()
+        settle(page)
+        height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+        assert height < 6000, height                    # was ~9,500 px with every column drawn
+        shot(page, "fh_08_wide_board_en")
+        page.get_by_label("Search columns (name or pattern, e.g. *_sp)").fill("*_sp")
+        page.get_by_label("Search columns (name or pattern, e.g. *_sp)").press("Enter")
+        page.get_by_text("150 columns match").wait_for()
+        settle(page)
+        pick(page, "Move matching to", "Controllable")
+        page.get_by_role("button", name="Move 150").click()
+        settle(page)
+        page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stCode"]')]
+                                  .some(e => e.textContent.includes('controllable:\\n  - zone000_sp'))""")
+        shot(page, "fh_09_wide_board_moved_en")
+    except Exception:
+        shot(page, "fh_failure_wide")
+        raise
+    assert all(urlparse(u).hostname in ("127.0.0.1", "localhost", None) for u in requests
+               if urlparse(u).scheme in ("http", "https", "ws", "wss"))
