@@ -44,6 +44,9 @@ def show_quality_words(result: dict) -> None:
     words = api.plain_words(result).get("quality")
     if words:
         st.markdown(f"**{t('fh_in_words')}** {bilingual(words)}")
+    used = (result.get("consequences") or {}).get("in_features") or []
+    if used:  # a model reading a meter of the target scores high and says nothing about the process
+        st.warning(t("fh_quality_inflated", columns=", ".join(used[:6])))
 
 
 def goal_colour(predicted: dict) -> str:

@@ -122,6 +122,7 @@ def test_results_say_not_actionable_with_reason_and_fix_and_show_no_money(steel_
         assert not any(words["money"] in m.label for m in at.metric)
         assert any(words["hidden"] in i.value for i in at.info)
         assert any(words["leak"] in e.label for e in at.expander)
+        assert any(("inflated" if lang == "en" else "虚高") in w.value for w in at.warning)  # the R² is not the process
         html = api.report_html(bad, lang=lang)
         assert words["not_actionable"] in html and words["money"] not in html
 
