@@ -139,12 +139,12 @@ def test_cli_score_writes_csv_parquet_and_a_table_and_refuses_bad_input(home, co
     assert not target.exists()
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
-    proc = run_cli("score", rid, "--data", str(empty), env=env)
-    assert proc.returncode == 2 and "empty" in proc.stderr
+    with pytest.raises(InvalidInput, match="empty"):
+        api.score(rid, empty, db=home / "studio.duckdb")
     header_only = tmp_path / "header.csv"
     header_only.write_text(",".join(_concrete(1).columns) + "\n", encoding="utf-8")
-    proc = run_cli("score", rid, "--data", str(header_only), env=env)
-    assert proc.returncode == 2 and "no rows" in proc.stderr
+    with pytest.raises(InvalidInput, match="no rows"):
+        api.score(rid, header_only, db=home / "studio.duckdb")
 
 
 def test_a_model_of_another_format_version_asks_for_a_retrain(db, concrete_run, tmp_path):
