@@ -11,7 +11,7 @@ import streamlit as st
 from engine import api
 from engine.core.errors import InvalidInput
 from ui.i18n import t
-from ui.widgets import guard, num, show_error
+from ui.widgets import guard, localized_uploader_css, num, show_error
 
 PREVIEW_ROWS = 200
 
@@ -36,13 +36,14 @@ def _section(run_id: str, result: dict, key: str) -> None:
     how = st.radio(t("apply_source"), labels, horizontal=True, key=f"apply_how.{k}")
     upload, table = None, None
     if how == labels[0]:
+        localized_uploader_css(["csv", "parquet", "xlsx"])
         upload = st.file_uploader(t("apply_upload"), type=["csv", "parquet", "xlsx"], key=f"apply_file.{k}")
     else:
         names = [info.name for info in api.tables()]
         table = st.selectbox(t("apply_table"), names, key=f"apply_table.{k}") if names else None
     roles = (result.get("recipe") or {}).get("content", {}).get("roles", {})
     used = {c for cols in roles.values() for c in ([cols] if isinstance(cols, str) else cols or [])}
-    keep = st.multiselect(t("apply_keep"), sorted(used), key=f"apply_keep.{k}")
+    keep = st.multiselect(t("apply_keep"), sorted(used), key=f"apply_keep.{k}", placeholder=t("form_pick"))
     ready = upload is not None or table is not None
     if st.button(t("apply_button"), disabled=not ready, key=f"apply_go.{k}", icon=":material/query_stats:"):
         with guard(), st.spinner(t("apply_running")):

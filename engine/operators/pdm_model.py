@@ -355,7 +355,8 @@ def _normal(params: PdmParams, ctx: StepContext, frame: pd.DataFrame, features: 
     metrics = {"task": "regression", "pdm_task": "normal", "cv": "group", "folds": len(folds),
                "rows": int(healthy.sum()), "watch": watch, "horizon": params.horizon,
                "residual_std": {c: fits[c][1] for c in watch}, **_alarm_metrics(alarms, frame, params)}
-    importance, sensors = drivers(inputs, np.mean(importances, axis=0), window, params.top_k)
+    importance, _ = drivers(inputs, np.mean(importances, axis=0), window, params.top_k)
+    sensors = _watched_share(np.vstack(zs), score, alarms["final_threshold"], watch)
     last = frame.groupby(params.group, sort=False).tail(1).index.to_numpy()
     report = {"pdm": {"task": "normal", "horizon": params.horizon, "threshold": alarms["final_threshold"],
                       "watch": watch, "sensors": sensors, "alarms": alarms["timeline"], "failures": alarms["failures"],
@@ -369,6 +370,16 @@ def _normal(params: PdmParams, ctx: StepContext, frame: pd.DataFrame, features: 
                              "load and weather); the alarm needs each unit's residual history",
                        "zh": "对新数据打分时预测第一个监测温度（给定负荷与气象下的期望值）；报警需要每台设备的残差历史"}}
     return {"model": model, "metrics": metrics, "importance": importance, "report": report}
+
+
+def _watched_share(zs: np.ndarray, score: np.ndarray, cut: float, watch: list[str]) -> list[dict]:
+    """Which watched temperature raises the alarms: its share of the alarm rows where its residual is the largest
+    (of all rows when nothing alarms)."""
+    rows = np.nan_to_num(score, nan=-np.inf) >= cut
+    pick = zs[:, rows] if rows.any() else zs
+    top = np.nanargmax(np.nan_to_num(pick, nan=-np.inf), axis=0)
+    counts = np.bincount(top, minlength=len(watch)) / max(1, pick.shape[1])
+    return sorted([{"sensor": w, "share": round(float(c), 6)} for w, c in zip(watch, counts)], key=lambda r: -r["share"])
 
 
 def _own_baseline(r: pd.Series, units: np.ndarray, params: PdmParams) -> np.ndarray:

@@ -23,7 +23,7 @@ _T = {
     "nasa": ("NASA score per row", "每行 NASA 评分"), "last_row": ("RMSE at each unit's last row", "各设备最后一行的 RMSE"),
     "recall": ("Failures warned", "提前报警的故障"), "false": ("False alarms per unit-year", "每台每年误报"),
     "lead": ("Mean lead time", "平均提前量"), "auc": ("ROC-AUC", "ROC-AUC"), "f1": ("F1", "F1"),
-    "ranking": ("Units ranked by risk now", "当前风险排序"), "unit": ("Unit", "设备"), "time": ("Last record", "最后记录"),
+    "ranking": ("Units ranked by risk now", "当前风险排序"), "time_axis": ("Time", "时间"), "unit": ("Unit", "设备"), "time": ("Last record", "最后记录"),
     "rul_now": ("RUL now", "当前剩余寿命"), "risk": ("Risk score", "风险分"), "alarm": ("Alarm", "报警"),
     "sensors": ("Sensors that drive the risk", "驱动风险的传感器"), "sensor": ("Sensor", "传感器"),
     "share": ("Share of importance", "重要性占比"),
@@ -98,7 +98,8 @@ def curves_figure(result: dict, lang: str, units: int = 6) -> go.Figure | None:
         if c.get("actual") is not None:
             fig.add_trace(go.Scatter(x=c["time"], y=c["actual"], mode="lines", line=dict(dash="dot", width=1),
                                      name=f"{c['unit']} {t('actual', lang)}"))
-    fig.update_layout(xaxis_title=t("time", lang), yaxis_title=t("rul_now" if p["task"] == "rul" else "risk", lang))
+    fig.update_layout(xaxis_title=t("time_axis", lang),
+                      yaxis_title=t("rul_now" if p["task"] == "rul" else "risk", lang))
     return fig
 
 
@@ -112,7 +113,7 @@ def timeline_figure(result: dict, lang: str) -> go.Figure | None:
         fig.add_trace(go.Scatter(x=[r["time"] for r in rows], y=[r["unit"] for r in rows], mode="markers",
                                  marker=dict(symbol=symbol, size=10, color=color),
                                  name=t("alarm_start" if key == "alarms" else "failure", lang)))
-    fig.update_layout(xaxis_title=t("time", lang), yaxis_title=t("unit", lang))
+    fig.update_layout(xaxis_title=t("time_axis", lang), yaxis_title=t("unit", lang))
     return fig
 
 

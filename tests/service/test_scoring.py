@@ -139,12 +139,12 @@ def test_cli_score_writes_csv_parquet_and_a_table_and_refuses_bad_input(home, co
     assert not target.exists()
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
-    proc = run_cli("score", rid, "--data", str(empty), env=env)
-    assert proc.returncode == 2 and "empty" in proc.stderr
+    with pytest.raises(InvalidInput, match="empty"):
+        api.score(rid, empty, db=home / "studio.duckdb")
     header_only = tmp_path / "header.csv"
     header_only.write_text(",".join(_concrete(1).columns) + "\n", encoding="utf-8")
-    proc = run_cli("score", rid, "--data", str(header_only), env=env)
-    assert proc.returncode == 2 and "no rows" in proc.stderr
+    with pytest.raises(InvalidInput, match="no rows"):
+        api.score(rid, header_only, db=home / "studio.duckdb")
 
 
 def test_a_model_of_another_format_version_asks_for_a_retrain(db, concrete_run, tmp_path):
@@ -209,3 +209,20 @@ def test_energy_model_with_rolling_context_rebuilds_its_windows(db, tmp_path):
     # the windows follow time, not row order: the same rows give the same predictions
     merged = res.frame.merge(shuffled, on="timestamp", suffixes=("", "_s"))
     assert np.allclose(merged["prediction"], merged["prediction_s"])
+
+
+def test_a_template_without_a_model_of_the_target_says_so(db):
+    """Test-item reduction keeps a plan of test items, not a model of the verdict: scoring says there is none."""
+    from engine.sim.check_items import make_test_line
+
+    line = make_test_line(n_items=30, products=400, failing_groups=3, quiet_groups=2, singletons=2, rare_modes=1,
+                          functional_modes=1, functional_unique=1, safety=1, bad_rate=0.1)
+    api.ingest_frame(line.frame, "items_small", db=db)
+    items = [c for c in line.frame.columns if c not in ("serial", "verdict")]
+    recipe = {"template": "test_item_reduction", "name": "items", "data": {"table": "items_small"},
+              "roles": {"target": "verdict", "controllable": items}, "params": {"folds": 3}}
+    run = _run(db, recipe)
+    assert "scoring" not in run
+    with pytest.raises(InvalidInput, match="has no saved model") as err:
+        api.score(run["run_id"], line.frame.head(5), db=db)
+    assert "retrain" in str(err.value) and "没有保存的模型" in err.value.text("zh")
