@@ -73,7 +73,7 @@ def test_too_few_images_of_a_class_is_a_clear_error(tmp_path, db):
 def test_demo_recipe_compiles_on_an_ingested_folder(tmp_path, db):
     write_cells(make_cells(8, ("ok", "spot"), seed=1, config=TINY), tmp_path / "c")
     api.ingest(tmp_path / "c", "solar_cells_sim", db=db)
-    recipe = Path(__file__).resolve().parent.parent / "recipes" / "image_inspection_sim.yaml"
+    recipe = Path(__file__).resolve().parents[2] / "recipes" / "image_inspection_sim.yaml"
     assert api.validate_file(recipe, db=db) == []
     bad = {**RECIPE, "data": {"table": "solar_cells_sim"}, "roles": {"image": "width", "target": "label"}}
     with pytest.raises(InvalidInput, match="width"):
