@@ -40,6 +40,32 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def tree_cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process, its finished children, and its live descendants (the feature
+    workers): what the work cost, whatever the other users of the machine were doing."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = own.ru_utime + own.ru_stime + done.ru_utime + done.ru_stime
+    tick = os.sysconf("SC_CLK_TCK")
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    me = os.getpid()
+    for pid, (ppid, cpu) in parents.items():
+        chain, seen = ppid, 0
+        while chain and chain != me and chain in parents and seen < 50:
+            chain, seen = parents[chain][0], seen + 1
+        if chain == me and pid != me:
+            total += cpu
+    return total
+
+
 def write_cells(cells, folder: Path) -> None:
     from PIL import Image
 
@@ -81,18 +107,19 @@ def judge_fresh(run_id: str, cells) -> dict:
     from engine.ml.image_io import read_image
 
     paths = sorted(folder.rglob("*.png"))
-    times, pred, truth = [], [], []
+    times, cpu, pred, truth = [], [], [], []
     model.proba([read_image(paths[0])])             # warm-up (imports, caches)
     for path in paths:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = model.decide(model.proba([read_image(path)]))
         times.append(1000 * (time.perf_counter() - t0))
+        cpu.append(1000 * (time.process_time() - c0))
         pred.append(out["prediction"][0])
         truth.append(path.parent.name)
     from sklearn.metrics import balanced_accuracy_score
 
     return {"ba": balanced_accuracy_score(truth, pred), "median_ms": float(np.median(times)),
-            "p95_ms": float(np.percentile(times, 95)), "n": len(paths)}
+            "p95_ms": float(np.percentile(times, 95)), "cpu_ms": float(np.median(cpu)), "n": len(paths)}
 
 
 def main() -> int:
@@ -117,12 +144,13 @@ def main() -> int:
     recipe = {"template": "image_inspection", "name": "bench cells", "data": {"table": "cells"},
               "roles": {"image": "path", "target": "label"},
               "params": {"folds": args.folds, "time_budget_s": args.budget}}
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu = time.perf_counter(), tree_cpu_seconds()
     result = api.run_recipe(recipe)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    wall, cpu = time.perf_counter() - wall, tree_cpu_seconds() - cpu
     m, ins = result["metrics"], result["outputs"]["inspection"]
     d = ins["ok_vs_defect"]
-    print(f"training run: {wall:.1f} s wall ({cpu:.1f} s CPU in this process; feature workers not counted) — "
+    print(f"training run: {wall:.1f} s wall, {cpu:.1f} CPU seconds (this process + feature workers; on an idle "
+          f"2-core machine the wall time would be between {cpu / 2:.0f} and {cpu:.0f} s) — "
           f"features {ins['timings']['features_seconds']:.1f} s, classifier choice {ins['timings']['selection_seconds']:.1f} s; "
           f"chosen {m['classifier']} (per fold {m['chosen_per_fold']}); fit seconds {ins['selection']['fit_seconds']}; "
           f"left out for the budget: {ins['selection']['left_out_for_budget'] or 'none'}")
@@ -133,9 +161,11 @@ def main() -> int:
             ("escape rate at the cut (cross-fitted)", d["escape_rate"], base["escape"], f"≤ {TARGET_ESCAPE}", d["escape_rate"] <= TARGET_ESCAPE),
             ("re-inspection rate at the cut", d["reinspection_rate"], base["reinspect"], "", None),
             (f"balanced accuracy on {fresh['n']} fresh cells", fresh["ba"], None, "", None),
-            ("training wall seconds", wall, base["seconds"], f"≤ {TARGET_TRAIN_S:.0f}", wall <= TARGET_TRAIN_S),
+            ("training wall seconds (shared machine)", wall, base["seconds"], f"≤ {TARGET_TRAIN_S:.0f}", wall <= TARGET_TRAIN_S),
+            ("training CPU seconds (all processes)", cpu, None, f"≤ {2 * TARGET_TRAIN_S:.0f} on 2 cores", cpu <= 2 * TARGET_TRAIN_S),
             ("one image judged, median ms", fresh["median_ms"], None, f"≤ {TARGET_MS:.0f}", fresh["median_ms"] <= TARGET_MS),
-            ("one image judged, p95 ms", fresh["p95_ms"], None, "", None)]
+            ("one image judged, p95 ms", fresh["p95_ms"], None, "", None),
+            ("one image judged, median CPU ms", fresh["cpu_ms"], None, f"≤ {TARGET_MS:.0f}", fresh["cpu_ms"] <= TARGET_MS)]
     print(f"\n{'':42} {'studio':>10} {'baseline':>10} {'ratio':>7}  target")
     for name, ours, theirs, target, ok in rows:
         ratio = f"{ours / theirs:7.2f}" if theirs not in (None, 0) else "       "
@@ -144,7 +174,9 @@ def main() -> int:
         print(f"{name:42} {ours:10.4f} {theirs_text} {ratio}  {target}{flag}")
     print(f"(baseline: 24×24 grey pixels + logistic regression, same folds; its time is features + CV only)")
     print(f"threshold {d['threshold']} for max escape {d['max_escape_rate']} at {d['confidence']} confidence; "
-          f"{d['escapes']} of {d['defects']} defects passed")
+          f"{d['escapes']} of {d['defects']} defects passed; OK images flagged {d['false_alarm_rate']}; "
+          f"at the plain argmax: escape {d['at_argmax']['escape_rate']}, re-inspection {d['at_argmax']['reinspection_rate']}")
+    print(f"confusion (rows actual, columns predicted; {m['confusion']['classes']}): {m['confusion']['matrix']}")
     print(f"load average at the end: {load()}")
     return 0
 
