@@ -76,6 +76,9 @@ def show_inspection(result: dict[str, Any]) -> None:
     left.plotly_chart(confusion_figure(block), width="stretch")
     if decision:
         right.plotly_chart(escape_figure(decision), width="stretch")
+        if not decision.get("proven", True):
+            st.warning(t("img_unproven", defects=decision["defects"], needed=decision["defects_needed"],
+                         limit=_pct(decision["max_escape_rate"])))
         st.caption(t("img_cut_note", limit=_pct(decision["max_escape_rate"]), conf=_pct(decision["confidence"]),
                      escapes=decision["escapes"], defects=decision["defects"]))
     st.dataframe([{t("img_class"): c["class"], t("img_support"): c["support"], t("img_precision"): num(c["precision"]),

@@ -163,6 +163,13 @@ def allowed_escapes(n_defects: int, max_escape: float, confidence: float = 0.9) 
     return k
 
 
+def defects_needed(max_escape: float, confidence: float = 0.9) -> int:
+    """How many defective images it takes before zero escapes show an escape rate ≤ max_escape at `confidence`."""
+    if max_escape <= 0:
+        return 0
+    return int(np.ceil(np.log(1 - confidence) / np.log(1 - max_escape)))
+
+
 def escape_threshold(p_defect: np.ndarray, is_defect: np.ndarray, max_escape: float,
                      confidence: float = 0.9) -> float:
     """The highest cut on P(defect) (flag when ≥ cut) that passes at most `allowed_escapes` defects as OK: the
@@ -194,7 +201,9 @@ def ok_vs_defect(proba: np.ndarray, y: np.ndarray, ok_index: int, folds: np.ndar
     escapes = int((is_defect & ~flagged).sum())
     false_alarms = int((~is_defect & flagged).sum())
     argmax_flag = proba.argmax(axis=1) != ok_index
+    proven = allowed_escapes(n_defect, max_escape, confidence) >= 0
     return {"threshold": round(threshold, 6), "max_escape_rate": max_escape, "confidence": confidence,
+            "proven": proven, "defects_needed": defects_needed(max_escape, confidence),
             "checked_by": "cross-fitting: each fold judged with the cut chosen on the other folds",
             "escape_rate": round(escapes / n_defect, 4) if n_defect else None,
             "escapes": escapes, "defects": n_defect,

@@ -33,6 +33,9 @@ def sections(result: dict, lang: str, fig) -> list[dict]:
     if block["selection"].get("left_out_for_budget"):
         notes.append(tr("img_budget_note", lang, left=", ".join(block["selection"]["left_out_for_budget"]),
                         budget=num(block["selection"]["budget_s"], 4)))
+    if decision and not decision.get("proven", True):
+        notes.append(tr("img_unproven", lang, defects=decision["defects"], needed=decision["defects_needed"],
+                        limit=_pct(decision["max_escape_rate"])))
     if decision:
         notes.append(tr("img_cut_note", lang, limit=_pct(decision["max_escape_rate"]),
                         conf=_pct(decision["confidence"]), escapes=decision["escapes"], defects=decision["defects"]))

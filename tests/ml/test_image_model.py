@@ -10,6 +10,8 @@ def test_allowed_escapes_holds_the_rate_with_confidence():
     k = im.allowed_escapes(1000, 0.02)
     assert 0 < k < 20                                    # fewer than the naive 20
     assert im.allowed_escapes(1000, 0.02, confidence=0.5) >= k
+    needed = im.defects_needed(0.02)
+    assert im.allowed_escapes(needed, 0.02) == 0 and im.allowed_escapes(needed - 1, 0.02) == -1
 
 
 def test_escape_threshold_passes_at_most_the_allowed_defects():
@@ -32,6 +34,7 @@ def test_nested_selection_metrics_and_ok_vs_defect():
     assert [c["class"] for c in m["per_class"]] == ["crack", "ok", "spot"]
     assert im.ok_class(["crack", "OK", "spot"]) == "OK" and im.ok_class(["a", "b"]) is None
     d = im.ok_vs_defect(sel.oof, y, 1, sel.folds, 0.05)
+    assert d["proven"] and d["defects_needed"] == im.defects_needed(0.05)
     assert d["defects"] == 80 and 0 <= d["reinspection_rate"] <= 1 and d["curve"][0]["escape_rate"] == 0
 
 
