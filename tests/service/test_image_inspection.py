@@ -78,3 +78,11 @@ def test_demo_recipe_compiles_on_an_ingested_folder(tmp_path, db):
     bad = {**RECIPE, "data": {"table": "solar_cells_sim"}, "roles": {"image": "width", "target": "label"}}
     with pytest.raises(InvalidInput, match="width"):
         api.compile_recipe(bad, db=db)
+
+
+def test_role_guess_of_an_image_table(tmp_path, db):
+    write_cells(make_cells(6, ("ok", "crack"), seed=2, config=TINY), tmp_path / "g")
+    api.ingest(tmp_path / "g", "cells", db=db)
+    template = next(t for t in api.list_templates() if t.id == "image_inspection")
+    guess = api.guess_table_roles("cells", template, db=db)
+    assert guess.roles["image"] == ["path"] and guess.roles["target"] == ["label"] and "sha256" in guess.roles["ignore"]
