@@ -50,8 +50,8 @@ def _example() -> tuple[dict, dict]:
 
     from engine.sim.solar_cells import CellConfig, make_cells
 
-    cells = make_cells(24, ("ok", "dark_region"), seed=0, config=CellConfig(size=64, grains=8))
-    folder = Path(tempfile.gettempdir()) / "studio_image_example_v1"
+    cells = make_cells(18, ("ok", "dark_region"), seed=0, config=CellConfig(size=64, grains=8))
+    folder = Path(tempfile.gettempdir()) / "studio_image_example_v2"
     folder.mkdir(exist_ok=True)
     paths = []
     for i, a in enumerate(cells.images):
@@ -103,7 +103,7 @@ def inspect_images(params: ImageInspectParams, ctx: StepContext, frame: pd.DataF
                         "threshold": decision["threshold"]})
     ctx.progress(0.9, Msg("gallery and explanations", "误判图库与解释"))
     inspection["gallery"] = _gallery(labelled, params, sel.oof, y, classes)
-    latency = _latency(model, paths[: min(20, len(paths))])
+    latency = _latency(model, paths[: min(10, len(paths))])
     inspection["timings"]["judge_one_image_seconds"] = latency     # (keys ending in "seconds" hold wall times)
     metrics["judge_image_seconds"] = round(latency["median_ms"] / 1000, 4)
     if params.explain:
