@@ -1,13 +1,15 @@
 """Reading image files into arrays: PNG, JPEG, BMP, TIFF; grey or colour; 8 or 16 bit.
 
-Pillow decodes everything it can; TIFFs Pillow cannot hold (16-bit colour, float) go through tifffile (installed
-with scikit-image). Every decode is complete (`load()`), so a truncated file fails here, not later.
+TIFFs go through tifffile (installed with scikit-image: it keeps 16-bit colour, which Pillow turns into 8 bit), the
+rest (and TIFFs tifffile cannot read) through Pillow. Every decode is complete (`load()`), so a truncated file fails
+here, not later.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,22 +36,30 @@ def is_image_name(name: str) -> bool:
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """The image as an array: (h, w) grey or (h, w, c) colour; uint8 or uint16 (16-bit kept)."""
+    """The image as an array: (h, w) grey or (h, w, c) colour; uint8 or uint16 (16-bit kept). TIFFs are read with
+    tifffile first (Pillow turns 16-bit colour TIFFs into 8 bit), then Pillow (e.g. JPEG-compressed TIFFs)."""
     path = Path(path)
+    if path.suffix.lower() in (".tif", ".tiff"):
+        try:
+            import tifffile
+
+            logging.getLogger("tifffile").setLevel(logging.ERROR)   # a broken file is reported below, once
+            array = np.asarray(tifffile.imread(path))
+            if array.size:
+                return _checked(array)
+        except UnreadableImage:
+            raise
+        except Exception:  # noqa: BLE001 — not every TIFF is tifffile's: Pillow may still read it
+            pass
     try:
         from PIL import Image
 
         with Image.open(path) as img:
             img.load()
             return _array_of(img)
-    except Exception as exc:  # noqa: BLE001 — Pillow raises many kinds; a TIFF may still be read by tifffile
-        if path.suffix.lower() in (".tif", ".tiff"):
-            try:
-                import tifffile
-
-                return _checked(np.asarray(tifffile.imread(path)))
-            except Exception:  # noqa: BLE001
-                pass
+    except UnreadableImage:
+        raise
+    except Exception as exc:  # noqa: BLE001 — Pillow raises many kinds: the message says why
         raise UnreadableImage(_reason(exc)) from None
 
 

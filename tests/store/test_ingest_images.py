@@ -51,6 +51,16 @@ def test_class_folders_every_format_and_content_addressing(tmp_path, db):
     assert any("without a label" in w for w in info.warnings)
 
 
+def test_sixteen_bit_colour_tiff_keeps_its_depth(tmp_path, db):
+    import tifffile
+
+    (tmp_path / "t" / "ok").mkdir(parents=True)
+    tifffile.imwrite(tmp_path / "t" / "ok" / "rgb16.tiff", np.full((12, 10, 3), 40000, np.uint16))
+    api.ingest(tmp_path / "t", "t16", db=db)
+    row = api.catalog(db).read_table("t16").iloc[0]
+    assert (row["bit_depth"], row["channels"], row["width"], row["format"]) == (16, 3, 10, "tiff")
+
+
 def test_labels_file_with_empty_labels_and_zip(tmp_path, db):
     root = tmp_path / "flat"
     for i in range(3):
