@@ -40,7 +40,8 @@ def make_candidate(name: str, seed: int, threads: int = 1):
 
         # one thread: on a shared or busy machine OpenMP threads spin against each other (measured: 5× slower
         # under load); the features use the cores instead
-        return LGBMClassifier(n_estimators=150, learning_rate=0.1, num_leaves=15, min_child_samples=10,
+        # 63 bins, 120 trees: half the CPU of 255 bins × 150 trees at the same held-out accuracy (measured)
+        return LGBMClassifier(n_estimators=120, learning_rate=0.12, max_bin=63, num_leaves=15, min_child_samples=10,
                               colsample_bytree=0.3, subsample=0.8, subsample_freq=1, reg_lambda=1.0,
                               random_state=seed, n_jobs=1, verbose=-1)
     raise ValueError(f"unknown candidate '{name}'; known: {list(CANDIDATES)}")
