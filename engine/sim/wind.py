@@ -34,7 +34,7 @@ def _turbine(rng: np.random.Generator, name: str, hours: pd.DatetimeIndex, fault
     n = len(hours)
     t = np.arange(n)
     day = 2 * np.pi * (hours.hour.to_numpy() / 24.0)
-    season = 2 * np.pi * (hours.dayofyear.to_numpy() / 365.25)
+    season = 2 * np.pi * (hours.day_of_year.to_numpy() / 365.25)
     gust = np.zeros(n)
     shocks = rng.normal(0, 1.0, n)
     for i in range(1, n):  # AR(1) weather
