@@ -24,6 +24,20 @@ from engine.service.runner import (  # noqa: F401  (re-exported)
     compile_recipe, get_run, library, load_recipe, load_result, new_run_id, run_recipe, runs, validate_file)
 from engine.service.tables import (  # noqa: F401  (re-exported)
     catalog, derive_table, ingest, ingest_frame, profile_table, report_busy, tables)
+from engine.service.scoring_apply import save_frame_table, score_run as score  # noqa: F401  (re-exported)
+
+
+def pdm_view(result: dict, lang: str = "en") -> dict | None:
+    """What the Results page shows of a predictive-maintenance run (None for other runs): the task sentence, the
+    cross-validated figures, units ranked by risk, the sensors driving it, health curves and the alarm timeline."""
+    from engine.report import pdm
+
+    if not pdm.is_pdm(result):
+        return None
+    return {"task": pdm.task_text(result, lang), "kpis": pdm.kpis(result, lang),
+            "ranking": pdm.ranking_rows(result, lang, limit=50), "sensors": pdm.sensor_rows(result, lang),
+            "curves": pdm.curves_figure(result, lang, units=8), "timeline": pdm.timeline_figure(result, lang),
+            "titles": {k: pdm.t(k, lang) for k in ("pdm", "ranking", "sensors", "curves", "timeline")}}
 
 # -- templates and operators -------------------------------------------------------------------------------
 def list_templates() -> list[Template]:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from engine import api
 from ui.i18n import choice_label, t
+from ui.scoring import show_apply
 from ui.widgets import guard, num, page_start, seconds, status_text
 
 page_start()
@@ -33,6 +34,10 @@ with guard():
     if c3.button(t("open_results"), disabled=pick not in ids):
         st.session_state["results_run"] = pick
         st.switch_page("pages/results.py")
+
+    if pick in ids:
+        with guard():
+            show_apply(pick, api.load_result(pick), "history", folded=True)
 
     st.subheader(t("compare_title"))
     if len(ids) < 2:

@@ -11,6 +11,7 @@ from ui.i18n import bilingual, choice_label, t
 from ui.i18n import lang as current_lang
 from ui.pareto import show_tuning
 from ui.savings import show_savings
+from ui.scoring import show_apply
 from ui.widgets import guard, num, page_start, pick_succeeded_run, status_text
 
 page_start()
@@ -44,6 +45,18 @@ with guard():
         report_cols[2].download_button(t("download_report_pdf"), pdf, file_name=f"report-{run_id}-{lang_code}.pdf",
                                        mime="application/pdf", icon=":material/download:")
 
+pdm_view = api.pdm_view(result, current_lang())
+if pdm_view:                                # predictive maintenance: its own view, no recommendations
+    from ui.pdm import show_pdm
+
+    with guard():
+        show_pdm(pdm_view)
+    with guard():
+        show_apply(run_id, result, "results")
+    st.download_button(t("download_result"), json.dumps(result, ensure_ascii=False, indent=2),
+                       file_name=f"result_{run_id}.json", mime="application/json")
+    st.stop()
+
 if result.get("test_reduction"):            # the test-item reduction template: its own view, no recommendations
     from ui.item_reduction import show_test_reduction
 
@@ -51,6 +64,8 @@ if result.get("test_reduction"):            # the test-item reduction template: 
         show_test_reduction(result)
     st.download_button(t("download_result"), json.dumps(result, ensure_ascii=False, indent=2),
                        file_name=f"result_{run_id}.json", mime="application/json")
+    with guard():
+        show_apply(run_id, result, "results")
     st.stop()
 
 if (result.get("outputs") or {}).get("inspection"):   # the image-inspection template: its own view
@@ -191,3 +206,6 @@ with guard():
             st.switch_page("pages/run.py")
     st.download_button(t("download_result"), json.dumps(result, ensure_ascii=False, indent=2),
                        file_name=f"result_{run_id}.json", mime="application/json")
+
+with guard():
+    show_apply(run_id, result, "results")

@@ -333,8 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar (retrain)")
     p.set_defaults(fn=cmd_trial)
     from engine.cli.authoring import add_commands
+    from engine.cli.score import add_commands as add_score
 
     add_commands(add)
+    add_score(add)
     p = add("runs", help="list runs")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")

@@ -50,6 +50,23 @@ class FeatureCoder:
         return [c for c in self.features if c in self.levels]
 
 
+def feature_schema(frame: pd.DataFrame, features: list[str]) -> dict[str, dict]:
+    """Each feature's kind (numeric, bool, category) and, for numbers, the training range: what new data is checked
+    against before a saved model scores it (a missing column, a wrong type, a value outside what was seen)."""
+    schema = {}
+    for col in features:
+        s = frame[col]
+        if pd.api.types.is_bool_dtype(s):
+            schema[col] = {"kind": "bool"}
+        elif pd.api.types.is_numeric_dtype(s):
+            v = pd.to_numeric(s, errors="coerce").astype("float64")
+            lo, hi = (float(v.min()), float(v.max())) if v.notna().any() else (None, None)
+            schema[col] = {"kind": "numeric", "min": lo, "max": hi}
+        else:
+            schema[col] = {"kind": "category"}
+    return schema
+
+
 def usable_features(frame: pd.DataFrame, features: list[str]) -> tuple[list[str], list[dict]]:
     """Features a tree model can use; datetime columns are set aside with a reason."""
     keep, skipped = [], []

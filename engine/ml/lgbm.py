@@ -30,6 +30,8 @@ class ModelBundle:
     classes: list = field(default_factory=list)
     residual_q: tuple[float, float] = (0.0, 0.0)  # out-of-fold residual quantiles (5%, 95%)
     threshold: float = 0.5  # classification: probability from which a unit is called positive (inner CV)
+    schema: dict = field(default_factory=dict)  # feature -> {kind, min, max} of the training rows (scoring checks)
+    prep: list = field(default_factory=list)  # how features derive from raw columns at scoring time (e.g. windows)
 
     @property
     def features(self) -> list[str]:

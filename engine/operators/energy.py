@@ -60,10 +60,12 @@ def energy_models(params: EnergyModelParams, ctx: StepContext, frame: pd.DataFra
         raise StudioError(Msg(f"the output column '{params.output}' is also a feature: the model would read the answer "
                               f"off it. Take it out of the controllable/context roles (put it under ignore)",
                               f"产出列 '{params.output}' 同时是特征：模型会直接从中读出答案。请把它移出可调/工况角色（放入忽略）"))
-    frame, created = _with_windows(params, ctx, frame)
+    frame, created, lag = _with_windows(params, ctx, frame)
     base = {k: v for k, v in params.model_dump().items() if k in LightGBMParams.model_fields}
     base["features"] = [*params.features, *created]
     trained = lightgbm_cv(LightGBMParams(**base), ctx, frame)
+    if created:  # scoring new data rebuilds the rolling means the same way (engine/service/scoring.py)
+        trained["model"].prep = [{"op": "align.lag_features", "created": created, "params": lag}]
     report = {**trained["report"], "rolling_features": created}
     output_model = None
     if params.output is not None:
@@ -72,18 +74,18 @@ def energy_models(params: EnergyModelParams, ctx: StepContext, frame: pd.DataFra
             "importance": trained["importance"], "report": report, "output_model": output_model}
 
 
-def _with_windows(params: EnergyModelParams, ctx: StepContext, frame: pd.DataFrame) -> tuple[pd.DataFrame, list]:
+def _with_windows(params: EnergyModelParams, ctx: StepContext, frame: pd.DataFrame) -> tuple[pd.DataFrame, list, dict]:
     # context columns cleaning dropped, or categorical ones, get no rolling mean
     columns = [c for c in params.window_columns if c in frame.columns and c != params.target
                and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
     if not params.window or not columns:
-        return frame, []
+        return frame, [], {}
     if not params.time:
         raise StudioError(Msg("rolling context features need the time column: assign the time role or set the rolling "
                               "window to 0", "工况滚动特征需要时间列：请指定时间角色，或把滚动窗口设为 0"))
-    lagged = lag_features(LagParams(columns=columns, lags=[], windows=[params.window], stats=["mean"],
-                                    time=params.time), ctx, frame)
-    return lagged["frame"], lagged["report"]["created"]
+    lag = LagParams(columns=columns, lags=[], windows=[params.window], stats=["mean"], time=params.time)
+    lagged = lag_features(lag, ctx, frame)
+    return lagged["frame"], lagged["report"]["created"], lag.model_dump(mode="json")
 
 
 def _output_model(params: EnergyModelParams, base: dict, ctx: StepContext, frame: pd.DataFrame):

@@ -11,7 +11,7 @@ from engine.pipeline.context import StepContext
 from engine.core.errors import StudioError
 from engine.core.i18n import Msg
 from engine.ml.bagging import merge_boosters
-from engine.ml.frame import FeatureCoder, as_target, usable_features
+from engine.ml.frame import FeatureCoder, as_target, feature_schema, usable_features
 from engine.ml.lgbm import ModelBundle, cross_validate, fit_booster, inner_threshold, lgb_params, splits, \
     summarize
 from engine.pipeline.registry import OpParams, operator
@@ -87,7 +87,8 @@ def lightgbm_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame) -
     scored = ~np.isnan(cv["oof"])
     residual = y[scored] - cv["oof"][scored]
     bundle = ModelBundle(params.target, task, coder, final, cv["models"], classes,
-                         (float(np.quantile(residual, 0.05)), float(np.quantile(residual, 0.95))), cut)
+                         (float(np.quantile(residual, 0.05)), float(np.quantile(residual, 0.95))), cut,
+                         schema=feature_schema(frame, features))
     metrics = {"task": task, "folds": len(fold_idx), "cv": "time-ordered" if order is not None else
                ("group" if groups is not None else "shuffled"), "rows": int(len(frame)), **summarize(cv["per_fold"])}
     metrics["warnings"] = _weak_folds(cv["per_fold"], task)

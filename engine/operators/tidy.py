@@ -337,6 +337,11 @@ class LeakageParams(OpParams):
     keep_flagged: bool = ui_field(False, en="Keep flagged columns", zh="保留被标记的列")
     max_decimals: int = ui_field(6, en="Rounding checked up to (decimals)", zh="检查的最大小数位数", ge=0, le=12,
                                  help_en="a column equal to the target rounded to 0..this many decimals is a copy")
+    implied_flags: bool = ui_field(False, en="Flags that fire only with the target are leaks",
+                                   zh="只在目标发生时才出现的标志列视为泄漏",
+                                   help_en="for a pass/fail target: a 0/1 column that is 1 only in rows where the target "
+                                           "is 1 (e.g. failure-mode columns recorded with the failure) is left out",
+                                   help_zh="目标为合格/失效时：只在目标为 1 的行中取 1 的 0/1 列（如随故障一起记录的故障模式列）将被剔除")
 
 
 def _rounded_copy(a: pd.Series, b: pd.Series, max_decimals: int) -> bool:
@@ -358,9 +363,19 @@ def _leak(x: pd.Series, y: pd.Series, params: LeakageParams) -> dict | None:
         reason = "monotone transform"
     elif max(abs(pearson), abs(spearman)) >= params.threshold:
         reason = "correlation"
+    elif params.implied_flags and _implies(a, b):
+        reason = "fires only with the target"
     else:
         return None
     return {"reason": reason, "pearson": round(pearson, 6), "spearman": round(spearman, 6)}
+
+
+def _implies(x: pd.Series, y: pd.Series) -> bool:
+    """A 0/1 flag that is 1 only where a 0/1 target is 1 (at least 3 times): recorded with the outcome, not before."""
+    if not (set(x.unique()) <= {0.0, 1.0} and set(y.unique()) <= {0.0, 1.0}):
+        return False
+    fired = x == 1.0
+    return int(fired.sum()) >= 3 and bool((y[fired] == 1.0).all())
 
 
 def _leakage_example() -> tuple[dict, dict]:

@@ -39,6 +39,12 @@ def build_report(result: dict, lang: str = "en", *, profile: dict | None = None,
 
         title = tr("img_title", lang)
         sections = [*inspection_sections(result, lang, _fig), _data(result, lang, None), _appendix(result, lang)]
+    elif _is_pdm(result):                    # predictive maintenance: health, units at risk, sensors, alarms
+        from engine.report import pdm as pdm_report
+
+        title = pdm_report.t("title", lang)
+        sections = [*pdm_report.sections(result, lang, _fig), _data(result, lang, profile), _model(result, lang),
+                    _appendix(result, lang)]
     else:
         sections = [_summary(result, pred, lang, economics), _data(result, lang, profile), _model(result, lang),
                     _keys(result, lang), _recommendations(result, pred, lang), _trial(result, pred, lang),
@@ -47,6 +53,12 @@ def build_report(result: dict, lang: str = "en", *, profile: dict | None = None,
             "run_id": result["run_id"], "status": result["status"],
             "generated": tr("generated", lang, time=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
             "sections": [s for s in sections if s["blocks"]]}
+
+
+def _is_pdm(result: dict) -> bool:
+    from engine.report.pdm import is_pdm
+
+    return is_pdm(result)
 
 
 def _section(sid: str, lang: str, blocks: list[dict]) -> dict:

@@ -41,8 +41,8 @@ _WORKERS_LOCK = threading.Lock()
 def start_run(source: str | Path | dict, *, db=None, overrides: list[str] | None = None) -> str:
     """Compile (problems raise InvalidInput here), then run in a background thread of this process; the run's
     status lives in the data factory, so it survives page switches and a browser refresh."""
-    runner.compile_recipe(source, db=db, overrides=overrides)
-    run_id = runner.new_run_id()
+    prepared = runner.prepare_run(source, db=db, overrides=overrides)  # listed from now on (a refresh finds it)
+    run_id = prepared.run_id
     worker = _Worker(run_id)
 
     def on_progress(event: ProgressEvent) -> None:
@@ -53,8 +53,7 @@ def start_run(source: str | Path | dict, *, db=None, overrides: list[str] | None
 
     def work() -> None:
         try:
-            runner.run_recipe(source, db=db, overrides=overrides, on_progress=on_progress, cancelled=worker.cancel.is_set,
-                       run_id=run_id)
+            runner.execute_run(prepared, on_progress=on_progress, cancelled=worker.cancel.is_set)
         except Exception as exc:  # noqa: BLE001 — recorded in the run row; kept here for runs that never started
             worker.error = exc.msg if isinstance(exc, StudioError) else (str(exc) or type(exc).__name__)
         finally:

@@ -35,9 +35,29 @@ def _boiler():
     return make_boiler().frame
 
 
+WIND_TABLE = "wind_farm_sim"  # engine/sim/wind.py (seed 0): 12 turbines, a year of hourly SCADA, 8 failures
+TURBOFAN_TABLE = "turbofan_sim"  # engine/sim/turbofan.py (seed 0): 100 units run to failure (C-MAPSS conventions)
+TURBOFAN_TEST = "turbofan_sim_test"  # the same simulator's 100 test units, each cut before its failure
+
+
+def _wind():
+    from engine.sim.wind import make_wind_farm
+    return make_wind_farm().frame
+
+
+def _turbofan():
+    from engine.sim.turbofan import make_turbofan
+    return make_turbofan().train
+
+
+def _turbofan_test():
+    from engine.sim.turbofan import make_turbofan
+    return make_turbofan().test
+
+
 # table -> a function making its frame (seed 0); a new simulated plant adds one line here
 SIMULATED = {SIMULATED_TABLE: _yield_line, RUBBER_TABLE: _rubber, TEST_ITEMS_TABLE: _test_items,
-             SIMULATED_BOILER: _boiler}
+             SIMULATED_BOILER: _boiler, WIND_TABLE: _wind, TURBOFAN_TABLE: _turbofan, TURBOFAN_TEST: _turbofan_test}
 
 
 def ensure_demo(db=None, simulated: bool = False) -> list[str]:

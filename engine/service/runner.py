@@ -7,6 +7,7 @@ import json
 import secrets
 import shutil
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -24,6 +25,7 @@ from engine.pipeline.graph import Pipeline
 from engine.pipeline.library import TemplateLibrary
 from engine.service import recipes
 from engine.service.tables import catalog
+from engine.store.catalog import Catalog
 from engine.store.runs import RunStore
 
 
@@ -59,11 +61,22 @@ def new_run_id() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
-def run_recipe(source: str | Path | dict, *, db=None, out_dir: str | Path | None = None,
-               overrides: list[str] | None = None, on_progress: Callable[[ProgressEvent], None] | None = None,
-               cancelled: Callable[[], bool] | None = None, executor: Executor | None = None,
-               run_id: str | None = None) -> dict[str, Any]:
-    """Compile and run a recipe; write result.json (run folder and `out_dir`); raise RunFailed on failure."""
+@dataclass
+class PreparedRun:
+    """A compiled run with its folder and its `running` row already in the data factory."""
+    run_id: str
+    pipeline: Pipeline
+    run_dir: Path
+    catalog: Catalog
+    store: RunStore
+    recipe_path: str | None
+    started: float
+
+
+def prepare_run(source: str | Path | dict, *, db=None, overrides: list[str] | None = None,
+                run_id: str | None = None) -> PreparedRun:
+    """Compile (problems raise InvalidInput), make the run folder and record the run as running: from here on the
+    run is listed everywhere, even before a background thread picks it up."""
     started = time.perf_counter()
     pipeline = compile_recipe(source, db=db, overrides=overrides)
     cat = catalog(db)
@@ -72,14 +85,35 @@ def run_recipe(source: str | Path | dict, *, db=None, out_dir: str | Path | None
     run_id = run_id or new_run_id()
     run_dir = config.runs_dir(cat.path) / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    recipe_path = str(source) if not isinstance(source, dict) else None
     (run_dir / "recipe.yaml").write_text(dump(pipeline.recipe), encoding="utf-8")
     result_io.write_json(run_dir / "pipeline.json", pipeline.to_dict())
     store.start(run_id, {"template_id": pipeline.template_id, "template_version": pipeline.template_version,
                          "recipe_name": pipeline.recipe["name"], "recipe": pipeline.recipe,
                          "data_fingerprint": pipeline.source.fingerprint}, str(run_dir))
-    executor = executor or LocalExecutor(StepCache(config.cache_dir(cat.path)))
+    recipe_path = str(source) if not isinstance(source, dict) else None
+    return PreparedRun(run_id, pipeline, run_dir, cat, store, recipe_path, started)
+
+
+def run_recipe(source: str | Path | dict, *, db=None, out_dir: str | Path | None = None,
+               overrides: list[str] | None = None, on_progress: Callable[[ProgressEvent], None] | None = None,
+               cancelled: Callable[[], bool] | None = None, executor: Executor | None = None,
+               run_id: str | None = None) -> dict[str, Any]:
+    """Compile and run a recipe; write result.json (run folder and `out_dir`); raise RunFailed on failure."""
+    prepared = prepare_run(source, db=db, overrides=overrides, run_id=run_id)
+    return execute_run(prepared, out_dir=out_dir, on_progress=on_progress, cancelled=cancelled, executor=executor)
+
+
+def execute_run(prepared: PreparedRun, *, out_dir: str | Path | None = None,
+                on_progress: Callable[[ProgressEvent], None] | None = None,
+                cancelled: Callable[[], bool] | None = None, executor: Executor | None = None) -> dict[str, Any]:
+    """Run a prepared pipeline; write result.json (run folder and `out_dir`); raise RunFailed on failure."""
+    run_id, pipeline, run_dir, store = prepared.run_id, prepared.pipeline, prepared.run_dir, prepared.store
+    started, recipe_path = prepared.started, prepared.recipe_path
+    executor = executor or LocalExecutor(StepCache(config.cache_dir(prepared.catalog.path)))
     artifacts = {"result": "result.json", "pipeline": "pipeline.json", "recipe": "recipe.yaml"}
+    model_ref = _scoring().model_output(pipeline)
+    if model_ref is not None:  # the final model is kept in the run folder, for scoring new data later
+        pipeline.outputs.setdefault(_MODEL_OUTPUT, model_ref)
     try:
         execution = executor.execute(pipeline, run_id, on_event=on_progress, on_step=lambda r: store.step_later(run_id, r),
                                      cancelled=cancelled)
@@ -102,13 +136,26 @@ def run_recipe(source: str | Path | dict, *, db=None, out_dir: str | Path | None
             raise RunFailed(run_id, step_id, exc.msg) from None
         raise
     store.flush()
+    model = execution.outputs.pop(_MODEL_OUTPUT, None)
+    scoring = _scoring().save_run_model(model, run_dir, run_id=run_id, pipeline=pipeline) if model is not None else None
     wall = time.perf_counter() - started
     result = result_io.build(run_id, "succeeded", pipeline, execution, recipe_path=recipe_path, wall_seconds=wall,
                              artifacts=artifacts)
+    if scoring:
+        result["scoring"] = scoring
     result["run_dir"] = str(run_dir)
     _publish(run_dir, out_dir, result, artifacts)
     store.finish(run_id, "succeeded", wall)
     return result_io.to_jsonable(result)
+
+
+_MODEL_OUTPUT = "_final_model"  # the pipeline output that carries the model to save (never into result.json)
+
+
+def _scoring():
+    from engine.service import scoring
+
+    return scoring
 
 
 def _status_of(exc: BaseException) -> str:

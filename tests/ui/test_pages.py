@@ -255,12 +255,15 @@ def test_every_template_builds_from_the_suggestion_and_shows_results(demo_db, mo
     assert api.wait_run(api.start_run(recipe), 300)["status"] == "succeeded"
     at.switch_page("pages/results.py").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    expected = "不良品漏检率" if template_id == "test_item_reduction" else "预测结果"
+    expected = {"test_item_reduction": "不良品漏检率", "predictive_maintenance": "ROC-AUC"}.get(template_id, "预测结果")
     assert expected in [m.label for m in at.metric]
 
 
 def _table_for(template_id: str, db) -> str:
-    """The concrete demo table, or for test-item reduction a small simulated product test (items + verdict)."""
+    """The concrete demo table, or for test-item reduction a small simulated product test (items + verdict), or for
+    predictive maintenance the AI4I machine-failure table."""
+    if template_id == "predictive_maintenance":
+        return "ai4i2020"
     if template_id != "test_item_reduction":
         return "concrete"
     from engine.sim.check_items import make_test_line

@@ -1,0 +1,106 @@
+"""A trained LightGBM model bundle on disk, and applying it to new rows.
+
+Files in the folder: `booster.txt` (LightGBM's own text format, which keeps the category levels it was trained with)
+and the fields of `manifest()` (the caller writes them into the run's model.json): features, their kinds and training
+ranges, category levels, classes, the decision threshold, the residual interval, how derived features are rebuilt.
+Nothing is pickled, so a model saved by one version of the studio loads in the next (or is refused by its format
+number with a clear message, see engine/service/scoring.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from engine.ml.frame import FeatureCoder
+from engine.ml.lgbm import ModelBundle
+
+BOOSTER_FILE = "booster.txt"
+
+
+def save_bundle(bundle: ModelBundle, folder: Path) -> dict:
+    """Write the booster into `folder`; return the manifest fields that describe how to apply it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / BOOSTER_FILE).write_text(bundle.final.model_to_string(), encoding="utf-8")
+    return {"target": bundle.target, "task": bundle.task, "features": list(bundle.coder.features),
+            "levels": bundle.coder.levels, "integer": list(bundle.coder.integer), "classes": list(bundle.classes),
+            "threshold": float(bundle.threshold), "residual_q": [float(v) for v in bundle.residual_q],
+            "schema": bundle.schema or {}, "prep": list(getattr(bundle, "prep", []) or []),
+            "lightgbm_version": lgb.__version__}
+
+
+@dataclass
+class SavedModel:
+    """A saved bundle loaded back: enough to check new rows and predict them."""
+
+    target: str
+    task: str
+    coder: FeatureCoder
+    booster: lgb.Booster
+    classes: list
+    threshold: float
+    residual_q: tuple[float, float]
+    schema: dict = field(default_factory=dict)
+    prep: list = field(default_factory=list)
+
+    @classmethod
+    def load(cls, folder: Path, manifest: dict) -> "SavedModel":
+        booster = lgb.Booster(model_str=(folder / BOOSTER_FILE).read_text(encoding="utf-8"))
+        coder = FeatureCoder(list(manifest["features"]), dict(manifest.get("levels") or {}),
+                             list(manifest.get("integer") or []))
+        return cls(manifest["target"], manifest["task"], coder, booster, list(manifest.get("classes") or []),
+                   float(manifest.get("threshold", 0.5)), tuple(manifest.get("residual_q") or (0.0, 0.0)),
+                   dict(manifest.get("schema") or {}), list(manifest.get("prep") or []))
+
+    @property
+    def derived(self) -> list[str]:
+        """Features built from raw columns at scoring time (rolling windows), not read from the input."""
+        return [c for step in self.prep for c in step.get("created", [])]
+
+    def kinds(self) -> dict[str, str]:
+        """Raw input column -> the kind it must have (numeric, bool, category)."""
+        return {c: (self.schema.get(c) or {}).get("kind", "category" if c in self.coder.levels else "numeric")
+                for c in self.coder.features if c not in self.derived}
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """prediction (+ prediction_low/high for a regression, probability for a classification) and out_of_range."""
+        raw = self.booster.predict(self.coder.transform(frame))
+        out = {}
+        if self.task == "regression":
+            out["prediction"] = raw
+            out["prediction_low"] = raw + self.residual_q[0]
+            out["prediction_high"] = raw + self.residual_q[1]
+        else:
+            negative, positive = (self.classes + [0, 1])[:2] if len(self.classes) == 2 else (0, 1)
+            out["probability"] = raw
+            out["prediction"] = np.where(raw >= self.threshold, positive, negative)
+        out["out_of_range"] = self.outside(frame)
+        return pd.DataFrame(out, index=frame.index)
+
+    def outside(self, frame: pd.DataFrame) -> np.ndarray:
+        """Rows with a numeric feature beyond the training range (missing values are not counted)."""
+        flag = np.zeros(len(frame), dtype=bool)
+        for col, spec in self.schema.items():
+            if spec.get("kind") != "numeric" or spec.get("min") is None or col not in frame.columns:
+                continue
+            v = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                flag |= (v < spec["min"]) | (v > spec["max"])
+        return flag
+
+    def outside_columns(self, frame: pd.DataFrame) -> dict[str, int]:
+        """Per column, how many rows lie beyond the training range (for the summary)."""
+        counts = {}
+        for col, spec in self.schema.items():
+            if spec.get("kind") != "numeric" or spec.get("min") is None or col not in frame.columns:
+                continue
+            v = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                n = int(((v < spec["min"]) | (v > spec["max"])).sum())
+            if n:
+                counts[col] = n
+        return counts

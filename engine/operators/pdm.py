@@ -1,0 +1,45 @@
+"""Predictive maintenance: trailing-window features per unit, computed by DuckDB window functions (the model is in
+engine/operators/pdm_model.py)."""
+
+from __future__ import annotations
+
+
+import pandas as pd
+
+from engine.pipeline.context import StepContext
+from engine.ml import pdm
+from engine.pipeline.registry import OpParams, operator
+from engine.schema.base import ui_field
+
+
+# ---------------------------------------------------------------- pdm.window_features
+
+class WindowParams(OpParams):
+    group: str | None = ui_field(None, en="Unit column", zh="设备列")
+    time: str | None = ui_field(None, en="Time column", zh="时间列")
+    columns: list[str] = ui_field([], en="Sensor columns", zh="传感器列")
+    window: int = ui_field(30, en="Window (steps)", zh="窗口（步数）", ge=0, le=10_000,
+                           help_en="trailing rows per unit for the rolling mean, std, min, max and slope; 0: none",
+                           help_zh="每台设备向前取的行数，用于滚动均值、标准差、最小值、最大值和斜率；0 表示不计算")
+
+
+def _tiny_fleet() -> pd.DataFrame:
+    from engine.sim.turbofan import make_turbofan
+
+    return make_turbofan(units=6, test_units=1, seed=0).train[["unit", "cycle", "s2", "s3", "s7", "rul"]]
+
+
+@operator("pdm.window_features", version=1, inputs=("frame",), outputs=("frame", "report"),
+          example=lambda: ({"group": "unit", "time": "cycle", "columns": ["s2", "s3"], "window": 5},
+                           {"frame": _tiny_fleet()}))
+def window_features(params: WindowParams, ctx: StepContext, frame: pd.DataFrame) -> dict:
+    """Per unit, over the last `window` rows: mean, std, min, max, slope of each sensor; its change since the unit's
+    first row; steps in service. Computed by DuckDB window functions — the same SQL builds them at scoring time."""
+    columns = [c for c in params.columns if c in frame.columns and pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c])]
+    if not (params.group and params.time and params.window and columns):
+        return {"frame": frame, "report": {"created": [], "window": 0, "columns": []}}
+    out = pdm.add_windows(frame, params.group, params.time, columns, params.window)
+    created = pdm.window_names(columns, params.window)
+    return {"frame": out, "report": {"created": created, "window": params.window, "columns": columns,
+                                     "group": params.group, "time": params.time}}

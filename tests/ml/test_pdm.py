@@ -1,0 +1,46 @@
+"""engine/ml/pdm.py: the window SQL against pandas, labels, the NASA score, alarm counting and the threshold."""
+
+import numpy as np
+import pandas as pd
+
+from engine.ml import pdm
+
+
+def test_window_features_match_pandas_per_unit_in_time_order():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"unit": np.repeat(["a", "b"], 12), "t": np.tile(np.arange(12), 2),
+                          "x": rng.normal(size=24)}).sample(frac=1.0, random_state=1)  # rows out of order
+    out = pdm.add_windows(frame, "unit", "t", ["x"], 4)
+    assert list(out.columns[-7:]) == pdm.window_names(["x"], 4)
+    for unit, part in out.groupby("unit"):
+        ref = frame[frame["unit"] == unit].sort_values("t")["x"].reset_index(drop=True)
+        got = part.reset_index(drop=True)
+        assert np.allclose(got["x__mean4"], ref.rolling(4, min_periods=1).mean())
+        assert np.allclose(got["x__max4"], ref.rolling(4, min_periods=1).max())
+        assert np.allclose(got["x__std4"][1:], ref.rolling(4, min_periods=2).std()[1:])
+        assert np.allclose(got["x__since_start"], ref - ref.iloc[0])
+        slope = np.polyfit(np.arange(4), ref.iloc[8:12].to_numpy(), 1)[0]
+        assert np.isclose(got["x__slope4"].iloc[11], slope)
+        assert got["steps_in_service"].tolist() == list(range(1, 13))
+
+
+def test_steps_to_failure_and_censoring():
+    frame = pd.DataFrame({"u": [1, 1, 1, 1, 2, 2], "f": [0, 1, 0, 0, 0, 0]})
+    out = pdm.steps_to_failure(frame, "u", "f")
+    assert out[:2].tolist() == [1.0, 0.0] and np.isnan(out[2:]).all()
+
+
+def test_nasa_score_punishes_late_more_than_early():
+    assert pdm.nasa_score([50], [60]) > pdm.nasa_score([50], [40]) > 0
+    assert pdm.nasa_score([50], [50]) == 0
+
+
+def test_alarms_caught_lead_and_false_alarms_and_the_budget_threshold():
+    units = np.array([1] * 10 + [2] * 10)
+    to_fail = np.array([9, 8, 7, 6, 5, 4, 3, 2, 1, 0] + [-1] * 10, dtype=float)
+    prob = np.array([0, 0, 0, 0, 0.9, 0.9, 0.9, 0.9, 0.9, 0] + [0, 0, 0.8, 0, 0, 0, 0, 0, 0, 0], dtype=float)
+    ev = pdm.evaluate_alarms(prob, 0.5, units, to_fail, horizon=6)
+    assert ev["caught"] == 1 and ev["failures"] == 1 and ev["false_alarms"] == 1 and ev["leads"] == [5.0]
+    assert pdm.evaluate_alarms(prob, 0.85, units, to_fail, 6)["false_alarms"] == 0
+    cut = pdm.threshold_for_false_alarms(prob, units, to_fail, 6, budget=0)
+    assert 0.8 < cut <= 0.9
