@@ -59,7 +59,7 @@ class LoadedImages(Loaded):
     def source_data(self, data, tmp: Path):
         """A folder or .zip of images → a frame (file, label, path) of decodable images; anything else unchanged."""
         if isinstance(data, (str, Path)) and (Path(data).is_dir() or str(data).lower().endswith(".zip")):
-            return image_rows(Path(data), tmp)
+            return image_rows(Path(data), tmp / "images")
         return data
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -99,6 +99,8 @@ def image_rows(source: Path, tmp: Path) -> pd.DataFrame:
     """The images of a folder or zip (class sub-folders or labels.csv) as rows; every image decoded first."""
     from engine.store.ingest.images import _unzip, scan
 
+    if source.is_file():
+        tmp.mkdir(parents=True, exist_ok=True)
     root = _unzip(source, tmp) if source.is_file() else source
     entries, _ = scan(root)
     problems = []

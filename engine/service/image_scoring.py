@@ -1,9 +1,10 @@
-"""Scoring new images with an image-inspection run's model: one row per image (file, prediction, probability).
+"""Judging new images with an image-inspection run's saved model: one row per image (file, prediction, probability).
 
-`score_images(run_dir, source)` takes the run's folder (`<studio>.runs/<run_id>`) and a folder of images, a .zip
-of one, or the name of an image table in the data factory. Folders are read as the ingest reads them (class
-sub-folders give a `label` column to compare against; a labels.csv too); every image is decoded first and a
-corrupt one stops the scoring with its name (nothing is written).
+`score_images(run_dir, source)` takes the run's folder (`<studio>.runs/<run_id>`, holding `model/`) and a folder of
+images, a .zip of one, or the name of an image table in the data factory. Folders are read as the ingest reads them
+(class sub-folders give a `label` column to compare against; a labels.csv too); every image is decoded first and a
+corrupt one stops the scoring with its name (nothing is written). The same model is what
+`python -m engine score RUN_ID --data FOLDER` applies (engine.service.image_scorer in the scoring registry).
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from engine.core.errors import InvalidInput, Issue
 from engine.core.i18n import Msg
 from engine.ml.image_io import UnreadableImage, read_image
 from engine.ml.image_model import ImageClassifier
-
-MODEL_KIND = "image_classifier"
 
 
 def db_of_run_dir(run_dir: Path) -> Path:
@@ -30,63 +28,49 @@ def db_of_run_dir(run_dir: Path) -> Path:
 
 
 def load_image_model(run_dir: str | Path) -> ImageClassifier:
-    from engine.service.background import run_model
+    """The image classifier a run saved in its `model/` folder (a clear message for any other kind of run)."""
+    from engine.service.image_scorer import LoadedImages
+    from engine.service.scoring import load_run_model
 
     run_dir = Path(run_dir)
-    model = run_model(run_dir.name, db_of_run_dir(run_dir))
-    if getattr(model, "kind", None) != MODEL_KIND:
+    _, loaded = load_run_model(run_dir.name, run_dir)
+    if not isinstance(loaded, LoadedImages):
         raise InvalidInput(Issue(Msg(f"run {run_dir.name} did not train an image model", f"运行 {run_dir.name} 没有训练图片模型"),
                                  hint=Msg("score images with a run of the image_inspection template",
                                           "请用 image_inspection 模板的运行为图片评分")))
-    return model
+    return loaded.model
 
 
 def score_images(run_dir: str | Path, image_dir_or_table: str | Path, *, model: ImageClassifier | None = None,
                  on_progress=None) -> pd.DataFrame:
     """One row per image: file, [label,] prediction, probability, [p_defect, verdict,] p_<class>…"""
+    from engine.service.image_scorer import image_rows, predictions
+
     model = model or load_image_model(run_dir)
     progress = on_progress or (lambda fraction, message: None)
     source = Path(image_dir_or_table)
     with tempfile.TemporaryDirectory() as tmp:
-        if source.exists():
-            files, labels, paths = _from_folder(source, Path(tmp))
-        else:
-            files, labels, paths = _from_table(Path(run_dir), str(image_dir_or_table))
+        rows = image_rows(source, Path(tmp) / "images") if source.exists() else \
+            _from_table(Path(run_dir), str(image_dir_or_table))
         images, problems = [], []
-        for name, path in zip(files, paths):
+        for name, path in zip(rows["file"], rows["path"]):
             try:
                 images.append(read_image(path))
             except (UnreadableImage, FileNotFoundError) as exc:
                 problems.append(Issue(Msg(f"cannot read the image: {exc}", f"无法读取图片：{exc}"), name))
         if problems:
             raise InvalidInput(problems)
-        proba = np.zeros((0, len(model.classes)))
+        parts = []
         for start in range(0, len(images), 64):
-            proba = np.vstack([proba, model.proba(images[start: start + 64])])
+            parts.append(predictions(model, images[start: start + 64], rows["file"].iloc[start: start + 64].tolist()))
             progress(min(1.0, (start + 64) / max(len(images), 1)), Msg("scoring", "评分中"))
-    out = pd.DataFrame({"file": files})
-    if any(label is not None for label in labels):
-        out["label"] = pd.Series(labels, dtype="string")
-    decided = model.decide(proba)
-    out["prediction"] = decided["prediction"].astype(str)
-    out["probability"] = np.round(decided["probability"], 6)
-    if "verdict" in decided:
-        out["p_defect"] = np.round(decided["p_defect"], 6)
-        out["verdict"] = decided["verdict"]
-    for j, name in enumerate(model.classes):
-        out[f"p_{name}"] = np.round(proba[:, j], 6)
+    out = pd.concat(parts, ignore_index=True).drop(columns=["out_of_range"])
+    if rows["label"].notna().any():
+        out.insert(1, "label", rows["label"].reset_index(drop=True))
     return out
 
 
-def _from_folder(source: Path, tmp: Path) -> tuple[list[str], list, list[Path]]:
-    from engine.store.ingest.images import _unzip, scan
-
-    root = _unzip(source, tmp) if source.is_file() else source
-    entries, _ = scan(root)
-    return [f for f, _ in entries], [lab for _, lab in entries], [root / f for f, _ in entries]
-
-
-def _from_table(run_dir: Path, table: str) -> tuple[list[str], list, list[Path]]:
+def _from_table(run_dir: Path, table: str) -> pd.DataFrame:
     from engine.store.catalog import Catalog
 
     catalog = Catalog(db_of_run_dir(run_dir))
@@ -98,6 +82,5 @@ def _from_table(run_dir: Path, table: str) -> tuple[list[str], list, list[Path]]
     if not {"file", "path"} <= set(frame.columns):
         raise InvalidInput(Issue(Msg(f"table '{table}' is not an image table (no file/path columns)",
                                      f"表 '{table}' 不是图片表（没有 file/path 列）")))
-    labels = frame["label"].astype(object).where(frame["label"].notna(), None).tolist() if "label" in frame else \
-        [None] * len(frame)
-    return frame["file"].astype(str).tolist(), labels, [Path(p) for p in frame["path"]]
+    label = frame["label"].astype("string") if "label" in frame else pd.Series([pd.NA] * len(frame), dtype="string")
+    return pd.DataFrame({"file": frame["file"].astype(str), "label": label, "path": frame["path"].astype(str)})

@@ -77,6 +77,11 @@ class Loaded(ABC):
     def out_of_range_columns(self, frame: pd.DataFrame) -> dict[str, int]:
         return {}
 
+    def source_data(self, data, tmp: Path):
+        """The new data as this kind reads it: most kinds take it as given; an image model turns a folder or zip
+        of images into rows (file, label, path) first."""
+        return data
+
     def describe(self) -> dict:
         """task, target, threshold ...: shown beside the predictions."""
         return {}
@@ -278,3 +283,6 @@ def as_kinds(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
         elif kind == "category" and not (pd.api.types.is_string_dtype(s) or s.dtype == object):
             out[col] = s.astype("string")
     return out
+
+
+import engine.service.image_scorer  # noqa: E402,F401  (registers the image-inspection model's scorer)

@@ -41,7 +41,7 @@ def test_run_gives_metrics_gallery_and_ok_vs_defect(cells_run):
     assert ins["timings"]["judge_one_image_seconds"]["median_ms"] > 0
     assert all(g["thumbnail"].startswith("data:image/png;base64,") for g in ins["gallery"])
     assert ins["feature_families"] and {"name", "importance", "label"} <= set(ins["feature_families"][0])
-    assert cells_run["scoring"]["available"] if "scoring" in cells_run else True
+    assert cells_run["scoring"]["available"]
 
 
 def test_report_in_both_languages_holds_the_gallery(cells_run, trained, tmp_path):
@@ -86,3 +86,21 @@ def test_role_guess_of_an_image_table(tmp_path, db):
     template = next(t for t in api.list_templates() if t.id == "image_inspection")
     guess = api.guess_table_roles("cells", template, db=db)
     assert guess.roles["image"] == ["path"] and guess.roles["target"] == ["label"] and "sha256" in guess.roles["ignore"]
+
+
+def test_cli_score_a_folder_with_the_saved_model(cells_run, trained, tmp_path):
+    from tests.conftest import run_cli
+
+    db = trained[1]
+    assert cells_run["scoring"]["available"] and cells_run["scoring"]["kind"] == "image_classifier"
+    write_cells(make_cells(5, ("ok", "crack"), seed=3, config=TINY), tmp_path / "new")
+    out = tmp_path / "scores.csv"
+    proc = run_cli("score", cells_run["run_id"], "--data", str(tmp_path / "new"), "--out", str(out), "--db", str(db))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    import pandas as pd
+
+    frame = pd.read_csv(out)
+    assert len(frame) == 5 and {"file", "prediction", "probability"} <= set(frame.columns)
+    (tmp_path / "new" / "ok" / "zero.png").write_bytes(b"")
+    proc = run_cli("score", cells_run["run_id"], "--data", str(tmp_path / "new"), "--db", str(db))
+    assert proc.returncode == 2 and "ok/zero.png" in proc.stdout + proc.stderr
