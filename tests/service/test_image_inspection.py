@@ -101,6 +101,8 @@ def test_cli_score_a_folder_with_the_saved_model(cells_run, trained, tmp_path):
 
     frame = pd.read_csv(out)
     assert len(frame) == 5 and {"file", "prediction", "probability"} <= set(frame.columns)
+    table = api.score(cells_run["run_id"], table="cells", keep=["label"], db=db)
+    assert table.rows == 30 and {"label", "file", "prediction", "verdict"} <= set(table.frame.columns)
     (tmp_path / "new" / "ok" / "zero.png").write_bytes(b"")
     proc = run_cli("score", cells_run["run_id"], "--data", str(tmp_path / "new"), "--db", str(db))
     assert proc.returncode == 2 and "ok/zero.png" in proc.stdout + proc.stderr
