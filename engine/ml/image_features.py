@@ -29,7 +29,7 @@ SIDE = 128                 # pixels per side the features are computed on
 RES_SIGMAS = (1.0, 3.0, 8.0)
 GRID = 4
 _PCTS = (0.1, 1, 5, 25, 50, 75, 95, 99, 99.9)
-FEATURE_VERSION = 1        # bump when a feature's meaning changes (models remember the version they used)
+FEATURE_VERSION = 2        # bump when a feature's meaning changes (models remember the version they used)
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
@@ -181,15 +181,22 @@ def _elongation(ys: np.ndarray, xs: np.ndarray) -> float:
 
 
 def _stats(tag: str, a: np.ndarray, short: bool = False) -> dict[str, float]:
+    """Mean, sd, percentiles (nearest rank: one partition for all of them) and, unless short, skewness and
+    kurtosis."""
     flat = a.ravel()
-    out = {f"{tag}_mean": flat.mean(), f"{tag}_std": flat.std()}
     pcts = (1, 50, 99, 99.9) if short else _PCTS
-    out.update({f"{tag}_p{p:g}": v for p, v in zip(pcts, np.percentile(flat, pcts))})
+    ranks = np.clip(np.round(np.asarray(pcts) / 100 * (flat.size - 1)).astype(np.int64), 0, flat.size - 1)
+    values = np.partition(flat, ranks)[ranks]
+    mean = float(flat.mean(dtype=np.float64))
+    centred = flat - np.float32(mean)
+    square = centred * centred
+    var = float(square.mean(dtype=np.float64))
+    out = {f"{tag}_mean": mean, f"{tag}_std": var ** 0.5}
+    out.update({f"{tag}_p{p:g}": v for p, v in zip(pcts, values)})
     if not short:
-        centred = flat - flat.mean()
-        sd = flat.std() + 1e-9
-        out[f"{tag}_skew"] = float(np.mean(centred ** 3) / sd ** 3)
-        out[f"{tag}_kurt"] = float(np.mean(centred ** 4) / sd ** 4)
+        sd = var ** 0.5 + 1e-9
+        out[f"{tag}_skew"] = float((square * centred).mean(dtype=np.float64) / sd ** 3)
+        out[f"{tag}_kurt"] = float((square * square).mean(dtype=np.float64) / sd ** 4)
     return out
 
 
