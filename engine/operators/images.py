@@ -56,8 +56,10 @@ def _example() -> tuple[dict, dict]:
     paths = []
     for i, a in enumerate(cells.images):
         paths.append(str(folder / f"{i}.png"))
-        if not Path(paths[-1]).exists():
-            Image.fromarray(a).save(paths[-1])
+        if not Path(paths[-1]).exists():   # written once, atomically (other processes may read it meanwhile)
+            partial = folder / f"{i}.{os.getpid()}.part.png"
+            Image.fromarray(a).save(partial)
+            os.replace(partial, paths[-1])
     frame = pd.DataFrame({"path": paths, "label": cells.labels})
     return ({"image": "path", "target": "label", "folds": 3, "classifier": "svm_linear", "gallery": 2,
              "explain": False, "jobs": 1}, {"frame": frame})
