@@ -23,6 +23,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
+from engine.core.i18n import Msg
+
 CANDIDATES = ("svm_linear", "svm_rbf", "lightgbm")
 OK_WORDS = ("ok", "good", "pass", "normal", "functional", "合格", "良品", "正常")
 
@@ -44,7 +46,8 @@ def make_candidate(name: str, seed: int, threads: int = 1):
         return LGBMClassifier(n_estimators=120, learning_rate=0.12, max_bin=63, num_leaves=15, min_child_samples=10,
                               colsample_bytree=0.3, subsample=0.8, subsample_freq=1, reg_lambda=1.0,
                               random_state=seed, n_jobs=1, verbose=-1)
-    raise ValueError(f"unknown candidate '{name}'; known: {list(CANDIDATES)}")
+    raise ValueError(Msg(f"unknown candidate '{name}'; known: {list(CANDIDATES)}",
+                         f"未知的候选分类器 '{name}'；可选：{list(CANDIDATES)}"))
 
 
 @dataclass

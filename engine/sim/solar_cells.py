@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from engine.core.i18n import Msg
+
 KINDS = ("ok", "crack", "dark_region", "finger_interruption", "spot")
 BENCH_CLASSES = ("ok", "crack", "dark_region", "finger_interruption")
 
@@ -50,7 +52,8 @@ def make_cells(n: int, classes: tuple[str, ...] = BENCH_CLASSES, *, seed: int = 
     """`n` cells, classes in equal shares (shuffled), each with its truth row."""
     unknown = [c for c in classes if c not in KINDS]
     if unknown:
-        raise ValueError(f"unknown defect kind(s) {unknown}; known: {list(KINDS)}")
+        raise ValueError(Msg(f"unknown defect kind(s) {unknown}; known: {list(KINDS)}",
+                             f"未知的缺陷类型 {unknown}；可选：{list(KINDS)}"))
     config = config or CellConfig()
     rng = np.random.default_rng(seed)
     labels = [classes[i % len(classes)] for i in range(n)]
