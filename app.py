@@ -21,6 +21,7 @@ PAGES = [("pages/home.py", "home", ":material/home:"), ("pages/data.py", "nav_da
          ("pages/run.py", "nav_run", ":material/play_circle:"),
          ("pages/results.py", "nav_results", ":material/insights:"),
          ("pages/trials.py", "nav_trials", ":material/science:"),
+         ("pages/monitor.py", "nav_monitor", ":material/monitor_heart:"),
          ("pages/history.py", "nav_history", ":material/history:"),
          ("pages/template_studio.py", "nav_template_studio", ":material/edit_note:")]
 page = st.navigation([st.Page(path, title=t(key), icon=icon, default=(key == "home")) for path, key, icon in PAGES])

@@ -142,3 +142,81 @@ from engine.service.trials import log_trial, retrain_with_trials, trials  # noqa
 from engine.service.workspace import (  # noqa: E402,F401  (re-exported)
     compare_runs, guess_table_roles, preview_table, read_recipe, recipe_yaml, recipes_dir, save_recipe, saved_recipes,
     suggest_roles, table_operators)
+
+
+# -- live monitoring: a run's recommendation checked against a growing table (engine/service/monitor.py, watch.py)
+def monitor_report(run_id: str, *, table: str | None = None, data=None, baseline: int | None = None,
+                   rules: list[str] | None = None, drift_method: str | None = None, db=None) -> dict[str, Any]:
+    """Verdicts on every batch of a table or file against the run: {"alerts", "summary", "series", "frame"}
+    (nothing stored). See engine/ml/monitoring.py."""
+    from engine.service import monitor
+
+    return monitor.report(run_id, table=table, data=data, baseline=baseline, rules=rules, drift_method=drift_method,
+                          db=db)
+
+
+def monitor_json(report: dict[str, Any]) -> dict[str, Any]:
+    """{"alerts": [{row, time, kind, rule, column, message, zh}], "summary": {...}} of a monitor report."""
+    from engine.service import monitor
+
+    return monitor.alerts_json(report)
+
+
+def start_monitor(run_id: str, table: str, *, baseline: int = 100, webhook: str | None = None, db=None) -> dict:
+    """Tie a run to a table that grows (stored; again to change the baseline or the webhook)."""
+    from engine.service import monitor
+
+    return monitor.start(run_id, table, baseline=baseline, webhook=webhook, db=db)
+
+
+def check_monitor(run_id: str, table: str, *, baseline: int | None = None, webhook: str | None = None,
+                  db=None) -> dict[str, Any]:
+    """Check the table now: the report plus "new_alerts" (stored in the data factory, posted to the webhook)."""
+    from engine.service import monitor
+
+    return monitor.check(run_id, table, baseline=baseline, webhook=webhook, db=db)
+
+
+def monitors(run_id: str | None = None, db=None) -> list[dict]:
+    from engine.store import monitoring
+
+    return monitoring.monitors(catalog(db), run_id)
+
+
+def alerts(*, run_id: str | None = None, table: str | None = None, open_only: bool = False, limit: int | None = None,
+           db=None) -> list[dict]:
+    """Stored alerts, newest first: alert_id, row, time, kind, rule, column, message, zh, acknowledged_by ..."""
+    from engine.store import monitoring
+
+    return monitoring.alerts(catalog(db), run_id=run_id, table=table, open_only=open_only, limit=limit)
+
+
+def acknowledge_alerts(alert_ids: list[str], user: str, note: str = "", db=None) -> int:
+    """Acknowledge alerts as `user`; returns how many were still open."""
+    from engine.store import monitoring
+
+    return monitoring.acknowledge(catalog(db), list(alert_ids), user, note)
+
+
+def retrain_from_monitor(run_id: str, table: str, *, db=None, lang: str = "en") -> tuple[str, dict]:
+    """(new table = training data + monitored batches + trials, the run's recipe bound to it); run it with
+    run_recipe or start_run."""
+    from engine.service import monitor
+
+    return monitor.retrain(run_id, table, db=db, lang=lang)
+
+
+def watch_folder(folder: str | Path, table: str, *, run_id: str | None = None, interval: float = 2.0,
+                 on_event: Callable | None = None, on_check: Callable | None = None, stop=None,
+                 max_polls: int | None = None, db=None) -> int:
+    """Ingest files dropped into `folder` into `table` until stopped (engine/service/watch.py); with `run_id`, check
+    the monitor after every pass that added rows (`on_check(report)`)."""
+    from engine.service import watch
+
+    def after(_events):
+        report = check_monitor(run_id, table, db=db)
+        if on_check:
+            on_check(report)
+
+    return watch.watch(folder, table, catalog(db), interval=interval, on_event=on_event or (lambda e: None),
+                       after_ingest=after if run_id else None, stop=stop, max_polls=max_polls)

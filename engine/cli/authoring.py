@@ -63,7 +63,7 @@ def cmd_show(args) -> int:
 def cmd_dry_run(args) -> int:
     roles, params, expert = _recipe_parts(args)
     result = api.dry_run(_read(args.file), args.table, db=args.db, roles=roles, params=params, expert=expert,
-                         rows=args.rows, how="random" if args.random else "head", seed=args.seed)
+                         rows=args.rows, how="random" if args.random else "head", seed=args.seed, file=args.file)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
@@ -82,7 +82,9 @@ def _recipe_parts(args) -> tuple[dict, dict, dict]:
     if args.recipe:
         data, _ = load_file(args.recipe)
         return data.get("roles") or {}, data.get("params") or {}, data.get("expert") or {}
-    loaded, issues, _ = api.check_template_text(_read(args.file))
+    loaded, issues, _ = api.check_template_text(_read(args.file), args.file)
+    if issues:  # a broken draft is refused before anything reads (or profiles) the table
+        raise InvalidInput(issues)
     suggested = api.suggest_roles(args.table, db=args.db, template=loaded.template if loaded and not issues else None)
     return {k: v for k, v in suggested.items() if k != "columns" and v}, {}, {}
 

@@ -116,6 +116,10 @@ def _pairs(items: list[str] | None, flag: str) -> dict[str, str]:
 
 
 def cmd_ingest(args) -> int:
+    if args.append and args.replace:
+        raise InvalidInput(Issue(Msg("--append and --replace cannot be used together", "--append 和 --replace 不能同时使用"),
+                                 hint=Msg("--replace rebuilds the table from this file; --append adds this file's rows to it",
+                                          "--replace 用这个文件重建表；--append 把这个文件的行追加到表中")))
     mode = "append" if args.append else ("replace" if args.replace else "create")
     options = {"mode": mode, "sheet": args.sheet, "delimiter": args.delimiter,
                "types": _pairs(args.type, "--type"), "formats": _pairs(args.format, "--format"),
@@ -337,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_commands(add)
     add_score(add)
+    from engine.cli.monitor import add_commands as add_monitor_commands
+
+    add_monitor_commands(add)
     p = add("runs", help="list runs")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")

@@ -15,6 +15,7 @@ from engine.core.errors import InvalidInput, Issue
 from engine.core.i18n import Msg, did_you_mean, zh
 from engine.pipeline.library import LoadedTemplate
 from engine.pipeline.graph import DATA, InputRef, Pipeline, PipelineStep, topological_order
+from engine.pipeline.data_checks import check_target
 from engine.schema.errors import issues_from_validation
 from engine.schema.recipe import Recipe
 from engine.schema.template import ROLE_NAMES, StepSpec, Template
@@ -197,6 +198,9 @@ def compile_pipeline(loaded: LoadedTemplate, recipe: Recipe, rsmap: SourceMap, s
     issues += param_issues + _check_expert(recipe, rsmap, source)
     if issues:
         raise InvalidInput(issues)
+    issues += check_target(t, recipe, rsmap, source, params)  # the data itself, once the roles are right
+    if issues:
+        raise InvalidInput(issues)
     roles = _resolve_roles(t, recipe)
     ref_roles = {r: (cols[0] if cols else None) if _single(t, r) else cols for r, cols in roles.items()}
     steps = []
@@ -281,6 +285,11 @@ def _check_column(rsmap, loc, col, dtypes, source: DataSource, what: str) -> lis
                 Msg(f"columns: {listed}", f"可选列：{listed}"))
         return [rsmap.issue(loc, Msg(f"column '{col}' is not in {source.label}", f"列 '{col}' 不存在（{zh(source.label)}）"), hint)]
     if not matches(source.columns[col], dtypes):
+        stats = source.stats(col) if "any" not in dtypes else None
+        if stats is not None and stats[1] == 0:  # an empty column has no type to speak of
+            return [rsmap.issue(loc, Msg(f"column '{col}' is empty in every row of {source.label} ({stats[0]} rows)",
+                                         f"列 '{col}' 在{zh(source.label)}的每一行（共 {stats[0]} 行）都是空的"),
+                                Msg("choose a column that holds values", "请选择有数据的列"))]
         kind = dtype_class(source.columns[col])
         return [rsmap.issue(loc, Msg(f"column '{col}' is {kind} ({source.columns[col]}), but {what} needs {'/'.join(dtypes)}",
                                      f"列 '{col}' 是{dtype_zh(kind)}（{source.columns[col]}），但{zh(what)}需要{dtype_zh(dtypes)}"),

@@ -44,7 +44,7 @@ class TemplateLibrary:
         for folder in dirs or config.template_dirs():
             for path in template_files(Path(folder)):
                 try:
-                    loaded = load_template(path)
+                    loaded = _load_cached(path)
                 except InvalidInput as exc:
                     lib.broken[str(path)] = exc.issues
                     continue
@@ -116,6 +116,31 @@ def _misplaced(loaded: LoadedTemplate, folder: Path) -> Issue | None:
                      f"旧版本必须存为 {tpl.id}/{tpl.version}.yaml（此文件声明的是 {tpl.key}）"),
                  str(path), loaded.source.line_for(("version",)), "version",
                  Msg(f"rename it to {proper}", f"请改名为 {proper}"))
+
+
+_LOADED: dict[str, tuple[tuple, LoadedTemplate | InvalidInput]] = {}
+
+
+def _load_cached(path: Path) -> LoadedTemplate:
+    """load_template, kept while the file's size and modification time stay the same: the library is read afresh
+    on every call (a new YAML file appears without a restart), but unchanged files are not parsed again."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return load_template(path)
+    key, stamp = str(Path(path).resolve()), (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    cached = _LOADED.get(key)
+    if cached is None or cached[0] != stamp:
+        try:
+            cached = (stamp, load_template(path))
+        except InvalidInput as exc:
+            cached = (stamp, exc)
+        if len(_LOADED) > 512:
+            _LOADED.clear()
+        _LOADED[key] = cached
+    if isinstance(cached[1], InvalidInput):
+        raise cached[1]
+    return cached[1]
 
 
 def load_template(path: str | Path) -> LoadedTemplate:

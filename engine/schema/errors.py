@@ -131,6 +131,28 @@ def _unwrap(tp: Any, node: Any) -> Any:
     return tp
 
 
+# the patterns of engine/schema (ids, versions, operator and template references) in words, so that no regex is shown
+READABLE_PATTERNS = {
+    r"^[a-z][a-z0-9_]*$": ("an id: lower-case letters, digits and _, starting with a letter (e.g. yield_model)",
+                           "id：小写字母、数字和 _，以字母开头（例如 yield_model）"),
+    r"^\d+\.\d+\.\d+$": ("a version X.Y.Z (e.g. 1.0.0)", "版本号 X.Y.Z（例如 1.0.0）"),
+    r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*(@\d+)?$": ("an operator id family.name, optionally @version (e.g. "
+                                                  "clean.impute or model.lightgbm_cv@1)",
+                                                  "算子 id：族.名称，可加 @版本（例如 clean.impute 或 model.lightgbm_cv@1）"),
+    r"^[a-z][a-z0-9_]*(@\d+\.\d+\.\d+)?$": ("a template id, optionally pinned as id@X.Y.Z (e.g. quick_model@1.0.0)",
+                                               "模板 id，可固定版本为 id@X.Y.Z（例如 quick_model@1.0.0）"),
+}
+
+
+def _pattern_message(error: dict) -> Msg | None:
+    pattern = (error.get("ctx") or {}).get("pattern")
+    words = READABLE_PATTERNS.get(pattern)
+    if words is None:
+        return None
+    value = error.get("input")
+    return Msg(f"'{value}' is not {words[0]}", f"'{value}' 不是{words[1]}")
+
+
 def _hint_for(error: dict, model: type[BaseModel], data: Any, loc: tuple) -> str | None:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -143,6 +165,9 @@ def _hint_for(error: dict, model: type[BaseModel], data: Any, loc: tuple) -> str
                    (f"是不是 '{close[0]}'？" if close else "") + f"允许的键：{allowed}")
     if kind == "missing":
         return Msg("add this key", "请添加这个键")
+    if kind == "string_type" and isinstance(error.get("input"), (int, float)) and not isinstance(error.get("input"), bool):
+        return Msg(f"YAML read {error['input']!r} as a number: write it in quotes, e.g. '{error['input']}'",
+                   f"YAML 把 {error['input']!r} 读成了数字：请加引号，例如 '{error['input']}'")
     if kind == "union_tag_invalid":
         return Msg("use one of the listed types", "请使用列出的类型之一")
     return None
@@ -162,6 +187,8 @@ def issues_from_validation(exc: ValidationError, model: type[BaseModel], data: A
             message = Msg(f"unknown key '{raw_loc[-1]}'", f"未知的键 '{raw_loc[-1]}'")
         elif error["type"] == "missing":
             message = Msg(f"required key '{raw_loc[-1]}' is missing", f"缺少必填的键 '{raw_loc[-1]}'")
+        elif error["type"] == "string_pattern_mismatch" and _pattern_message(error):
+            message = _pattern_message(error)
         else:
             if message.startswith("Value error, "):
                 message = message[len("Value error, "):]

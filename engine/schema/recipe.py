@@ -39,7 +39,13 @@ class DataBinding(Strict):
 def _as_list(value: Any) -> list:
     if value is None:
         return []
-    return [value] if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    kind, kind_zh = ("a mapping", "映射（键: 值）") if isinstance(value, dict) else (type(value).__name__, type(value).__name__)
+    raise ValueError(Msg(f"a role takes a column name or a list of column names, not {kind}",
+                         f"角色只能是一个列名或列名列表，不能是{kind_zh}"))
 
 
 # what the published JSON Schema says a role takes: the before-validator below also accepts one plain string
@@ -103,6 +109,17 @@ class Recipe(Strict):
     @property
     def template_version(self) -> str | None:
         return self.template.split("@")[1] if "@" in self.template else None
+
+    @field_validator("template", mode="before")
+    @classmethod
+    def _template_ref(cls, value: Any) -> Any:
+        """A readable refusal before the pattern (whose regex means nothing to a process expert)."""
+        if isinstance(value, str) and not re.match(TEMPLATE_REF, value):
+            raise ValueError(Msg(f"'{value}' is not a template id, or an id pinned to a version like "
+                                 f"quick_model@1.0.0 (lower-case letters, digits and _; version X.Y.Z)",
+                                 f"'{value}' 不是模板 id，也不是固定了版本的 id（如 quick_model@1.0.0；"
+                                 f"只用小写字母、数字和 _，版本为 X.Y.Z）"))
+        return value
 
     @field_validator("name")
     @classmethod

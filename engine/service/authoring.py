@@ -197,9 +197,9 @@ def sample_sql(table: str, rows: int = DRY_RUN_ROWS, how: str = "head", seed: in
 
 def compile_draft(text: str, catalog: Catalog, table: str, *, roles: dict[str, Any],
                   params: dict[str, Any] | None = None, expert: dict[str, Any] | None = None,
-                  rows: int = DRY_RUN_ROWS, how: str = "head", seed: int = 0):
+                  rows: int = DRY_RUN_ROWS, how: str = "head", seed: int = 0, file: str = "<editor>"):
     """A draft compiled against a sample of `table` (a read-only SELECT: no table is created)."""
-    loaded, issues = check_text(text)
+    loaded, issues = check_text(text, file)
     if loaded is None or issues:
         raise InvalidInput(issues)
     catalog.table_info(table)  # InvalidInput naming the tables when it does not exist
@@ -212,12 +212,12 @@ def compile_draft(text: str, catalog: Catalog, table: str, *, roles: dict[str, A
 
 def dry_run(text: str, catalog: Catalog, table: str, *, roles: dict[str, Any], params: dict[str, Any] | None = None,
             expert: dict[str, Any] | None = None, rows: int = DRY_RUN_ROWS, how: str = "head", seed: int = 0,
-            on_progress: Callable[[ProgressEvent], None] | None = None) -> dict[str, Any]:
+            on_progress: Callable[[ProgressEvent], None] | None = None, file: str = "<editor>") -> dict[str, Any]:
     """Run a draft on a sample of `table`: nothing is saved (no table, no run record, no shared cache entries).
 
     Returns a result in the result.json shape with `status` succeeded or failed (`error: {step, message}`)."""
     pipeline = compile_draft(text, catalog, table, roles=roles, params=params, expert=expert, rows=rows, how=how,
-                             seed=seed)
+                             seed=seed, file=file)
     run_id = "dry-run-" + secrets.token_hex(3)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ai-studio-dry-run-") as cache:

@@ -55,9 +55,18 @@ def _turbofan_test():
     return make_turbofan().test
 
 
+MONITOR_TABLE = "monitor_line_sim"  # engine/sim/monitor_line.py (seed 0): the history the monitor demo trains on
+
+
+def _monitor_line():
+    from engine.sim.monitor_line import history
+    return history(1500, 0)
+
+
 # table -> a function making its frame (seed 0); a new simulated plant adds one line here
 SIMULATED = {SIMULATED_TABLE: _yield_line, RUBBER_TABLE: _rubber, TEST_ITEMS_TABLE: _test_items,
-             SIMULATED_BOILER: _boiler, WIND_TABLE: _wind, TURBOFAN_TABLE: _turbofan, TURBOFAN_TEST: _turbofan_test}
+             SIMULATED_BOILER: _boiler, WIND_TABLE: _wind, TURBOFAN_TABLE: _turbofan, TURBOFAN_TEST: _turbofan_test,
+             MONITOR_TABLE: _monitor_line}
 
 
 def ensure_demo(db=None, simulated: bool = False) -> list[str]:

@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.core import config
-from engine.core.errors import InvalidInput, Issue, RunFailed, StudioError
+from engine.core import config, limits
+from engine.core.errors import Busy, InvalidInput, Issue, RunFailed, StudioError
 from engine.core.i18n import Msg, zh
 from engine.core.yaml_io import dump, load_file
 from engine.pipeline import result as result_io
@@ -80,10 +80,10 @@ def prepare_run(source: str | Path | dict, *, db=None, overrides: list[str] | No
     started = time.perf_counter()
     pipeline = compile_recipe(source, db=db, overrides=overrides)
     cat = catalog(db)
-    store = RunStore(cat)
-    store.reconcile()
     run_id = run_id or new_run_id()
     run_dir = config.runs_dir(cat.path) / run_id
+    store = RunStore(cat, run_id, str(run_dir / "result.json"))
+    store.reconcile()
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "recipe.yaml").write_text(dump(pipeline.recipe), encoding="utf-8")
     result_io.write_json(run_dir / "pipeline.json", pipeline.to_dict())
@@ -109,6 +109,7 @@ def execute_run(prepared: PreparedRun, *, out_dir: str | Path | None = None,
     """Run a prepared pipeline; write result.json (run folder and `out_dir`); raise RunFailed on failure."""
     run_id, pipeline, run_dir, store = prepared.run_id, prepared.pipeline, prepared.run_dir, prepared.store
     started, recipe_path = prepared.started, prepared.recipe_path
+    cancelled, timed_out = _with_deadline(cancelled, started)
     executor = executor or LocalExecutor(StepCache(config.cache_dir(prepared.catalog.path)))
     artifacts = {"result": "result.json", "pipeline": "pipeline.json", "recipe": "recipe.yaml"}
     model_ref = _scoring().model_output(pipeline)
@@ -126,16 +127,19 @@ def execute_run(prepared: PreparedRun, *, out_dir: str | Path | None = None,
         for record in getattr(exc, "records", [])[-1:]:
             store.step(run_id, record)
         status, message = _status_of(exc), _message_of(exc)
+        if timed_out():
+            status, message = "cancelled", _TIMED_OUT()
         wall = time.perf_counter() - started
         result = result_io.build(run_id, status, pipeline, None, recipe_path=recipe_path, wall_seconds=wall,
                                  artifacts=artifacts, error={"step": step_id, "message": str(message),
                                                                   "zh": zh(message)})
         _publish(run_dir, out_dir, result, artifacts)
-        store.finish(run_id, status, wall, message, step_id)
+        _record(run_dir, lambda: store.finish(run_id, status, wall, message, step_id))
+        if timed_out():
+            raise RunTimedOut(run_id, message) from None
         if isinstance(exc, StepFailed):
             raise RunFailed(run_id, step_id, exc.msg) from None
         raise
-    store.flush()
     model = execution.outputs.pop(_MODEL_OUTPUT, None)
     scoring = _scoring().save_run_model(model, run_dir, run_id=run_id, pipeline=pipeline) if model is not None else None
     wall = time.perf_counter() - started
@@ -144,9 +148,52 @@ def execute_run(prepared: PreparedRun, *, out_dir: str | Path | None = None,
     if scoring:
         result["scoring"] = scoring
     result["run_dir"] = str(run_dir)
-    _publish(run_dir, out_dir, result, artifacts)
-    store.finish(run_id, "succeeded", wall)
+    _publish(run_dir, out_dir, result, artifacts)  # first: the result is safe whatever the data factory does
+
+    def record() -> None:
+        store.flush()
+        store.finish(run_id, "succeeded", wall)
+    _record(run_dir, record)
     return result_io.to_jsonable(result)
+
+
+class RunTimedOut(StudioError):
+    """A run stopped at its wall-time limit (AI_STUDIO_MAX_RUN_SECONDS): a refusal of the input's size (exit 2)."""
+
+    def __init__(self, run_id: str, message: Msg):
+        self.run_id = run_id
+        super().__init__(Msg(f"run {run_id}: {message}", f"运行 {run_id}：{zh(message)}"))
+
+
+def _TIMED_OUT() -> Msg:  # noqa: N802 — a message, read when a run stops
+    limit = limits.RUN_SECONDS.value()
+    return Msg(f"stopped at the wall-time limit of {limit:g} s for one run; bind less data, lower the model's size "
+               f"(trees, folds, candidates), or raise AI_STUDIO_MAX_RUN_SECONDS",
+               f"运行时长达到上限 {limit:g} 秒，已停止；请绑定更少的数据、调小模型规模（树、折数、候选数），"
+               f"或调高 AI_STUDIO_MAX_RUN_SECONDS")
+
+
+def _with_deadline(cancelled: Callable[[], bool] | None, started: float):
+    """(cancelled, timed_out): the caller's cancel, or the run's wall time past AI_STUDIO_MAX_RUN_SECONDS."""
+    deadline = started + limits.RUN_SECONDS.value()
+
+    def timed_out() -> bool:
+        return time.perf_counter() > deadline
+
+    def stop() -> bool:
+        return timed_out() or bool(cancelled and cancelled())
+    return stop, timed_out
+
+
+def _record(run_dir: Path, write: Callable[[], None]) -> None:
+    """Write the run's rows; when the data factory stays busy past the wait, the result is kept and said to be."""
+    try:
+        write()
+    except Busy as exc:
+        raise Busy(Msg(f"{exc.text('en')}. The run itself finished: its result is saved in {run_dir / 'result.json'}, and "
+                       f"the run list records it from there once the data factory is free",
+                       f"{exc.text('zh')}。运行本身已完成：结果已保存在 {run_dir / 'result.json'}，"
+                       f"数据工厂空闲后运行列表会据此记录")) from None
 
 
 _MODEL_OUTPUT = "_final_model"  # the pipeline output that carries the model to save (never into result.json)

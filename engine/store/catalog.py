@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator
 import duckdb
 import pandas as pd
 
-from engine.core import config
+from engine.core import config, limits
 from engine.core.errors import Busy, InvalidInput, Issue
 from engine.core.i18n import Msg, did_you_mean, zh
 
@@ -48,6 +48,13 @@ _SCHEMA = [
 _LOCK_RE = re.compile(r"lock", re.IGNORECASE)
 _READY: set[str] = set()
 _PROCESS_LOCK = threading.RLock()  # threads of one process (Streamlit sessions) share one DuckDB instance
+
+
+_DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq", ".json", ".yaml", ".yml"}
+_DB_HINT = Msg("--db (or AI_STUDIO_DB) is the studio's database file, e.g. studio.duckdb; to load a data file use: "
+               "python -m engine ingest FILE --table NAME",
+               "--db（或 AI_STUDIO_DB）是工作室的数据库文件，例如 studio.duckdb；导入数据文件请用："
+               "python -m engine ingest 文件 --table 表名")
 
 
 def quote(identifier: str) -> str:
@@ -80,9 +87,27 @@ class Catalog:
         self.on_busy = on_busy
 
     # -- connections -------------------------------------------------------------------------------------
+    def check_path(self) -> None:
+        """The data-factory file must be a DuckDB database (or not exist yet, with a name that is not a data file's)."""
+        path = self.path
+        if path.exists() and not path.is_file():
+            what = Msg("a folder", "文件夹") if path.is_dir() else Msg("not a regular file", "不是普通文件")
+            raise InvalidInput(Issue(Msg(f"the data factory is {what}", f"数据工厂是{what.zh}"), str(path),
+                                     hint=_DB_HINT))
+        if path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as fh:
+                head = fh.read(12)
+            if head[8:12] != b"DUCK":
+                raise InvalidInput(Issue(Msg("this is not a data-factory (DuckDB) file", "这不是数据工厂（DuckDB）文件"),
+                                         str(path), hint=_DB_HINT))
+        elif not path.exists() and path.suffix.lower() in _DATA_SUFFIXES:
+            raise InvalidInput(Issue(Msg("this names a data file, not a data factory", "这是数据文件名，不是数据工厂"),
+                                     str(path), hint=_DB_HINT))
+
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection held only for the `with` block; waits (and says so) while another process writes."""
+        self.check_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
             _READY.discard(str(self.path))
@@ -135,6 +160,21 @@ class Catalog:
             raise InvalidInput(Issue(Msg("table name is empty", "表名为空"),
                                      hint=Msg("give a name with --table NAME", "请用 --table 表名 指定名称"),
                                      ui_hint=Msg("type a table name", "请填写表名")))
+        bad = re.search(r"[\x00-\x1f\x7f]", name)
+        if bad:
+            code = f"U+{ord(bad.group()):04X}"
+            raise InvalidInput(Issue(Msg(f"table name {name!r} contains a control character ({code}, e.g. a newline or tab)",
+                                         f"表名 {name!r} 含有控制字符（{code}，例如换行或制表符）"),
+                                     hint=Msg("use letters, digits, _ and spaces", "请使用字母、数字、_ 和空格"),
+                                     ui_hint=Msg("type the name on one line, without tabs", "请在一行内填写表名，不要用制表符")))
+        if name != name.strip():
+            raise InvalidInput(Issue(Msg(f"table name {name!r} starts or ends with spaces", f"表名 {name!r} 首尾有空格"),
+                                     hint=Msg(f"use '{name.strip()}'", f"请使用 '{name.strip()}'")))
+        longest = int(limits.TABLE_NAME_CHARS.value())
+        if len(name) > longest:
+            raise InvalidInput(Issue(Msg(f"table name is {len(name)} characters long, above the limit of {longest}",
+                                         f"表名有 {len(name)} 个字符，超过上限 {longest}"),
+                                     hint=Msg("choose a shorter name", "请换一个短一些的名称")))
         if name.lower().startswith(INTERNAL_PREFIX):
             raise InvalidInput(Issue(Msg(f"table name '{name}' is reserved (prefix {INTERNAL_PREFIX})",
                                          f"表名 '{name}' 是保留名（前缀 {INTERNAL_PREFIX}）"),
@@ -257,5 +297,23 @@ def _warning(stored: str | dict) -> str:
 
 
 def _holder(exc: Exception) -> str:
+    """Who holds the file: 'process 1234 (python -m engine ingest big.csv --table t)' — what the wait is for."""
     match = re.search(r"PID (\d+)", str(exc))
-    return Msg(f"process {match.group(1)}", f"进程 {match.group(1)}") if match else Msg("another process", "另一个进程")
+    if not match:
+        return Msg("another process", "另一个进程")
+    pid, doing = match.group(1), _command_of(match.group(1))
+    return Msg(f"process {pid}{f' ({doing})' if doing else ''}", f"进程 {pid}{f'（{doing}）' if doing else ''}")
+
+
+def _command_of(pid: str) -> str:
+    """The command line of a local process (Linux /proc), shortened; '' when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            parts = [p.decode("utf-8", "replace") for p in fh.read().split(b"\0") if p]
+    except OSError:
+        return ""
+    if parts and parts[0].rsplit("/", 1)[-1].startswith("python"):
+        parts[0] = "python"
+    text = " ".join(parts)
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", text)
+    return text if len(text) <= 100 else text[:100] + "…"

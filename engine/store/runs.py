@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from engine.core import limits
 from engine.store.catalog import Catalog
 from engine.core.i18n import Msg, zh
 
@@ -69,10 +70,28 @@ def _alive(pid: int, token: str | None, host: str) -> bool:
 
 
 class RunStore:
-    def __init__(self, catalog: Catalog):
+    """A run's rows. Writes wait for the data factory as long as AI_STUDIO_RECORD_WAIT_SECONDS allows (a day by
+    default), saying once what they wait for: a run that computed for minutes never loses its record because
+    another process held the file for a while."""
+
+    def __init__(self, catalog: Catalog, run_id: str | None = None, result_path: str | None = None):
         self.catalog = catalog
+        self.run_id, self.result_path = run_id, result_path
+        self.recorder = Catalog(catalog.path, busy_timeout=limits.RECORD_WAIT_SECONDS.value(), on_busy=self._waiting)
         self._writer: ThreadPoolExecutor | None = None
         self._pending: list[Future] = []
+
+    def _waiting(self, message: str) -> None:
+        """Say what a waiting write is for (the catalog's own text says who holds the file)."""
+        if self.catalog.on_busy is None:
+            return
+        run = self.run_id or "?"
+        kept = (Msg(f"; its result is already saved in {self.result_path}", f"；结果已保存在 {self.result_path}")
+                if self.result_path and os.path.exists(self.result_path) else Msg("", ""))
+        self.catalog.on_busy(Msg(f"{message} — run {run} waits to record its progress{kept} (it keeps waiting up to "
+                                 f"{limits.RECORD_WAIT_SECONDS.value():g} s, AI_STUDIO_RECORD_WAIT_SECONDS)",
+                                 f"{zh(message)}——运行 {run} 正在等待记录进度{kept.zh}（最多等待 "
+                                 f"{limits.RECORD_WAIT_SECONDS.value():g} 秒，AI_STUDIO_RECORD_WAIT_SECONDS）"))
 
     def step_later(self, run_id: str, record: StepRecord) -> None:
         """Record a finished step from a background thread, so the run does not wait on the database."""
@@ -93,7 +112,7 @@ class RunStore:
 
     def start(self, run_id: str, pipeline_meta: dict[str, Any], run_dir: str) -> None:
         pid = os.getpid()
-        with self.catalog.transaction() as con:
+        with self.recorder.transaction() as con:
             con.execute("INSERT INTO _studio_runs (run_id, template_id, template_version, recipe_name, recipe, "
                         "data_fingerprint, status, started_at, pid, proc_token, host, run_dir) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -103,7 +122,7 @@ class RunStore:
                          socket.gethostname(), run_dir])
 
     def step(self, run_id: str, record: StepRecord) -> None:
-        with self.catalog.transaction() as con:
+        with self.recorder.transaction() as con:
             con.execute("INSERT OR REPLACE INTO _studio_run_steps (run_id, step_id, op, status, cached, seconds, "
                         "started_at, finished_at, error, io_seconds, error_zh) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [run_id, record.step_id, record.op, record.status, record.cached, record.seconds,
@@ -111,22 +130,26 @@ class RunStore:
 
     def finish(self, run_id: str, status: str, seconds: float, error: str | None = None,
                failed_step: str | None = None) -> None:
-        with self.catalog.transaction() as con:
+        with self.recorder.transaction() as con:
             con.execute("UPDATE _studio_runs SET status = ?, finished_at = ?, seconds = ?, error = ?, error_zh = ?, "
                         "failed_step = ? WHERE run_id = ?", [status, _now(), seconds, _en(error), _zh(error), failed_step, run_id])
 
     def reconcile(self) -> list[str]:
         """Mark runs whose process is gone (killed, crashed) as interrupted; return their ids."""
         with self.catalog.connect() as con:
-            rows = con.execute("SELECT run_id, pid, proc_token, host FROM _studio_runs WHERE status = ?",
+            rows = con.execute("SELECT run_id, pid, proc_token, host, run_dir FROM _studio_runs WHERE status = ?",
                                [ACTIVE]).fetchall()
-        dead = [r[0] for r in rows if not _alive(r[1], r[2], r[3])]
+        dead = [(r[0], r[4]) for r in rows if not _alive(r[1], r[2], r[3])]
         if dead:
             with self.catalog.transaction() as con:
-                for run_id in dead:
-                    con.execute("UPDATE _studio_runs SET status = 'interrupted', finished_at = ?, error = ?, error_zh = ? "
-                                "WHERE run_id = ? AND status = ?", [_now(), str(_ENDED), _ENDED.zh, run_id, ACTIVE])
-        return dead
+                for run_id, run_dir in dead:
+                    status, seconds, error = _finished_result(run_dir)
+                    if status is None:
+                        status, error = "interrupted", _ENDED
+                    con.execute("UPDATE _studio_runs SET status = ?, finished_at = ?, seconds = coalesce(?, seconds), "
+                                "error = ?, error_zh = ? WHERE run_id = ? AND status = ?",
+                                [status, _now(), seconds, _en(error), _zh(error), run_id, ACTIVE])
+        return [run_id for run_id, _ in dead]
 
     def list(self, limit: int = 50) -> list[dict[str, Any]]:
         self.reconcile()
@@ -152,6 +175,27 @@ class RunStore:
             run["steps"] = [_bilingual_error(dict(zip(cols, r))) for r in cur.fetchall()]
         run["recipe"] = json.loads(run["recipe"]) if run.get("recipe") else None
         return run
+
+
+def _finished_result(run_dir: str | None) -> tuple[str | None, float | None, Msg | None]:
+    """(status, seconds, error) from a run's result.json when the run finished but could not record it (its process
+    gave up waiting for the data factory); (None, None, None) when there is no finished result."""
+    path = os.path.join(run_dir, "result.json") if run_dir else None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            result = json.load(fh)
+    except (OSError, TypeError, ValueError):
+        return None, None, None
+    status = result.get("status")
+    if status not in ("succeeded", "failed", "cancelled"):
+        return None, None, None
+    seconds = (result.get("timings") or {}).get("total_seconds")
+    error = result.get("error") or {}
+    message = Msg(error["message"], error.get("zh")) if error.get("message") else None
+    if status == "succeeded":
+        return status, seconds, None
+    late = Msg("recorded from result.json after the data factory was busy", "数据工厂忙，事后根据 result.json 记录")
+    return status, seconds, (Msg(f"{message} ({late})", f"{zh(message)}（{late.zh}）") if message else late)
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

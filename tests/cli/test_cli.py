@@ -61,7 +61,8 @@ def test_invalid_input_exit_2_and_failed_run_exit_1(studio_home, tmp_path):
     assert missing.returncode == 2 and "file not found" in missing.stderr and "Traceback" not in missing.stderr
     bad_set = run_cli("run", "recipes/concrete_strength.yaml", "--set", "folds=1", env=env)
     assert bad_set.returncode == 2 and "no table 'concrete'" in bad_set.stderr
-    (tmp_path / "flat.csv").write_text("t,y\n" + "".join(f"{i},1\n" for i in range(60)), encoding="utf-8")
+    # a constant target is refused before the run (tests/hardening); a constant only feature fails at 'train'
+    (tmp_path / "flat.csv").write_text("t,y\n" + "".join(f"1,{i % 7}\n" for i in range(60)), encoding="utf-8")
     recipe = tmp_path / "flat.yaml"
     recipe.write_text("template: quick_model\nname: flat\ndata: {file: flat.csv}\nroles: {target: y, "
                       "controllable: [t]}\n", encoding="utf-8")

@@ -67,14 +67,15 @@ def test_corrupt_cache_entry_is_recomputed(demo_db, fast_recipe):
 
 def test_failed_step_marks_run_failed(tmp_path, db):
     csv = tmp_path / "flat.csv"
-    csv.write_text("temp,yield\n" + "".join(f"{800 + i},1.0\n" for i in range(100)), encoding="utf-8")
+    # a constant target is refused before the run (tests/hardening); a constant only feature fails at 'train'
+    csv.write_text("temp,yield\n" + "".join(f"800,{i % 7}\n" for i in range(100)), encoding="utf-8")
     recipe = tmp_path / "r.yaml"
     recipe.write_text("template: quick_model\nname: flat\ndata: {file: flat.csv}\n"
                       "roles: {target: yield, controllable: [temp]}\nparams: {max_missing: 1.0}\n", encoding="utf-8")
     with pytest.raises(RunFailed) as info:
         api.run_recipe(recipe, db=db, out_dir=tmp_path / "out")
     assert info.value.step_id == "train"
-    assert "one value in every row" in str(info.value)
+    assert "no usable feature columns" in str(info.value)
     run = api.get_run(info.value.run_id, db)
     assert run["status"] == "failed" and run["failed_step"] == "train"
     statuses = {s["step_id"]: s["status"] for s in run["steps"]}

@@ -103,7 +103,13 @@ def test_utf8_with_bom_and_invalid_tail(tmp_path, db):
     assert list(api.ingest(bom, "bom", db=db).columns) == ["a", "b"]
     tail = tmp_path / "tail.csv"
     tail.write_bytes(("a,b\n" + "1,x\n" * 30000).encode() + b"2,\xe9t\xe9\n")
-    _bad(tail, db, "line 30002: invalid encoding")
+    # ASCII is Latin-1 too: the whole file is read (not its first bytes), the one Latin-1 line decoded, and said so
+    info = api.ingest(tail, "tail", db=db)
+    assert any("Windows-1252 / Latin-1" in w and "line 30002" in w for w in info.warnings), info.warnings
+    assert api.catalog(db).read_table("tail")["b"].iloc[-1] == "été"
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(("a,b\n1,Müller\n" + "1,x\n" * 30000).encode() + b"2,\xe9t\xe9\n")
+    _bad(mixed, db, "line 2 is UTF-8 but line 30003 is not")
 
 
 def test_parquet_and_excel(tmp_path, db):
@@ -128,7 +134,7 @@ def test_parquet_and_excel(tmp_path, db):
     ("SELECT 1; DROP TABLE concrete", "single SELECT statement"),
     ("SELECT * FROM read_csv('/etc/passwd')", "table functions"),
     ("SELECT * FROM '/etc/hosts'", "unknown table"),
-    ("SELECT * FROM _studio_runs", "unknown table"),
+    ("SELECT * FROM _studio_runs", "internal or system tables"),
     ("SELEC * FROM concrete", "does not parse"),
 ])
 def test_sql_binding_refuses_anything_but_one_select(demo_db, sql, match):

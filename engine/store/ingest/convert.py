@@ -34,7 +34,8 @@ def _failures(con, table: str, col: str, converted: str) -> tuple[int, list[str]
     # row_number over the scan order (DuckDB keeps insertion order); rowid is not stable inside the transaction
     rows = con.execute(f"SELECT n, CAST({c} AS VARCHAR) FROM (SELECT row_number() OVER () AS n, * FROM {t}) "
                        f"WHERE {where} ORDER BY n LIMIT ?", [EXAMPLES]).fetchall()
-    return count, [Msg(f"data row {r}: '{v}'", f"第 {r} 行数据：'{v}'") for r, v in rows]
+    shown = [(r, v if len(v) <= 60 else v[:60] + "…") for r, v in rows]  # a value can be a whole run-away line
+    return count, [Msg(f"data row {r}: '{v}'", f"第 {r} 行数据：'{v}'") for r, v in shown]
 
 
 def _alter(con, table: str, col: str, sql_type: str, converted: str) -> None:
@@ -50,6 +51,8 @@ def apply_overrides(con, table: str, columns: dict[str, str], types: dict, forma
         raise InvalidInput(Issue(Msg(f"type/format given for unknown column(s): {', '.join(unknown)}",
                                      f"为不存在的列指定了类型/格式：{', '.join(unknown)}"),
                                  hint=Msg(f"columns: {listed}", f"可选列：{listed}")))
+    for col, fmt in formats.items():
+        _check_format(con, col, fmt)
     for col in dict.fromkeys([*types, *formats]):
         kind = types.get(col, "datetime")
         if kind == "numeric":
@@ -67,6 +70,20 @@ def apply_overrides(con, table: str, columns: dict[str, str], types: dict, forma
                                 f"列 '{col}'：{count} 个值不是{dtype_zh(kind)}，已置为缺失（{'；'.join(zh(e) for e in examples)}）"))
         _alter(con, table, col, SQL_TYPES[kind], converted)
     return warnings
+
+
+def _check_format(con, col: str, fmt: str) -> None:
+    """A date format DuckDB cannot parse is the user's mistake (exit 2), named with its column."""
+    try:
+        con.execute("SELECT TRY_STRPTIME('2000-01-01', ?)", [fmt]).fetchone()
+    except Exception as exc:  # noqa: BLE001 — DuckDB's InvalidInputException; its first line says which code
+        detail = str(exc).split("\n")[0].removeprefix("Invalid Input Error: ")
+        raise InvalidInput(Issue(Msg(f"date format '{fmt}' for column '{col}' is not valid: {detail}",
+                                     f"列 '{col}' 的日期格式 '{fmt}' 无效：{detail}"), path=f"formats.{col}",
+                                 hint=Msg("use strftime codes, e.g. %Y-%m-%d %H:%M:%S or %d/%m/%Y (--format COLUMN=FORMAT)",
+                                          "请使用 strftime 代码，例如 %Y-%m-%d %H:%M:%S 或 %d/%m/%Y（--format 列名=格式）"),
+                                 ui_hint=Msg("use strftime codes, e.g. %Y-%m-%d %H:%M:%S or %d/%m/%Y",
+                                             "请使用 strftime 代码，例如 %Y-%m-%d %H:%M:%S 或 %d/%m/%Y"))) from None
 
 
 def settle_dates(con, table: str, dates: list[DateColumn], declared: set[str]) -> list[str]:
@@ -147,8 +164,8 @@ def _mixed(con, table: str, col: str, dialect: CsvDialect | None) -> tuple[str |
     converted = f"CASE WHEN trim({c}) IN ({tokens}) THEN NULL ELSE TRY_CAST({_number_text(col, dialect)} AS DOUBLE) END"
     filled, numeric = con.execute(f"SELECT count(*) FILTER (WHERE trim({c}) NOT IN ({tokens})), count({converted}) "
                                   f"FROM {quote(table)}").fetchone()
-    if not filled or numeric < 0.8 * filled:
-        return None, []
+    if not filled or numeric < 0.5 * filled or (numeric < 0.8 * filled and filled - numeric > EXAMPLES * 4):
+        return None, []  # a text column (a few number-like values in it say nothing)
     if numeric == filled:
         return converted, []
     count, examples = _failures(con, table, col, f"CASE WHEN trim({c}) IN ({tokens}) THEN 0 ELSE {converted} END")

@@ -1,4 +1,5 @@
-"""Read a file into a data-factory table, all or nothing: create, replace or append inside one transaction.
+"""Read a file into a data-factory table, all or nothing: the file is read, converted and checked into a scratch
+DuckDB file without holding the data factory, then create, replace or append is one short transaction.
 
 CSV is streamed by DuckDB straight from disk (never whole into pandas); text that is not UTF-8 is transcoded to a
 temporary UTF-8 copy first. The dialect comes from engine.store.ingest.dialect; the checks from engine.store.ingest.convert.
@@ -6,25 +7,31 @@ temporary UTF-8 copy first. The dialect comes from engine.store.ingest.dialect; 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import re
+import shutil
 import tempfile
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 import pandas as pd
 from pydantic import ValidationError
 
+from engine.core import limits
 from engine.store.catalog import Catalog, TableInfo, create_from_frame, quote
 from engine.core.errors import InvalidInput, Issue
 from engine.core.i18n import Msg, zh
 from engine.store.ingest import convert
-from engine.store.ingest.dialect import CsvDialect, sniff
+from engine.store.ingest.dialect import CsvDialect, renamed_list, sniff
+from engine.store.ingest.encoding import scan_encoding
 from engine.store.ingest.excel import read_sheet
 from engine.store.ingest.options import IngestOptions
-from engine.store.ingest.text import CSV_EXT, PARQUET_EXT, check_file, detect_encoding, sha256_file, transcode_to_utf8
+from engine.store.ingest.text import CSV_EXT, PARQUET_EXT, check_file, sha256_file, transcode_to_utf8
 from engine.schema.errors import issues_from_validation
 
 Progress = Callable[[float, str], None]
@@ -32,11 +39,35 @@ _NO_ROWS = Msg("the file has a header but no data rows", "文件只有表头，�
 SNIFF_CHARS = 1 << 18
 
 
-def _sniff_file(path: Path, delimiter: str | None) -> CsvDialect:
+def _sniff_file(path: Path, delimiter: str | None, shown: Path | None = None) -> CsvDialect:
+    """The dialect, refusing files with no header, a first line past the sniff sample, or too many columns."""
+    shown = shown or path
     with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
         text = fh.read(SNIFF_CHARS)
         complete = not fh.read(1)
-    return sniff(text, complete, delimiter)
+    if not complete and "\n" not in text and "\r" not in text:
+        raise InvalidInput(Issue(Msg(f"line 1 is longer than {SNIFF_CHARS:,} characters: not a table export",
+                                     f"第 1 行超过 {SNIFF_CHARS:,} 个字符：不像是表格导出"), str(shown), line=1,
+                                 hint=Msg("check that the file is a CSV with one record per line",
+                                          "请检查文件是否为每行一条记录的 CSV")))
+    if not text.strip():
+        raise InvalidInput(Issue(Msg("the file has only blank lines: no header, no data",
+                                     "文件只有空行：没有表头，也没有数据"), str(shown),
+                                 hint=Msg("export the data again", "请重新导出数据")))
+    dialect = sniff(text, complete, delimiter)
+    _check_columns(len(dialect.names), shown, dialect.skip + 1)
+    return dialect
+
+
+def _check_columns(count: int, shown: Path, line: int | None = None) -> None:
+    limit = int(limits.COLUMNS.value())
+    if count > limit:
+        raise InvalidInput(Issue(Msg(f"the header has {count:,} columns, above the limit of {limit:,}",
+                                     f"表头有 {count:,} 列，超过上限 {limit:,}"), str(shown), line=line,
+                                 hint=Msg("check the delimiter (a wide table is usually a wrong one), or keep only the "
+                                          f"columns you need; {limits.COLUMNS.raise_hint()}",
+                                          f"请检查分隔符（列数过多通常是分隔符不对），或只保留需要的列；"
+                                          f"{limits.COLUMNS.raise_hint().zh}")))
 
 
 def _read_csv(con, table: str, path: Path, dialect: CsvDialect, opts: IngestOptions, progress: Progress,
@@ -51,23 +82,30 @@ def _read_csv(con, table: str, path: Path, dialect: CsvDialect, opts: IngestOpti
         args["th"] = dialect.thousands
     # DuckDB reads local times and times with offsets alike as TIMESTAMPTZ; read those as text so that
     # convert.check_values can tell a clean offset column from a mixed one
-    sniffed = con.execute(f"DESCRIBE SELECT * FROM {_reader(dialect, as_text)}", _args(args, as_text)).fetchall()
+    try:
+        sniffed = con.execute(f"DESCRIBE SELECT * FROM {_reader(dialect, as_text)}", _args(args, as_text)).fetchall()
+    except duckdb.Error as exc:
+        raise _unreadable(exc, path, shown) from None
     as_text.update({name: "VARCHAR" for name, kind, *_ in sniffed if kind.startswith("TIMESTAMP WITH TIME ZONE")})
     _with_progress(con, f"CREATE TABLE {quote(table)} AS SELECT * FROM {_reader(dialect, as_text)}",
-                   _args(args, as_text), shown, progress)
+                   _args(args, as_text), shown, progress, path)
     late_text = _cast_rejects(con)
     if late_text:  # text after DuckDB's type sample (a stray 'n/a' at row 50,000): read those columns as text
         as_text.update({c: "VARCHAR" for c in late_text})
         con.execute(f"DROP TABLE {quote(table)}")
         con.execute("DELETE FROM _studio_rejects")
         _with_progress(con, f"CREATE TABLE {quote(table)} AS SELECT * FROM {_reader(dialect, as_text)}",
-                       _args(args, as_text), shown, progress)
+                       _args(args, as_text), shown, progress, path)
     warnings = _rejects(con, shown, dialect, opts.skip_bad_rows)
+    if len(dialect.names) == 1:  # DuckDB reads a blank line of a one-column file as a row: not at the end
+        c = quote(dialect.names[0])
+        con.execute(f"DELETE FROM {quote(table)} WHERE rowid > (SELECT coalesce(max(rowid), -1) FROM {quote(table)} "
+                    f"WHERE {c} IS NOT NULL)")
     if dialect.skip:
         warnings.insert(0, Msg(f"took line {dialect.skip + 1} as the header ({dialect.skip} line(s) above it skipped)",
                                f"以第 {dialect.skip + 1} 行作为表头（跳过了它上面的 {dialect.skip} 行）"))
     if dialect.renames:
-        renamed = ", ".join(f"'{o}' → '{n}'" for o, n in dialect.renames)
+        renamed = renamed_list(dialect.renames)
         warnings.append(Msg("renamed columns: " + renamed, "已重命名的列：" + renamed))
     if dialect.decimal == "," or dialect.thousands:
         warnings.append(Msg(f"numbers read with decimal '{dialect.decimal}'"
@@ -80,6 +118,7 @@ def _read_csv(con, table: str, path: Path, dialect: CsvDialect, opts: IngestOpti
 def _reader(dialect: CsvDialect, types: dict) -> str:
     extra = (", thousands = $th" if dialect.thousands else "") + (", types = $types" if types else "")
     return (f"read_csv($path, delim = $delim, skip = $skip, header = true, names = $names, nullstr = $nulls, "
+            f"max_line_size = {int(limits.LINE_KB.value() * 1024)}, "
             f"decimal_separator = $dec, quote = '\"', store_rejects = true, rejects_table = '_studio_rejects', "
             f"rejects_scan = '_studio_reject_scans'{extra})")
 
@@ -96,8 +135,9 @@ def _cast_rejects(con) -> list[str]:
     return [r[0] for r in con.execute("SELECT DISTINCT column_name FROM _studio_rejects").fetchall()]
 
 
-def _with_progress(con, sql: str, args, path: Path, progress: Progress) -> None:
-    """Run a long statement while a thread reports DuckDB's own query progress."""
+def _with_progress(con, sql: str, args, path: Path, progress: Progress, source: Path | None = None) -> None:
+    """Run a long statement while a thread reports DuckDB's own query progress (`path`: the user's file;
+    `source`: the file read, when it is a converted copy)."""
     done = threading.Event()
 
     def poll() -> None:
@@ -111,14 +151,56 @@ def _with_progress(con, sql: str, args, path: Path, progress: Progress) -> None:
     try:
         con.execute(sql, args)
     except duckdb.Error as exc:
-        text = str(exc).split("\n\n")[0].strip()
-        hint = Msg("the file mixes encodings; export it again as UTF-8", "文件混用了多种编码；请重新导出为 UTF-8") \
-            if "unicode" in text.lower() else \
-            Msg("check that the file is a well-formed table with one header row", "请检查文件是否为只有一行表头的规整表格")
-        raise InvalidInput(Issue(Msg(f"could not read the file: {text}", f"无法读取文件：{text}"), str(path), hint=hint)) from None
+        raise _unreadable(exc, source or path, path) from None
     finally:
         done.set()
         watcher.join()
+
+
+def _unreadable(exc: Exception, source: Path, shown: Path) -> InvalidInput:
+    """DuckDB could not read the file: say why in plain words (never DuckDB's list of reader options)."""
+    text = str(exc).split("\n")[0].strip()
+    too_long = re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)", str(exc))
+    if too_long:
+        limit, size = int(too_long.group(1)), int(too_long.group(2))
+        return InvalidInput(Issue(Msg(f"a line is {size:,} bytes long, above the limit of {limit:,} bytes",
+                                      f"有一行长 {size:,} 字节，超过上限 {limit:,} 字节"), str(shown),
+                                  hint=Msg("check the delimiter and quotes (one record per line), or raise "
+                                           "AI_STUDIO_MAX_LINE_KB", "请检查分隔符和引号（每行一条记录），或调高 AI_STUDIO_MAX_LINE_KB")))
+    line = _unclosed_quote_line(source) if source.suffix.lower() in CSV_EXT or source != shown else None
+    if line is not None:
+        return InvalidInput(Issue(Msg(f'a quote (") opened on line {line} is never closed, so the rest of the file '
+                                      f"would be one value", f'第 {line} 行开始的引号（"）没有闭合，后面的内容会被当成一个值'),
+                                  str(shown), line=line,
+                                  hint=Msg('close the quote on that line, or remove it (a " inside a value is written "")',
+                                           '请在这一行补上闭合的引号，或删掉它（值里的引号要写成 ""）')))
+    if "unicode" in text.lower():
+        return InvalidInput(Issue(Msg("the file has bytes that are not valid text", "文件中有不是有效文本的字节"),
+                                  str(shown), hint=Msg("the file mixes encodings; export it again as UTF-8",
+                                                       "文件混用了多种编码；请重新导出为 UTF-8")))
+    text = text.removeprefix("Invalid Input Error: ").removeprefix("Conversion Error: ")
+    if shown.suffix.lower() in PARQUET_EXT:
+        return InvalidInput(Issue(Msg(f"not a readable Parquet file: {text}", f"不是可读取的 Parquet 文件：{text}"),
+                                  str(shown), hint=Msg("export it again (e.g. pandas DataFrame.to_parquet), or use CSV",
+                                                       "请重新导出（例如 pandas 的 DataFrame.to_parquet），或改用 CSV")))
+    return InvalidInput(Issue(Msg(f"could not read the file: {text}", f"无法读取文件：{text}"), str(shown),
+                              hint=Msg("check that the file is a well-formed table with one header row",
+                                       "请检查文件是否为只有一行表头的规整表格")))
+
+
+def _unclosed_quote_line(path: Path, max_bytes: int = 64 << 20) -> int | None:
+    """The line where a double quote opens and is never closed (quotes counted per line), if any."""
+    open_at, line = None, 0
+    try:
+        with path.open("rb") as fh:
+            for line, raw in enumerate(fh, start=1):
+                if raw.count(b'"') % 2:
+                    open_at = None if open_at else line
+                if fh.tell() > max_bytes:
+                    return None
+    except OSError:
+        return None
+    return open_at
 
 
 def _rejects(con, path: Path, dialect: CsvDialect, skip_bad: bool) -> list[str]:
@@ -150,15 +232,14 @@ def _create(con, table: str, path: Path, opts: IngestOptions, progress: Progress
     """CREATE TABLE `table` from any supported file (inside the caller's transaction); returns warnings."""
     ext, dialect, warnings = path.suffix.lower(), None, []
     if ext in CSV_EXT:
-        encoding = detect_encoding(path)
+        encoding, encoding_warnings = scan_encoding(path)
         with tempfile.TemporaryDirectory() as tmp:
             source = path
             if encoding != "utf-8":
                 progress(0.0, Msg(f"converting {encoding.upper()} to UTF-8", f"正在把 {encoding.upper()} 转换为 UTF-8"))
                 source = transcode_to_utf8(path, encoding, tmp)
-                warnings.append(Msg(f"text encoding {encoding.upper()} converted to UTF-8",
-                                    f"文本编码 {encoding.upper()} 已转换为 UTF-8"))
-            dialect = _sniff_file(source, opts.delimiter or ("\t" if ext == ".tsv" else None))
+                warnings += encoding_warnings
+            dialect = _sniff_file(source, opts.delimiter or ("\t" if ext == ".tsv" else None), path)
             warnings += _read_csv(con, table, source, dialect, opts, progress, shown=path)
     elif ext in PARQUET_EXT:
         _with_progress(con, f"CREATE TABLE {quote(table)} AS SELECT * FROM read_parquet($path)",
@@ -168,6 +249,7 @@ def _create(con, table: str, path: Path, opts: IngestOptions, progress: Progress
         warnings += sheet_warnings
         create_from_frame(con, table, frame)
     columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE {quote(table)}").fetchall()}
+    _check_columns(len(columns), path)
     warnings += convert.apply_overrides(con, table, columns, opts.types, opts.formats, dialect)
     declared = set(opts.types) | set(opts.formats)
     if dialect:
@@ -185,12 +267,19 @@ def _fingerprint(*parts: str) -> str:
 
 
 def ingest_file(catalog: Catalog, path: str | Path, table: str, options: IngestOptions | dict | None = None, *,
-                replace: bool = False, sheet=None, on_progress: Progress | None = None) -> TableInfo:
-    """Ingest `path` into `table` in one transaction: on any error the data factory is unchanged."""
+                replace: bool = False, sheet=None, on_progress: Progress | None = None,
+                after: Callable | None = None) -> TableInfo:
+    """Ingest `path` into `table`: read and checked outside the data factory, then stored in one short transaction
+    (on any error the data factory is unchanged). `after(con, info)` runs inside that transaction (e.g. a watch
+    folder's ledger entry, committed with the rows or not at all)."""
     try:
         opts = IngestOptions.model_validate(options or {})
     except ValidationError as exc:
         raise InvalidInput(issues_from_validation(exc, IngestOptions, options or {}, None, ("options",))) from None
+    if replace and opts.mode == "append":
+        raise InvalidInput(Issue(Msg("replace and append were both asked for", "同时要求了替换和追加"),
+                                 path="mode", hint=Msg("choose one: --replace rebuilds the table, --append adds rows to it",
+                                                       "只能选一个：--replace 重建这张表，--append 向表中追加行")))
     if replace:
         opts = opts.model_copy(update={"mode": "replace"})
     if sheet is not None:
@@ -205,43 +294,97 @@ def ingest_file(catalog: Catalog, path: str | Path, table: str, options: IngestO
         catalog.check_new_name(table, replace=opts.mode == "replace")  # fail fast, before reading anything
     hasher = _Hasher(path)
     try:
-        with catalog.transaction() as con:
-            info = (_append if append else _replace_or_create)(catalog, con, path, table, opts, hasher, progress)
+        with _staged(catalog, path, opts, progress) as staged:
+            sha = hasher.result()
+            progress(0.99, Msg("storing in the data factory", "写入数据工厂"))
+            with _short_transaction(_storing(catalog, table, path), staged.file) as con:
+                info = (_append if append else _replace_or_create)(catalog, con, path, table, opts, sha, staged)
+                if after is not None:
+                    after(con, info)
     finally:
         hasher.join()
     progress(1.0, Msg("done", "完成"))
     return info
 
 
-def _replace_or_create(catalog, con, path, table, opts, hasher, progress) -> TableInfo:
+@dataclass
+class _Staged:
+    file: Path
+    warnings: list
+    rows: int
+    columns: dict
+
+
+STAGED = "_studio_staging"
+
+
+@contextlib.contextmanager
+def _staged(catalog: Catalog, path: Path, opts: IngestOptions, progress: Progress) -> Iterator[_Staged]:
+    """Read, convert and check the file into a scratch DuckDB file beside the data factory — the long part, done
+    without holding the factory (another process can list tables or record a run meanwhile)."""
+    catalog.path.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=".ingest-", dir=catalog.path.parent))
+    try:
+        scratch = folder / "staged.duckdb"
+        con = duckdb.connect(str(scratch))
+        try:
+            warnings = _create(con, "staged", path, opts, progress)
+            rows, columns = _shape(con, "staged", path)
+        finally:
+            con.close()
+        yield _Staged(scratch, warnings, rows, columns)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _storing(catalog: Catalog, table: str, path: Path) -> Catalog:
+    """The catalog to store a read file with: it waits for a busy data factory as long as a finished run does
+    (AI_STUDIO_RECORD_WAIT_SECONDS), saying what it waits for — the file is already read and checked."""
+    def waiting(message: str) -> None:
+        if catalog.on_busy is not None:
+            catalog.on_busy(Msg(f"{message} — waiting to store table '{table}' ({path.name} is read and checked)",
+                                f"{zh(message)}——正在等待写入表 '{table}'（{path.name} 已读取并检查完毕）"))
+    return Catalog(catalog.path, busy_timeout=limits.RECORD_WAIT_SECONDS.value(), on_busy=waiting)
+
+
+@contextlib.contextmanager
+def _short_transaction(catalog: Catalog, staged_file: Path):
+    """One transaction of the data factory with the staged table attached read-only: a copy, then commit."""
+    with catalog.connect() as con:
+        con.execute(f"ATTACH '{str(staged_file).replace(chr(39), chr(39) * 2)}' AS {STAGED} (READ_ONLY)")
+        try:
+            con.begin()
+            try:
+                yield con
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
+        finally:
+            con.execute(f"DETACH {STAGED}")
+
+
+def _replace_or_create(catalog, con, path, table, opts, sha: str, staged: _Staged) -> TableInfo:
     catalog.check_new_name(table, replace=opts.mode == "replace", con=con)  # another process may have taken it
     for old in [t for t in catalog.table_names(con=con) if t.lower() == table.lower()]:
         con.execute(f"DROP TABLE {quote(old)}")
-    warnings = _create(con, table, path, opts, progress)
-    rows, columns = _shape(con, table, path)
-    sha = hasher.result()
-    info = TableInfo(table, path.name, sha, _fingerprint(sha, f"options={opts.model_dump_json()}"), rows, columns,
-                     warnings, _now())
+    con.execute(f"CREATE TABLE {quote(table)} AS SELECT * FROM {STAGED}.staged")
+    info = TableInfo(table, path.name, sha, _fingerprint(sha, f"options={opts.model_dump_json()}"), staged.rows,
+                     staged.columns, staged.warnings, _now())
     catalog.register_table(con, info)
     return info
 
 
-def _append(catalog, con, path, table, opts, hasher, progress) -> TableInfo:
-    """Read into a scratch table, check it has the target's columns and types, then insert."""
+def _append(catalog, con, path, table, opts, sha: str, staged: _Staged) -> TableInfo:
+    """Check the staged rows have the target's columns and types, then insert them."""
     target = catalog.table_info(table)
-    scratch = "_studio_append"
-    con.execute(f"DROP TABLE IF EXISTS {scratch}")
-    warnings = _create(con, scratch, path, opts, progress)
-    rows, columns = _shape(con, scratch, path)
-    _check_same_schema(target, columns, path)
+    _check_same_schema(target, staged.columns, path)
     names = ", ".join(quote(c) for c in target.columns)
-    con.execute(f"INSERT INTO {quote(target.name)} ({names}) SELECT {names} FROM {scratch}")
-    con.execute(f"DROP TABLE {scratch}")
-    sha = hasher.result()
+    con.execute(f"INSERT INTO {quote(target.name)} ({names}) SELECT {names} FROM {STAGED}.staged")
     total = con.execute(f"SELECT count(*) FROM {quote(target.name)}").fetchone()[0]
+    appended = Msg(f"appended {staged.rows} rows from {path.name}", f"从 {path.name} 追加了 {staged.rows} 行")
     info = TableInfo(target.name, f"{target.source}; {path.name}", sha, _fingerprint(target.fingerprint, sha),
-                     int(total), target.columns, target.warnings + [Msg(f"appended {rows} rows from {path.name}", f"从 {path.name} 追加了 {rows} 行")] + warnings,
-                     _now())
+                     int(total), target.columns, target.warnings + [appended] + staged.warnings, _now())
     catalog.register_table(con, info)
     return info
 

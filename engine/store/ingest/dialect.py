@@ -105,17 +105,25 @@ def _header_index(records: list[tuple[int, list[str]]], width: int) -> int:
 
 def unique_names(header: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
     """Blank names become column_N, repeated names get _2, _3 ...; returns (names, [(original, new)])."""
-    names, renames, seen = [], [], set()
+    names, renames, seen, next_suffix = [], [], set(), {}
     for j, raw in enumerate(header):
         name = raw.strip().lstrip("\ufeff") or f"column_{j + 1}"
-        base, k = name, 2
+        base = name
+        k = next_suffix.get(base.lower(), 2)  # linear: each base remembers its next free suffix
         while name.lower() in seen:
             name, k = f"{base}_{k}", k + 1
+        next_suffix[base.lower()] = k
         seen.add(name.lower())
         if name != raw:
             renames.append((raw, name))
         names.append(name)
     return names, renames
+
+
+def renamed_list(renames: list[tuple[str, str]], shown: int = 10) -> str:
+    """"'a' → 'a_2', ..." for a warning: the first few, then how many more (a header can have thousands)."""
+    listed = ", ".join(f"'{o}' → '{n}'" for o, n in renames[:shown])
+    return listed + (f" … (+{len(renames) - shown})" if len(renames) > shown else "")
 
 
 def _number_format(rows: list[list[str]], delimiter: str) -> tuple[str, str | None]:

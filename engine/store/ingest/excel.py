@@ -9,7 +9,7 @@ import pandas as pd
 
 from engine.core.errors import InvalidInput, Issue
 from engine.core.i18n import Msg
-from engine.store.ingest.dialect import unique_names
+from engine.store.ingest.dialect import renamed_list, unique_names
 
 
 def read_sheet(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
@@ -18,7 +18,7 @@ def read_sheet(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
         sheets = pd.ExcelFile(path, engine="calamine").sheet_names
     except Exception as exc:  # calamine's errors are plain exceptions with a useful text
         raise InvalidInput(Issue(Msg(f"not a readable Excel workbook: {exc}", f"无法读取的 Excel 工作簿：{exc}"),
-                                 str(path))) from None
+                                 str(path), hint=_excel_hint(path))) from None
     chosen = sheets[0] if sheet is None else sheet
     if isinstance(chosen, int) and not 0 <= chosen < len(sheets):
         raise InvalidInput(Issue(Msg(f"no sheet number {chosen}", f"没有编号为 {chosen} 的工作表"), str(path),
@@ -43,9 +43,28 @@ def read_sheet(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
         blank = sum(1 for old, _ in renames if not old.strip())
         note, note_zh = (f" ({blank} blank header cells — merged cells?)", f"（{blank} 个空白表头单元格——合并单元格？）") \
             if blank else ("", "")
-        renamed = ", ".join(f"'{o}' → '{n}'" for o, n in renames)
+        renamed = renamed_list(renames)
         warnings.append(Msg("renamed columns" + note + ": " + renamed, "已重命名的列" + note_zh + "：" + renamed))
     return _infer(frame), warnings
+
+
+def _excel_hint(path: Path) -> Msg:
+    """What to do with a file named like a workbook that is not one (a renamed CSV, an HTML or XML 'Excel' export)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        head = b""
+    if head.lstrip().lower().startswith((b"<html", b"<!doctype", b"<?xml", b"<table")):
+        return Msg("the file is a web page or XML saved with an Excel name: open it in Excel and Save As .xlsx, "
+                   "or export CSV", "这个文件其实是网页或 XML，只是用了 Excel 的扩展名：请用 Excel 打开后另存为 .xlsx，或导出 CSV")
+    if head and b"\x00" not in head and (b"," in head or b";" in head or b"\t" in head):
+        return Msg(f"the file looks like CSV text: rename it to {path.stem}.csv and ingest that",
+                   f"这个文件看起来是 CSV 文本：请改名为 {path.stem}.csv 再导入")
+    if head.startswith(b"PK") or head.startswith(bytes.fromhex("d0cf11e0")):
+        return Msg("the workbook is damaged or password-protected: open it in Excel, remove the password, and "
+                   "Save As .xlsx", "工作簿已损坏或有密码保护：请用 Excel 打开、去掉密码后另存为 .xlsx")
+    return Msg("open it in Excel and Save As .xlsx (or export CSV)", "请用 Excel 打开后另存为 .xlsx（或导出 CSV）")
 
 
 def _header_row(raw: pd.DataFrame) -> int:

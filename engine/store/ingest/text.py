@@ -7,6 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from engine.core import limits
 from engine.core.errors import InvalidInput, Issue
 from engine.core.i18n import Msg
 
@@ -18,8 +19,8 @@ FALLBACK_ENCODINGS = ("gb18030",)
 
 
 def max_file_bytes() -> int:
-    """Upload limit: AI_STUDIO_MAX_FILE_MB (default 4096 MB)."""
-    return int(float(os.environ.get("AI_STUDIO_MAX_FILE_MB", "4096")) * (1 << 20))
+    """Upload limit: AI_STUDIO_MAX_FILE_MB (default 4096 MB; see engine/limits.py)."""
+    return int(limits.FILE_MB.value() * (1 << 20))
 
 
 def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
@@ -35,7 +36,12 @@ def check_file(path: Path, limit: int | None = None) -> None:
         raise InvalidInput(Issue(Msg(f"file not found: {path}", f"找不到文件：{path}"),
                                  hint=Msg("check the path and the working folder", "请检查路径和工作目录")))
     if not path.is_file():
-        raise InvalidInput(Issue(Msg(f"not a file: {path}", f"不是文件：{path}")))
+        what = (Msg("a folder", "文件夹") if path.is_dir() else
+                Msg("a pipe or a device, not a regular file", "管道或设备，不是普通文件"))
+        raise InvalidInput(Issue(Msg(f"this is {what}", f"这是{what.zh}"), str(path),
+                                 hint=Msg("give the path of one CSV, Excel or Parquet file (for a folder of exports, "
+                                          "ingest each file, e.g. with --append)",
+                                          "请给出一个 CSV、Excel 或 Parquet 文件的路径（一个文件夹的导出请逐个导入，例如用 --append）")))
     size, limit = path.stat().st_size, limit if limit is not None else max_file_bytes()
     if size == 0:
         raise InvalidInput(Issue(Msg("the file is empty (0 bytes)", "文件是空的（0 字节）"), str(path),
@@ -88,8 +94,8 @@ def transcode_to_utf8(path: Path, encoding: str, out_dir: str) -> Path:
             except UnicodeDecodeError as exc:
                 bad_line = line + block[: exc.start].count(b"\n")
                 raise InvalidInput(Issue(Msg(f"line {bad_line}: bytes that are not valid {encoding.upper()} text "
-                                             f"(detected from the start of the file)",
-                                             f"第 {bad_line} 行：含有不是有效 {encoding.upper()} 文本的字节（编码由文件开头判断）"),
+                                             f"(the encoding read from the rest of the file)",
+                                             f"第 {bad_line} 行：含有不是有效 {encoding.upper()} 文本的字节（与文件其余部分的编码不同）"),
                                          str(path), hint=Msg("the file mixes encodings; export it again as UTF-8",
                                                              "文件混用了多种编码；请重新导出为 UTF-8"))) from None
             line += block.count(b"\n")

@@ -10,15 +10,21 @@
                     min, max, mean, std, quantiles, outliers {iqr, mad}, histogram}] — see columns.py
       closed_loop_rows, options, computed_at, compute_seconds, cached (served from the cache), served_seconds
 
-Only aggregates travel from DuckDB to Python: a 1,000,000 × 50 table is profiled in a few seconds.
+Only aggregates travel from DuckDB to Python: a 1,000,000 × 50 table is profiled in a few seconds. The table is
+copied out in one scan and profiled on the copy, so the data factory is not held during the many scans.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import shutil
+import tempfile
 from datetime import datetime, timezone
+from pathlib import Path
 from time import perf_counter
+
+import duckdb
 
 from engine.store.binding import dtype_class
 from engine.store.catalog import Catalog, quote
@@ -36,22 +42,33 @@ def profile_table(catalog: Catalog, table: str, *, time: str | None = None, targ
                   refresh: bool = False) -> dict:
     """The profile of a data-factory table; served from the cache unless the table or the options changed."""
     started = perf_counter()
-    with catalog.connect() as con:
-        found = con.execute("SELECT name, fingerprint, columns FROM _studio_tables WHERE lower(name) = lower(?)",
-                            [table]).fetchone()
-        if found:  # read in the same connection as the scans: the table cannot change in between
-            name, fingerprint, types = found[0], found[1], json.loads(found[2])
-            options = _options(types, time, target, controllable, near_constant)
-            key = store.cache_key(name, fingerprint, options)
-            profile = None if refresh else store.load(con, key)
-            cached = profile is not None
-            if not cached:
-                profile = _compute(con, name, fingerprint, types, options)
-                profile["compute_seconds"] = perf_counter() - started
-    if not found:
-        catalog.table_info(table)  # raises "no table ..." with a suggestion
-    if not cached:
-        store.save(catalog, key, profile)
+    folder = None
+    try:
+        with catalog.connect() as con:
+            found = con.execute("SELECT name, fingerprint, columns FROM _studio_tables WHERE lower(name) = lower(?)",
+                                [table]).fetchone()
+            if found:  # copied in the same connection as the metadata read: the copy matches the fingerprint
+                name, fingerprint, types = found[0], found[1], json.loads(found[2])
+                options = _options(types, time, target, controllable, near_constant)
+                key = store.cache_key(name, fingerprint, options)
+                profile = None if refresh else store.load(con, key)
+                cached = profile is not None
+                if not cached:
+                    folder = Path(tempfile.mkdtemp(prefix=".profile-", dir=catalog.path.parent))
+                    _copy_out(con, name, folder / "copy.duckdb")
+        if not found:
+            catalog.table_info(table)  # raises "no table ..." with a suggestion
+        if not cached:  # the many scans run on the copy: the data factory is free meanwhile
+            copy = duckdb.connect(str(folder / "copy.duckdb"))
+            try:
+                profile = _compute(copy, name, fingerprint, types, options)
+            finally:
+                copy.close()
+            profile["compute_seconds"] = perf_counter() - started
+            store.save(catalog, key, profile)
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
     return {**profile, "cached": cached, "served_seconds": perf_counter() - started}
 
 
@@ -77,6 +94,15 @@ def _unknown_column(role: str, name: str, types: dict[str, str]) -> Issue:
     listed = ', '.join(list(types)[:12])
     hint = did_you_mean(close[0]) if close else Msg(f"columns: {listed}", f"可选列：{listed}")
     return Issue(Msg(f"no column '{name}' in the table", f"表中没有列 '{name}'"), path=role, hint=hint)
+
+
+def _copy_out(con, name: str, target: Path) -> None:
+    """One scan of the table into a scratch DuckDB file (the profile's many scans then run there)."""
+    con.execute(f"ATTACH '{str(target).replace(chr(39), chr(39) * 2)}' AS _studio_profile_copy")
+    try:
+        con.execute(f"CREATE TABLE _studio_profile_copy.main.{quote(name)} AS SELECT * FROM main.{quote(name)}")
+    finally:
+        con.execute("DETACH _studio_profile_copy")
 
 
 def _compute(con, name: str, fingerprint: str, types: dict[str, str], options: dict) -> dict:
