@@ -64,14 +64,14 @@ def test_score_a_folder_and_a_table(cells_run, trained, tmp_path):
 
 
 def test_too_few_images_of_a_class_is_a_clear_error(tmp_path, db):
-    write_cells(make_cells(8, ("ok", "crack"), seed=0, config=TINY), tmp_path / "few")
+    write_cells(make_cells(12, ("ok", "crack"), seed=0, config=TINY), tmp_path / "few")   # 6 of each class
     api.ingest(tmp_path / "few", "cells", db=db)
     with pytest.raises(Exception, match="too few images"):
-        api.run_recipe({**RECIPE, "params": {**RECIPE["params"], "folds": 5}}, db=db)
+        api.run_recipe({**RECIPE, "params": {**RECIPE["params"], "folds": 7}}, db=db)
 
 
 def test_demo_recipe_compiles_on_an_ingested_folder(tmp_path, db):
-    write_cells(make_cells(8, ("ok", "spot"), seed=1, config=TINY), tmp_path / "c")
+    write_cells(make_cells(12, ("ok", "spot"), seed=1, config=TINY), tmp_path / "c")
     api.ingest(tmp_path / "c", "solar_cells_sim", db=db)
     recipe = Path(__file__).resolve().parents[2] / "recipes" / "image_inspection_sim.yaml"
     assert api.validate_file(recipe, db=db) == []
