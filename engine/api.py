@@ -17,6 +17,8 @@ from engine.store.catalog import Catalog, TableInfo  # noqa: F401  (re-exported 
 from engine.store.ingest import IngestOptions  # noqa: F401  (re-exported: the Data page's ingest options)
 from engine.service.demo import (  # noqa: F401  (re-exported)
     DEMO_TABLES, RUBBER_TABLE, SIMULATED_BOILER, SIMULATED_TABLE, TEST_ITEMS_TABLE, ensure_demo)
+from engine.service.images import (  # noqa: F401  (re-exported)
+    image_samples, ingest_images, is_image_table, score_images)
 from engine.service.reports import report_html, report_pdf, write_report  # noqa: F401  (re-exported)
 from engine.service.runner import (  # noqa: F401  (re-exported)
     compile_recipe, get_run, library, load_recipe, load_result, new_run_id, run_recipe, runs, validate_file)

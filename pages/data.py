@@ -45,11 +45,12 @@ def name_from_upload() -> None:
     st.session_state["data_name"] = api.catalog().free_name(Path(upload.name).stem) if upload else ""
 
 
-UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "xlsm", "parquet"]
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "xlsm", "parquet", "zip"]
 with st.expander(t("upload_title"), expanded=not api.tables()):
     localized_uploader_css(UPLOAD_TYPES)
     upload = st.file_uploader(t("upload_file"), type=UPLOAD_TYPES,
                               key="data_upload", on_change=name_from_upload)
+    st.caption(t("upload_zip_note"))
     table_name = st.text_input(t("table_name"), key="data_name")
     with st.container(border=True):
         st.caption(t("ingest_options"))
@@ -97,6 +98,13 @@ with guard():
     preview_tab, profile_tab, clean_tab = st.tabs([t("tab_preview"), t("tab_profile"), t("tab_clean")])
 
 with preview_tab, guard():
+    if api.is_image_table(name):   # an image table: a few images of each class before the rows
+        st.markdown(f"**{t('img_samples')}**")
+        for label, samples in api.image_samples(name, per_class=8).items():
+            st.caption(f"{label or t('img_unlabelled')}")
+            cols = st.columns(8)
+            for col, sample in zip(cols, samples):
+                col.image(sample["png"], caption=sample["file"], width="stretch")
     st.caption(t("preview_caption", rows=info.rows))
     st.dataframe(api.preview_table(name, 50), hide_index=True, width="stretch")
 

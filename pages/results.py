@@ -77,6 +77,15 @@ if result.get("test_reduction"):            # the test-item reduction template: 
         show_apply(run_id, result, "results")
     st.stop()
 
+if (result.get("outputs") or {}).get("inspection"):   # the image-inspection template: its own view
+    from ui.inspection import show_inspection
+
+    with guard():
+        show_inspection(result)
+    st.download_button(t("download_result"), json.dumps(result, ensure_ascii=False, indent=2),
+                       file_name=f"result_{run_id}.json", mime="application/json")
+    st.stop()
+
 with guard():
     st.subheader(t("model_quality"))
     names = [k for k, v in metrics.items() if isinstance(v, dict) and "mean" in v]

@@ -271,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("validate", help="check a template or recipe file; lists every problem with file:line")
     p.add_argument("file")
     p.set_defaults(fn=cmd_validate)
-    p = add("ingest", help="ingest a CSV/Parquet/Excel file as a table")
+    p = add("ingest", help="ingest a CSV/Parquet/Excel file as a table, or a folder/zip of images (class "
+                           "sub-folders, or images + labels.csv with file,label)")
     p.add_argument("file")
     p.add_argument("--table", required=True)
     p.add_argument("--sheet", help="Excel sheet name")

@@ -27,6 +27,10 @@ dl.kv dt { color: #5c677d; } dl.kv dd { margin: 0; }
 pre { background: #f6f8fa; padding: 10px; font-size: 12px; white-space: pre-wrap; border-radius: 6px; }
 .status-failed { color: #b00020; font-weight: 600; }
 h2, h3 { break-after: avoid; }
+.gallery { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0; }
+.thumb { margin: 0; width: 150px; break-inside: avoid; } .thumb img { width: 150px; display: block; }
+.thumb figcaption { font-size: 11px; color: #5c677d; word-break: break-all; }
+.heat { position: relative; width: 150px; } .heat .box { position: absolute; border: 2px solid #e63946; }
 """
 
 
@@ -64,6 +68,10 @@ def _block(block: dict, n: int) -> str:
         body = "".join("<tr>" + "".join(f'<td class="{"num" if _is_number(str(c)) else ""}">{_esc(c)}</td>'
                                         for c in row) + "</tr>" for row in block["rows"])
         return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    if kind == "gallery":   # images embedded as data URIs (thumbnails), with a caption; an optional grid overlay
+        cells = "".join(f'<figure class="thumb">{_overlay(i)}<figcaption>{_esc(i["caption"])}</figcaption></figure>'
+                        for i in block["items"])
+        return f'{title}<div class="gallery">{cells}</div>'
     if kind == "code":
         return f"{title}<pre>{_esc(block['text'])}</pre>"
     if kind == "figure":
@@ -71,6 +79,18 @@ def _block(block: dict, n: int) -> str:
         return (f'<div class="figure" id="fig{n}"></div><script>Plotly.newPlot("fig{n}", ({spec}).data, '
                 f'({spec}).layout, {{displayModeBar: false, responsive: true}});</script>')
     raise ValueError(f"unknown report block kind '{kind}'")
+
+
+def _overlay(item: dict) -> str:
+    """The thumbnail, with boxes drawn over it when the item carries some ([top, left, bottom, right] fractions)."""
+    img = f'<img src="{_esc(item["src"] or "")}" alt="">'
+    boxes = item.get("boxes")
+    if not boxes:
+        return img
+    marks = "".join(f'<div class="box" style="top:{100 * t:.1f}%;left:{100 * le:.1f}%;height:{100 * (b - t):.1f}%;'
+                    f'width:{100 * (r - le):.1f}%"></div>' for t, le, b, r in boxes)
+    return f'<div class="heat">{img}{marks}</div>'
+
 
 
 def render_html(report: dict) -> str:

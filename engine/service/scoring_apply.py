@@ -74,6 +74,7 @@ def score(catalog: Catalog, run_id: str, run_dir: str | Path, *, data: pd.DataFr
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="score-") as tmp, duckdb.connect() as con:
         source = Source(con, Path(tmp), chunk_rows)
+        data = model.source_data(data, Path(tmp)) if data is not None else data
         _open(source, catalog, data, table)
         columns = _check(con, model, manifest, keep)
         ids = [c for c in manifest.get("id_columns", []) if c in columns["present"]]

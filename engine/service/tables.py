@@ -30,7 +30,19 @@ def catalog(db: str | Path | None = None, on_busy: Callable[[str], None] | None 
 def ingest(path: str | Path, table: str, *, db=None, replace: bool = False, sheet=None,
            options: IngestOptions | dict | None = None,
            on_progress: Callable[[float, str], None] | None = None) -> TableInfo:
-    """Ingest a file as a table (options: mode create/replace/append, sheet, delimiter, types, formats ...)."""
+    """Ingest a file as a table (options: mode create/replace/append, sheet, delimiter, types, formats ...).
+    A folder or a .zip of images becomes an image table (engine.store.ingest.images), one row per image."""
+    from engine.store.ingest.images import ingest_images, is_image_source
+
+    if is_image_source(path):
+        mode = (options.mode if isinstance(options, IngestOptions) else (options or {}).get("mode")) or "create"
+        if mode == "append":
+            from engine.core.errors import InvalidInput, Issue
+            from engine.core.i18n import Msg
+
+            raise InvalidInput(Issue(Msg("appending to an image table is not supported", "不支持向图片表追加"), str(path),
+                                     hint=Msg("ingest the whole folder again with --replace", "请用 --replace 重新导入整个文件夹")))
+        return ingest_images(catalog(db), path, table, replace=replace or mode == "replace", on_progress=on_progress)
     return ingest_file(catalog(db), path, table, options, replace=replace, sheet=sheet, on_progress=on_progress)
 
 

@@ -259,7 +259,8 @@ def test_every_template_builds_from_the_suggestion_and_shows_results(demo_db, mo
     assert api.wait_run(api.start_run(recipe), 300)["status"] == "succeeded"
     at.switch_page("pages/results.py").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    expected = {"test_item_reduction": "不良品漏检率", "predictive_maintenance": "ROC-AUC"}.get(template_id, "预测结果")
+    expected = {"test_item_reduction": "不良品漏检率", "predictive_maintenance": "ROC-AUC",
+                "image_inspection": "平衡准确率"}.get(template_id, "预测结果")
     assert expected in [m.label for m in at.metric]
 
 
@@ -268,6 +269,14 @@ def _table_for(template_id: str, db) -> str:
     predictive maintenance the AI4I machine-failure table."""
     if template_id == "predictive_maintenance":
         return "ai4i2020"
+    if template_id == "image_inspection":        # a few tiny generated solar cells, ingested from class folders
+        from engine.api import ingest
+        from engine.service.image_demo import write_cells
+        from engine.sim.solar_cells import CellConfig, make_cells
+
+        cells = make_cells(24, ("ok", "crack"), seed=0, config=CellConfig(size=64, grains=8, contrast=(0.5, 0.6)))
+        ingest(write_cells(cells, Path(db).parent / "cells_src"), "cells_small", db=db)
+        return "cells_small"
     if template_id != "test_item_reduction":
         return "concrete"
     from engine.sim.check_items import make_test_line
