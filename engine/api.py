@@ -259,3 +259,19 @@ def watch_folder(folder: str | Path, table: str, *, run_id: str | None = None, i
 
     return watch.watch(folder, table, catalog(db), interval=interval, on_event=on_event or (lambda e: None),
                        after_ingest=after if run_id else None, stop=stop, max_polls=max_polls)
+
+
+# -- users, sessions, permissions, audit, the run queue (engine/service/access|auth|users|audit|jobs|paths) -------
+# Every interface asks authorize(principal, action) — pages, the REST API, the CLI — from the ONE table in
+# engine/service/access.py; the *_as functions check, act and audit in one call.
+from engine.service.access import (  # noqa: E402,F401  (re-exported)
+    PERMISSIONS, ROLE_LABELS, ROLES, AccessError, Conflict, Forbidden, NotAuthenticated, NotFound, Principal, allowed,
+    local_principal)
+from engine.service.acting import (  # noqa: E402,F401  (re-exported)
+    cancel_run_as, check_recipe_files, derive_table_as, ensure_demo_as, ingest_as, job_queue, job_status,
+    log_trial_as, run_recipe_as, save_recipe_as, save_template_as, start_run_as, submit_run)
+from engine.service.paths import uploads_dir  # noqa: E402,F401  (re-exported)
+from engine.service.sessions import (  # noqa: E402,F401  (re-exported)
+    accounts, add_user, audit, audit_entries, authorize, create_api_key, disable_user, list_api_keys, list_users, login,
+    logout, owners, password_problems, revoke_api_key, set_user_password, set_user_role, setup_first_admin,
+    users_exist, whoami)

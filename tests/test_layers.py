@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 RANKS = {"engine": 0, "engine.core": 0, "engine.schema": 1,
          "engine.ml": 2, "engine.optim": 2, "engine.sim": 2, "engine.report": 2,
          "engine.store": 3, "engine.pipeline": 4, "engine.operators": 5, "engine.service": 6,
-         "engine.api": 7, "engine.cli": 8, "engine.__main__": 8}
+         "engine.api": 7, "engine.cli": 8, "engine.server": 8, "engine.__main__": 8}
 # same-rank libraries a package may use (rank-2 libraries are independent of each other except these)
 SAME_RANK_OK = {("engine.__main__", "engine.cli")}  # `python -m engine` is the CLI
 UI_ALLOWED = ("engine.api", "engine.core")

@@ -344,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     from engine.cli.monitor import add_commands as add_monitor_commands
 
     add_monitor_commands(add)
+    from engine.cli.deploy import add_commands as add_deploy_commands
+
+    add_deploy_commands(add)
     p = add("runs", help="list runs")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")

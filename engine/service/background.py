@@ -79,10 +79,10 @@ _WORKERS: dict[str, _Worker] = {}
 _WORKERS_LOCK = threading.Lock()
 
 
-def start_run(source: str | Path | dict, *, db=None, overrides: list[str] | None = None) -> str:
+def start_run(source: str | Path | dict, *, db=None, overrides: list[str] | None = None, user: str | None = None) -> str:
     """Compile (problems raise InvalidInput here), then run in a background thread of this process; the run's
     status lives in the data factory, so it survives page switches and a browser refresh."""
-    prepared = runner.prepare_run(source, db=db, overrides=overrides)  # listed from now on (a refresh finds it)
+    prepared = runner.prepare_run(source, db=db, overrides=overrides, user=user)  # listed from now on (a refresh finds it)
     run_id = prepared.run_id
     worker = _Worker(run_id)
 

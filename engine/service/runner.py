@@ -24,8 +24,10 @@ from engine.pipeline.executor import Executor, LocalExecutor, ProgressEvent, Ste
 from engine.pipeline.graph import Pipeline
 from engine.pipeline.library import TemplateLibrary
 from engine.service import recipes
+from engine.service.access import local_principal
 from engine.service.tables import catalog
 from engine.store.catalog import Catalog
+from engine.store.accounts import Accounts
 from engine.store.runs import RunStore
 
 
@@ -71,16 +73,20 @@ class PreparedRun:
     store: RunStore
     recipe_path: str | None
     started: float
+    user: str  # who owns the run (named in result.json)
 
 
 def prepare_run(source: str | Path | dict, *, db=None, overrides: list[str] | None = None,
-                run_id: str | None = None) -> PreparedRun:
+                run_id: str | None = None, user: str | None = None) -> PreparedRun:
     """Compile (problems raise InvalidInput), make the run folder and record the run as running: from here on the
-    run is listed everywhere, even before a background thread picks it up."""
+    run is listed everywhere, even before a background thread picks it up. `user` (default: the local
+    operating-system user, cli:<login>) owns the run."""
     started = time.perf_counter()
     pipeline = compile_recipe(source, db=db, overrides=overrides)
     cat = catalog(db)
     run_id = run_id or new_run_id()
+    user = user or local_principal().name
+    Accounts(cat).set_owner("run", run_id, user)
     run_dir = config.runs_dir(cat.path) / run_id
     store = RunStore(cat, run_id, str(run_dir / "result.json"))
     store.reconcile()
@@ -91,15 +97,15 @@ def prepare_run(source: str | Path | dict, *, db=None, overrides: list[str] | No
                          "recipe_name": pipeline.recipe["name"], "recipe": pipeline.recipe,
                          "data_fingerprint": pipeline.source.fingerprint}, str(run_dir))
     recipe_path = str(source) if not isinstance(source, dict) else None
-    return PreparedRun(run_id, pipeline, run_dir, cat, store, recipe_path, started)
+    return PreparedRun(run_id, pipeline, run_dir, cat, store, recipe_path, started, user)
 
 
 def run_recipe(source: str | Path | dict, *, db=None, out_dir: str | Path | None = None,
                overrides: list[str] | None = None, on_progress: Callable[[ProgressEvent], None] | None = None,
                cancelled: Callable[[], bool] | None = None, executor: Executor | None = None,
-               run_id: str | None = None) -> dict[str, Any]:
+               run_id: str | None = None, user: str | None = None) -> dict[str, Any]:
     """Compile and run a recipe; write result.json (run folder and `out_dir`); raise RunFailed on failure."""
-    prepared = prepare_run(source, db=db, overrides=overrides, run_id=run_id)
+    prepared = prepare_run(source, db=db, overrides=overrides, run_id=run_id, user=user)
     return execute_run(prepared, out_dir=out_dir, on_progress=on_progress, cancelled=cancelled, executor=executor)
 
 
@@ -133,6 +139,7 @@ def execute_run(prepared: PreparedRun, *, out_dir: str | Path | None = None,
         result = result_io.build(run_id, status, pipeline, None, recipe_path=recipe_path, wall_seconds=wall,
                                  artifacts=artifacts, error={"step": step_id, "message": str(message),
                                                                   "zh": zh(message)})
+        result["user"] = prepared.user
         _publish(run_dir, out_dir, result, artifacts)
         _record(run_dir, lambda: store.finish(run_id, status, wall, message, step_id))
         if timed_out():
@@ -149,6 +156,7 @@ def execute_run(prepared: PreparedRun, *, out_dir: str | Path | None = None,
         result["scoring"] = scoring
     result["run_dir"] = str(run_dir)
     _sanity_checks(result, pipeline)
+    result["user"] = prepared.user
     _publish(run_dir, out_dir, result, artifacts)  # first: the result is safe whatever the data factory does
 
     def record() -> None:
@@ -234,7 +242,10 @@ def _publish(run_dir: Path, out_dir, result: dict, artifacts: dict[str, str]) ->
 
 
 def runs(db=None, limit: int = 50) -> list[dict[str, Any]]:
-    return RunStore(catalog(db)).list(limit)
+    """Run history, newest first; `user` is who started each run."""
+    rows = RunStore(catalog(db)).list(limit)
+    users = Accounts(catalog(db)).owners("run", [r["run_id"] for r in rows])
+    return [{**r, "user": users.get(r["run_id"])} for r in rows]
 
 
 def get_run(run_id: str, db=None) -> dict[str, Any]:
@@ -243,6 +254,7 @@ def get_run(run_id: str, db=None) -> dict[str, Any]:
         raise InvalidInput(Issue(Msg(f"no run '{run_id}'", f"没有运行 '{run_id}'"),
                                  hint=Msg("list runs with: python -m engine runs", "查看运行列表：python -m engine runs"),
                                  ui_hint=Msg("pick a run on the History page", "请在“历史”页选择一次运行")))
+    run["user"] = Accounts(catalog(db)).owners("run", [run_id]).get(run_id)
     return run
 
 
