@@ -6,7 +6,6 @@ audited; errors are JSON (engine/server/errors.py). Runs go to the service's que
 POST /runs answers 202 at once.
 """
 
-from __future__ import annotations
 
 import json
 import re
