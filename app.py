@@ -1,9 +1,10 @@
-"""AI Studio — Streamlit entry: navigation and language switch, nothing else."""
+"""AI Studio — Streamlit entry: language switch, login, and navigation over the pages the user's role may see."""
 
 from pathlib import Path
 
 import streamlit as st
 
+from ui import auth
 from ui.i18n import LANGS, keep_lang_in_url, lang, t
 
 # a local image, served by this server: a ":material/…:" icon makes the browser fetch the favicon from a font CDN,
@@ -20,6 +21,9 @@ with st.sidebar:
     st.selectbox(t("language"), list(LANGS), index=list(LANGS).index(lang()), format_func=LANGS.get,
                  key="_lang_choice", on_change=_set_lang)
 keep_lang_in_url()
+user = auth.gate()  # the login screen (or the first administrator's setup) until someone is signed in
+with st.sidebar:
+    auth.sidebar(user)
 
 PAGES = [("pages/home.py", "home", ":material/home:"), ("pages/data.py", "nav_data", ":material/database:"),
          ("pages/gallery.py", "nav_gallery", ":material/widgets:"), ("pages/build.py", "nav_build", ":material/build:"),
@@ -28,6 +32,9 @@ PAGES = [("pages/home.py", "home", ":material/home:"), ("pages/data.py", "nav_da
          ("pages/trials.py", "nav_trials", ":material/science:"),
          ("pages/monitor.py", "nav_monitor", ":material/monitor_heart:"),
          ("pages/history.py", "nav_history", ":material/history:"),
-         ("pages/template_studio.py", "nav_template_studio", ":material/edit_note:")]
-page = st.navigation([st.Page(path, title=t(key), icon=icon, default=(key == "home")) for path, key, icon in PAGES])
+         ("pages/template_studio.py", "nav_template_studio", ":material/edit_note:"),
+         ("pages/admin.py", "nav_admin", ":material/admin_panel_settings:")]
+ROLE_PAGES = {"pages/template_studio.py": "templates.dry_run", "pages/admin.py": "users.manage"}  # others: every role
+page = st.navigation([st.Page(path, title=t(key), icon=icon, default=(key == "home")) for path, key, icon in PAGES
+                      if user.can(ROLE_PAGES.get(path, "runs.read"))])
 page.run()

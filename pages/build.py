@@ -3,8 +3,8 @@
 import streamlit as st
 
 from engine import api
-from engine.core.errors import InvalidInput
-from ui import charts
+from engine.core.errors import InvalidInput, StudioError
+from ui import auth, charts
 from ui.expert import expert_form
 from ui.firsthour import consequence_gate, guess_banner
 from ui.forms import template_form
@@ -124,12 +124,16 @@ with guard():
     a, b, c = st.columns(3)
     a.download_button(t("download_recipe"), text, file_name=f"{tpl_id}_{table}.yaml", mime="application/x-yaml",
                       disabled=pipeline is None)
-    if b.button(t("save_recipe"), disabled=pipeline is None):
-        st.success(t("recipe_saved", path=api.save_recipe(recipe)))
-    if c.button(t("run_button"), type="primary", disabled=pipeline is None or blocked):
+    if auth.can("recipes.save") and b.button(t("save_recipe"), disabled=pipeline is None):
+        with guard():
+            st.success(t("recipe_saved", path=api.save_recipe_as(auth.who(), recipe)))
+    if not auth.can("runs.start"):  # a viewer reads; the engine refuses a run anyway
+        with c:
+            auth.refused("runs.start")
+    elif c.button(t("run_button"), type="primary", disabled=pipeline is None or blocked):
         try:
-            st.session_state["current_run"] = api.start_run(recipe)
-        except InvalidInput as exc:
+            st.session_state["current_run"] = api.start_run_as(auth.who(), recipe)
+        except StudioError as exc:
             show_error(exc)
         else:
             st.switch_page("pages/run.py")

@@ -9,7 +9,7 @@ import streamlit as st
 from engine import api
 from engine.core.errors import InvalidInput
 from engine.api import IngestOptions
-from ui import charts
+from ui import auth, charts
 from ui.forms import model_form
 from ui.i18n import bilingual, choice_label, has, labeller, t
 from ui.widgets import guard, localized_uploader_css, num, page_start, place_issues
@@ -27,8 +27,8 @@ def ingest_upload(upload, table: str, options: dict) -> None:
         path.write_bytes(upload.getbuffer())
         bar = st.progress(0.0, text=t("ingesting"))
         try:
-            info = api.ingest(path, table, options=options,
-                              on_progress=lambda f, _m: bar.progress(min(max(f, 0.0), 1.0), text=t("ingesting")))
+            info = api.ingest_as(auth.who(), path, table, options=options,
+                                 on_progress=lambda f, _m: bar.progress(min(max(f, 0.0), 1.0), text=t("ingesting")))
         except InvalidInput as exc:  # name the user's file, not its temporary copy; say what to do on this page
             raise exc.on_screen({str(path): upload.name}) from None
         bar.empty()
@@ -55,7 +55,9 @@ with st.expander(t("upload_title"), expanded=not api.tables()):
     with st.container(border=True):
         st.caption(t("ingest_options"))
         form = model_form(IngestOptions, key="ingest")
-    if st.button(t("upload_button"), type="primary", disabled=upload is None or bool(form.errors)):
+    if not auth.can("tables.write"):
+        auth.refused("tables.write")
+    elif st.button(t("upload_button"), type="primary", disabled=upload is None or bool(form.errors)):
         with guard():
             try:
                 form.check(IngestOptions, "options")
@@ -73,8 +75,8 @@ with guard():
     tables = api.tables()
     if not tables:
         st.info(t("no_tables_upload"))
-        if st.button(t("load_demo")):
-            api.ensure_demo()
+        if auth.can("tables.write") and st.button(t("load_demo")):
+            api.ensure_demo_as(auth.who())
             st.rerun()
         st.stop()
 
@@ -142,9 +144,11 @@ with clean_tab, guard():
         right = st.selectbox(t("clean_right"), [n for n in names if n != name], key="clean_right")
     form = model_form(op.params_model, key=f"op.{op_id}.{name}", columns=list(info.columns))
     new_name = st.text_input(t("new_table"), value=f"{name}_{op_id.split('.')[-1]}", key=f"clean_new_{name}_{op_id}")
-    if st.button(t("clean_button"), type="primary", disabled=bool(form.errors)):
+    if not auth.can("tables.write"):
+        auth.refused("tables.write")
+    elif st.button(t("clean_button"), type="primary", disabled=bool(form.errors)):
         try:
-            new_info, report = api.derive_table(name, op_id, form.values, new_name.strip(), right=right)
+            new_info, report = api.derive_table_as(auth.who(), name, op_id, form.values, new_name.strip(), right=right)
         except InvalidInput as exc:
             place_issues(exc, form, "params")
         else:

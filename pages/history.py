@@ -17,7 +17,7 @@ with guard():
         st.info(t("no_runs_yet"))
         st.stop()
     st.dataframe([{t("col_run"): r["run_id"], t("col_status"): status_text(r["status"], plain=True),
-                   t("col_recipe"): r["recipe_name"], t("col_template"): f"{r['template_id']}@{r['template_version']}",
+                   t("col_user"): r.get("user") or "", t("col_recipe"): r["recipe_name"], t("col_template"): f"{r['template_id']}@{r['template_version']}",
                    t("col_started"): (r["started_at"] or "")[:19].replace("T", " "),
                    t("col_seconds"): seconds(r["seconds"]), t("col_failed_step"): r["failed_step"] or ""}
                   for r in runs], hide_index=True, width="stretch")

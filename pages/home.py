@@ -4,6 +4,7 @@ import streamlit as st
 
 from engine import api
 from engine.core.errors import StudioError
+from ui import auth
 from ui.i18n import bilingual, choice_label, t
 from ui.widgets import page_start, status_text
 
@@ -42,11 +43,11 @@ with right:
     else:
         st.info(t("no_tables"))
 
-if st.button(t("try_demo"), type="primary"):
+if auth.can("runs.start") and st.button(t("try_demo"), type="primary"):
     try:
         with st.spinner(t("running")):
-            api.ensure_demo()
-            st.session_state["demo_result"] = api.run_recipe(DEMO_RECIPE)
+            api.ensure_demo_as(auth.who())
+            st.session_state["demo_result"] = api.run_recipe_as(auth.who(), DEMO_RECIPE)
     except StudioError as exc:
         st.error(t("error", message=bilingual(exc)))
 
@@ -77,7 +78,7 @@ except StudioError as exc:
     st.stop()
 if runs:
     st.dataframe([{t("col_run"): r["run_id"], t("col_status"): status_text(r["status"], plain=True),
-                   t("col_template"): r["template_id"],
+                   t("col_user"): r.get("user") or "", t("col_template"): r["template_id"],
                    t("col_recipe"): r["recipe_name"]} for r in runs], hide_index=True)
 else:
     st.caption(t("no_runs"))

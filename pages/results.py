@@ -8,7 +8,7 @@ from engine.core.numbers import tidy
 
 from engine import api
 from engine.core.errors import StudioError
-from ui import charts
+from ui import auth, charts
 from ui.i18n import bilingual, choice_label, t
 from ui.i18n import lang as current_lang
 from ui.pareto import show_tuning
@@ -218,11 +218,11 @@ with guard():
         rec = next(r for r in recs if r["name"] == name)
         value = b.number_input(t("pin_value"), value=tidy(float(rec.get("baseline") or rec["value"])), format="%g",
                                key=f"pin_value.{run_id}.{name}")
-        if c.button(t("rerun_button")):
+        if auth.can("runs.start") and c.button(t("rerun_button")):
             recipe = result["recipe"]["content"]
             expert = {**recipe.get("expert", {}), "pin": {**recipe.get("expert", {}).get("pin", {}), name: value}}
-            st.session_state["current_run"] = api.start_run({**recipe, "expert": expert,
-                                                             "name": f"{recipe['name']} · {name}={num(value)}"})
+            st.session_state["current_run"] = api.start_run_as(auth.who(), {
+                **recipe, "expert": expert, "name": f"{recipe['name']} · {name}={num(value)}"})
             st.switch_page("pages/run.py")
     st.download_button(t("download_result"), json.dumps(result, ensure_ascii=False, indent=2),
                        file_name=f"result_{run_id}.json", mime="application/json")

@@ -4,6 +4,7 @@ browser refresh: its status is read from the data factory, the run id is kept in
 import streamlit as st
 
 from engine import api
+from ui import auth
 from ui.i18n import bilingual, t
 from ui.widgets import guard, page_start, seconds, status_text
 
@@ -22,7 +23,8 @@ with guard():
     if not ids:
         st.info(t("no_runs_yet"))
         st.stop()
-    labels = {r["run_id"]: f"{r['run_id']} · {r['recipe_name']} · {status_text(r['status'], plain=True)}"
+    labels = {r["run_id"]: f"{r['run_id']} · {r['recipe_name']} · {r.get('user') or '—'} · "
+                           f"{status_text(r['status'], plain=True)}"
               for r in runs}
     run_id = st.selectbox(t("pick_run"), ids, index=ids.index(wanted) if wanted in ids else 0,
                           format_func=lambda i: labels.get(i, i))
@@ -65,8 +67,8 @@ def panel(run_id: str) -> dict:
     if status["live"]:
         if status["cancel_requested"]:
             st.warning(t("cancel_requested"))
-        elif st.button(t("cancel_button"), key=f"cancel_{run_id}"):
-            api.cancel_run(run_id)
+        elif auth.can("runs.cancel") and st.button(t("cancel_button"), key=f"cancel_{run_id}"):
+            api.cancel_run_as(auth.who(), run_id)
             st.rerun(scope="fragment")
     elif status["status"] == "running":
         st.info(t("running_elsewhere"))

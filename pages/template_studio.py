@@ -6,8 +6,8 @@ import hashlib
 import streamlit as st
 
 from engine import api
-from engine.core.errors import InvalidInput
-from ui import charts
+from engine.core.errors import InvalidInput, StudioError
+from ui import auth, charts
 from ui.authoring import diff_table, dry_run_result, library_table, show_issues
 from ui.forms import template_form
 from ui.i18n import bilingual, choice_label, labeller, t
@@ -132,10 +132,13 @@ def save(text: str, template, ok: bool) -> None:
         st.info(t("ts_fix_first"))
         return
     st.caption(t("ts_save_as", ref=template.key))
+    if not auth.can("templates.save"):
+        auth.refused("templates.save")
+        return
     if st.button(t("ts_save_button"), type="primary", key="ts_save", disabled=not ok):  # the semver rule, shown above
         try:
-            saved = api.save_template(text)
-        except InvalidInput as exc:
+            saved = api.save_template_as(auth.who(), text)
+        except StudioError as exc:
             show_error(exc)
             return
         st.success(t("ts_saved", ref=template.key, path=saved.path))
