@@ -117,11 +117,14 @@ def _first_admin() -> None:
 def sidebar(user: api.Principal) -> None:
     """Who is signed in, with the role, and the logout button."""
     st.caption(t("auth_signed_in", user=user.name, role=bilingual(api.ROLE_LABELS.get(user.role, user.role))))
-    if st.button(t("auth_logout"), key="logout", icon=":material/logout:"):
-        api.logout(st.session_state.get(TOKEN, ""), address=client_address(), via="ui")
-        for key in (TOKEN, "principal"):
-            st.session_state.pop(key, None)
-        st.rerun()
+    st.button(t("auth_logout"), key="logout", icon=":material/logout:", on_click=_logout)
+
+
+def _logout() -> None:
+    """A callback (runs before the page): the session ends in the data factory, then the login screen shows."""
+    api.logout(st.session_state.get(TOKEN, ""), address=client_address(), via="ui")
+    for key in (TOKEN, "principal"):
+        st.session_state.pop(key, None)
 
 
 def refused(action: str) -> None:
