@@ -21,10 +21,6 @@ with st.sidebar:
     st.selectbox(t("language"), list(LANGS), index=list(LANGS).index(lang()), format_func=LANGS.get,
                  key="_lang_choice", on_change=_set_lang)
 keep_lang_in_url()
-user = auth.gate()  # the login screen (or the first administrator's setup) until someone is signed in
-with st.sidebar:
-    auth.sidebar(user)
-
 PAGES = [("pages/home.py", "home", ":material/home:"), ("pages/data.py", "nav_data", ":material/database:"),
          ("pages/gallery.py", "nav_gallery", ":material/widgets:"), ("pages/build.py", "nav_build", ":material/build:"),
          ("pages/run.py", "nav_run", ":material/play_circle:"),
@@ -35,6 +31,9 @@ PAGES = [("pages/home.py", "home", ":material/home:"), ("pages/data.py", "nav_da
          ("pages/template_studio.py", "nav_template_studio", ":material/edit_note:"),
          ("pages/admin.py", "nav_admin", ":material/admin_panel_settings:")]
 ROLE_PAGES = {"pages/template_studio.py": "templates.dry_run", "pages/admin.py": "users.manage"}  # others: every role
-page = st.navigation([st.Page(path, title=t(key), icon=icon, default=(key == "home")) for path, key, icon in PAGES
-                      if user.can(ROLE_PAGES.get(path, "runs.read"))])
+pages = {path: st.Page(path, title=t(key), icon=icon, default=(key == "home")) for path, key, icon in PAGES}
+user = auth.gate(list(pages.values()))  # the login screen (or the first administrator's setup) until signed in
+with st.sidebar:
+    auth.sidebar(user)
+page = st.navigation([p for path, p in pages.items() if user.can(ROLE_PAGES.get(path, "runs.read"))])
 page.run()

@@ -53,13 +53,17 @@ def who() -> api.Principal:
     return st.session_state["principal"]
 
 
-def gate() -> api.Principal:
-    """The signed-in principal, or the login / first-admin screen and a stop."""
+def gate(pages: list | None = None) -> api.Principal:
+    """The signed-in principal, or the login / first-admin screen and a stop. `pages` (the studio's st.Page list)
+    are registered hidden meanwhile: no page list in the sidebar, and the address asked for (a deep link, a
+    refreshed run page) is still there once signed in."""
     user = principal()
     if user is not None:
         st.session_state["principal"] = user
         return user
     st.session_state.pop("principal", None)
+    if pages:
+        st.navigation(pages, position="hidden")
     if server_address() not in LOOPBACK and not api.users_exist(role="admin"):
         st.error(t("auth_bind_refused", address=server_address()))
         st.code("python -m engine users add NAME --role admin --password-stdin", language="bash")

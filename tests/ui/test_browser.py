@@ -1,7 +1,8 @@
 """Real-browser end-to-end: Streamlit server + Debian's Chromium through playwright (never `playwright install`).
 
-Upload a CSV, drag a column into another role box, run the template, see the recommendations, use the what-if,
-refresh the browser on the run page, switch to Chinese, download the recipe. Screenshots go to test-artifacts/.
+Log in, upload a CSV, drag a column into another role box, run the template, see the recommendations, use the
+what-if, refresh the browser on the run page (a refresh asks for the password again: the token lives only in the
+Streamlit session), switch to Chinese, download the recipe. Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -33,8 +34,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+USER, PASSWORD = "tester", "browser pass phrase"
+
+
+def login(page, user: str = USER, password: str = PASSWORD) -> None:
+    """Fill the studio's login screen (shown before any page, and again after a browser refresh)."""
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text(f"Signed in as {user}").wait_for()
+    settle(page)
+
+
 @pytest.fixture
 def server(studio_home):
+    from engine import api
+
+    api.add_user(api.local_principal(), USER, "engineer", PASSWORD)
     port = _free_port()
     env = {**os.environ, "AI_STUDIO_HOME": str(studio_home)}
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -107,6 +123,7 @@ def test_whole_flow_in_the_browser(server, browser_page):
 def _whole_flow(server, page):
     # 1. data factory: upload the concrete CSV (a deep link straight after the server start)
     page.goto(server + "/data")
+    login(page)
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
         str(REPO / "data" / "demo" / "concrete.csv"))
     settle(page)
@@ -141,6 +158,7 @@ def _whole_flow(server, page):
     page.wait_for_url("**/run**")
     page.wait_for_function("location.search.includes('run=')")  # the run page has put the run in the address
     page.reload()
+    login(page)
     page.get_by_text("Finished in").wait_for(timeout=180_000)
     page.locator("[role=gridcell]").filter(has_text="Train and validate").first.wait_for(state="attached")
     shot(page, "03_run_finished")
@@ -185,6 +203,7 @@ def test_a_long_run_survives_page_switches_and_a_refresh_and_can_be_cancelled(se
     api.ensure_demo()  # the same studio home as the server's
     try:
         page.goto(server + "/build")
+        login(page)
         page.get_by_text("The roles are right").click()
         page.get_by_text("The recipe is valid").wait_for()
         page.get_by_text("Advanced settings").click()
@@ -201,9 +220,44 @@ def test_a_long_run_survives_page_switches_and_a_refresh_and_can_be_cancelled(se
         page.get_by_role("link", name="Run", exact=True).click()
         page.get_by_role("button", name="Cancel the run").wait_for()  # still running, found again
         page.reload()
+        login(page)
         page.get_by_role("button", name="Cancel the run").click()
         page.get_by_text("The run was cancelled").wait_for(timeout=120_000)
         shot(page, "09_run_cancelled")
     except Exception:
         shot(page, "failure_long_run")
+        raise
+
+
+def test_login_in_the_browser_then_roles_and_logout(server, browser_page):
+    """The login screen before any page; a wrong password refused; a viewer signed in sees results but no Run
+    button and no Template Studio; logout returns to the login screen."""
+    page = browser_page
+    from engine import api
+
+    api.ensure_demo()
+    api.add_user(api.local_principal(), "vic", "viewer", "viewer pass phrase")
+    try:
+        page.goto(server + "/template_studio")  # a deep link: the login screen, nothing else
+        page.get_by_role("heading", name="Log in to AI Studio").wait_for()
+        assert page.get_by_text("Template Studio").count() == 0
+        shot(page, "10_login")
+        page.get_by_label("User name").fill("vic")
+        page.get_by_label("Password", exact=True).fill("not the password")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_text("wrong user name or password").wait_for()
+        login(page, "vic", "viewer pass phrase")
+        page.get_by_text("Signed in as vic (viewer)").wait_for()
+        assert page.get_by_role("link", name="Template Studio").count() == 0
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Build").click()
+        page.get_by_text("The recipe is valid").wait_for()
+        page.get_by_text("Needs the role process expert or higher.").wait_for()
+        assert page.get_by_role("button", name="Run", exact=True).count() == 0
+        shot(page, "11_viewer_build")
+        page.get_by_role("button", name="Log out").click()
+        page.get_by_role("heading", name="Log in to AI Studio").wait_for()
+        actions = [(r["action"], r["user_name"], r["result"]) for r in api.audit_entries(api.local_principal(), user="vic")]
+        assert actions[:3] == [("logout", "vic", "ok"), ("login", "vic", "ok"), ("login", "vic", "failed")]
+    except Exception:
+        shot(page, "failure_login")
         raise
