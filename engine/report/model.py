@@ -54,7 +54,8 @@ def build_report(result: dict, lang: str = "en", *, profile: dict | None = None,
                     _appendix(result, lang)]
     return {"lang": lang, "title": title, "subtitle": result["recipe"].get("name"),
             "run_id": result["run_id"], "status": result["status"],
-            "generated": tr("generated", lang, time=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+            "generated": tr("generated", lang, time=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+            + (f" · {tr('run_by', lang)} {result['user']}" if result.get("user") else ""),
             "sections": [s for s in sections if s["blocks"]]}
 
 
@@ -260,7 +261,8 @@ def _appendix(result: dict, lang: str) -> dict:
     import pandas
 
     items = [[tr("template", lang), f"{result['template']['id']}@{result['template']['version']}"],
-             [tr("run", lang), result["run_id"]], [tr("fingerprint", lang), result["data"]["fingerprint"]],
+             [tr("run", lang), result["run_id"]], [tr("run_by", lang), result.get("user") or "—"],
+             [tr("fingerprint", lang), result["data"]["fingerprint"]],
              [tr("software", lang), f"AI Studio {__version__}, lightgbm {lightgbm.__version__}, "
                                     f"duckdb {duckdb.__version__}, pandas {pandas.__version__}"]]
     return _section("appendix", lang, [{"kind": "kv", "items": items},

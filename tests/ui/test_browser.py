@@ -138,7 +138,8 @@ def _whole_flow(server, page):
     shot(page, "01_data_factory")
 
     # 2. build: the suggestion, then drag age_days from Controllable into Context
-    page.goto(server + "/build")
+    page.goto(server + "/build")  # a new browser session: the password again
+    login(page)
     frame = page.frame_locator(SORTABLES)
     frame.get_by_text("age_days", exact=True).wait_for()
     page.get_by_text("still a guess").wait_for()       # a guess is never called valid
