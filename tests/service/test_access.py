@@ -7,7 +7,7 @@ import time
 import pytest
 
 from engine import api
-from engine.errors import InvalidInput
+from engine.core.errors import InvalidInput
 from engine.service import auth
 from engine.service.access import PERMISSIONS, ROLES, allowed
 
