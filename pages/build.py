@@ -28,8 +28,9 @@ with guard():
     gen = st.session_state.get("build_gen", 0)
     with st.expander(t("load_recipe")):
         paths = api.saved_recipes()
-        path = st.selectbox(t("saved_recipes"), paths, format_func=lambda p: p.name, index=None, key="build_path",
-                            placeholder=t("form_pick"))
+        saved_by = api.owners("recipe")  # who saved each recipe from the studio
+        path = st.selectbox(t("saved_recipes"), paths, index=None, key="build_path", placeholder=t("form_pick"),
+                            format_func=lambda p: p.name + (f" · {saved_by[p.name]}" if p.name in saved_by else ""))
         if st.button(t("load_button"), disabled=path is None):
             loaded = api.read_recipe(path)
             st.session_state.update(build_loaded=loaded, build_gen=gen + 1,

@@ -19,11 +19,19 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def client_address() -> str | None:
+    """The browser's address: 127.0.0.1 on the server itself (Streamlit reports None for a loopback connection);
+    behind a reverse proxy the first X-Forwarded-For / X-Real-IP entry, so a visitor coming through the proxy
+    (which connects from 127.0.0.1) never counts as the server's own machine; None when unknown (AppTest)."""
     try:
-        address = st.context.ip_address
+        address, headers = st.context.ip_address, st.context.headers
+        forwarded = headers.get("X-Forwarded-For") or headers.get("X-Real-IP")
     except Exception:  # noqa: BLE001 — outside a browser session
         return None
-    return address if isinstance(address, str) else None  # AppTest hands out a mock
+    if isinstance(forwarded, str) and forwarded.strip():
+        return forwarded.split(",")[0].strip() or "proxied"
+    if address is None:
+        return "127.0.0.1"
+    return address if isinstance(address, str) else None  # AppTest hands out a mock: unknown
 
 
 def server_address() -> str:

@@ -7,26 +7,20 @@ POST /runs answers 202 at once.
 """
 
 
-import json
-import re
-import secrets
 import shutil
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
 from engine import api
-from engine.core.errors import InvalidInput
 from engine.core.i18n import Msg
-from engine.server import errors, limits
+from engine.server import common, errors, limits
+from engine.server.common import PREFIX
 from engine.server.errors import ApiError
 
-PREFIX = "/api/v1"
-UPLOAD_TYPES = {".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".xls"}
 _bearer = OAuth2PasswordBearer(tokenUrl=f"{PREFIX}/auth/token", auto_error=False)
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 
@@ -68,41 +62,8 @@ def _principal_dep(db):
     return principal
 
 
-def _json_body(raw: bytes, content_type: str | None) -> Any:
-    if not (content_type or "").split(";")[0].strip().lower() in ("application/json", ""):
-        raise ApiError(415, "unsupported_media_type",
-                       Msg(f"the body must be JSON (Content-Type: application/json), not {content_type}",
-                           f"请求体必须是 JSON（Content-Type: application/json），而不是 {content_type}"),
-                       Msg("send the recipe as JSON", "请以 JSON 发送配方"), "Content-Type")
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
-        where_zh = f"（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）" if isinstance(exc, json.JSONDecodeError) else ""
-        raise ApiError(400, "malformed_json", Msg(f"the request body is not valid JSON{where}",
-                                                  f"请求体不是合法的 JSON{where_zh}"),
-                       Msg("check the quotes, commas and brackets", "请检查引号、逗号和括号"), "body") from None
 
 
-def _object(value: Any, what: str) -> dict:
-    if not isinstance(value, dict):
-        raise ApiError(422, "invalid_input", Msg(f"the body must be a JSON object ({what})", f"请求体必须是 JSON 对象（{what}）"),
-                       key="body")
-    return value
-
-
-def _known_run(run_id: str, db) -> None:
-    if not re.fullmatch(r"[\w\-]{1,64}", run_id) or (api.accounts(db).job(run_id) is None and not _run_exists(run_id, db)):
-        raise api.NotFound(Msg(f"no run '{run_id}'", f"没有运行 '{run_id}'"), Msg("list runs: GET /api/v1/runs",
-                                                                                "查看运行：GET /api/v1/runs"), "run_id")
-
-
-def _run_exists(run_id: str, db) -> bool:
-    try:
-        api.get_run(run_id, db)
-        return True
-    except InvalidInput:
-        return False
 
 
 def _routes(app: FastAPI, db) -> None:
@@ -141,8 +102,8 @@ def _routes(app: FastAPI, db) -> None:
         """Ingest an uploaded CSV/TSV/Parquet/Excel file as table `name` (append=true: add rows to it)."""
         api.authorize(who, "tables.write", f"table:{name}", db)
         if not append and name.lower() in {t.lower() for t in api.catalog(db).table_names()}:
-            raise _conflict(name)
-        path = _save_upload(file, db)
+            raise common.conflict(name)
+        path = common.save_upload(file, db)
         try:
             info = api.ingest_as(who, path, name, db=db, options={"mode": "append" if append else "create"})
         except Exception:
@@ -162,7 +123,7 @@ def _routes(app: FastAPI, db) -> None:
         "required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Recipe"}}}}})
     async def start_run(request: Request, who: Who) -> JSONResponse:
         """Queue a run of a recipe (JSON, as in the README) → 202 {run_id}; poll GET /runs/{run_id}."""
-        recipe = _object(_json_body(await request.body(), request.headers.get("content-type")), "a recipe")
+        recipe = common.json_object(common.json_body(await request.body(), request.headers.get("content-type")), "a recipe")
         from starlette.concurrency import run_in_threadpool
 
         run_id = await run_in_threadpool(api.submit_run, who, recipe, db=db)
@@ -172,25 +133,25 @@ def _routes(app: FastAPI, db) -> None:
     @app.get(f"{PREFIX}/runs", tags=["runs"])
     def runs(who: Who, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict]:
         api.authorize(who, "runs.read", db=db)
-        return [_plain(r) for r in api.runs(db, limit)]
+        return [common.plain(r) for r in api.runs(db, limit)]
 
     @app.get(f"{PREFIX}/runs/{{run_id}}", tags=["runs"])
     def run_status(run_id: str, who: Who) -> dict:
         """Status and progress: queued, running (fraction, current step), succeeded, failed, cancelled."""
         api.authorize(who, "runs.read", f"run:{run_id}", db)
-        _known_run(run_id, db)
+        common.known_run(run_id, db)
         status = api.job_status(run_id, db)
         keep = ("run_id", "status", "user", "template_id", "template_version", "recipe_name", "started_at",
                 "finished_at", "seconds", "fraction", "step", "failed_step", "error", "cancel_requested")
-        out = {k: _plain(status.get(k)) for k in keep if k in status}
-        out["steps"] = [{k: _plain(s.get(k)) for k in ("step_id", "op", "status", "cached", "seconds")}
+        out = {k: common.plain(status.get(k)) for k in keep if k in status}
+        out["steps"] = [{k: common.plain(s.get(k)) for k in ("step_id", "op", "status", "cached", "seconds")}
                         for s in status.get("steps") or []]
         return out
 
     @app.delete(f"{PREFIX}/runs/{{run_id}}", tags=["runs"])
     def cancel(run_id: str, who: Who) -> dict:
         """Cancel a queued or running run (its owner or an administrator)."""
-        _known_run(run_id, db)
+        common.known_run(run_id, db)
         api.cancel_run_as(who, run_id, db=db)
         return {"run_id": run_id, "cancel_requested": True}
 
@@ -198,7 +159,7 @@ def _routes(app: FastAPI, db) -> None:
     def result(run_id: str, who: Who) -> JSONResponse:
         """The run's result.json (as `python -m engine run` writes it)."""
         api.authorize(who, "runs.read", f"run:{run_id}", db)
-        _known_run(run_id, db)
+        common.known_run(run_id, db)
         status = api.job_status(run_id, db)["status"]
         if status in ("queued", "running", "starting"):
             raise api.Conflict(Msg(f"run {run_id} has not finished (status {status})", f"运行 {run_id} 尚未结束（状态 {status}）"),
@@ -209,7 +170,7 @@ def _routes(app: FastAPI, db) -> None:
     def report(run_id: str, who: Who, format: Annotated[str, Query(pattern="^(html|pdf)$")] = "html",
                lang: Annotated[str, Query(pattern="^(en|zh)$")] = "en") -> Response:
         api.authorize(who, "reports.read", f"run:{run_id}", db)
-        _known_run(run_id, db)
+        common.known_run(run_id, db)
         api.audit(who, "reports.read", f"run:{run_id}", "ok", f"{format} {lang}", db=db)
         if format == "pdf":
             return Response(api.report_pdf(run_id, lang=lang, db=db), media_type="application/pdf",
@@ -220,7 +181,7 @@ def _routes(app: FastAPI, db) -> None:
     def score(run_id: str, who: Who, file: Annotated[UploadFile, File()]) -> JSONResponse:
         """Predictions of the run's model for the rows of an uploaded file (see the scoring issue)."""
         api.authorize(who, "runs.score", f"run:{run_id}", db)
-        _known_run(run_id, db)
+        common.known_run(run_id, db)
         scorer = getattr(api, "score", None)
         if scorer is None:
             api.audit(who, "runs.score", f"run:{run_id}", "failed", "not available in this build", db=db)
@@ -228,7 +189,7 @@ def _routes(app: FastAPI, db) -> None:
                                                        "这个版本的工作室还不能打分"),
                            Msg("update the studio; meanwhile run the recipe with the new rows as data",
                                "请升级工作室；在此之前可把新数据作为配方的数据运行"))
-        path = _save_upload(file, db)
+        path = common.save_upload(file, db)
         out = scorer(run_id, path, db=db)
         api.audit(who, "runs.score", f"run:{run_id}", "ok", db=db)
         return JSONResponse(out if isinstance(out, (dict, list)) else {"predictions": out})
@@ -237,7 +198,7 @@ def _routes(app: FastAPI, db) -> None:
     async def log_trial(request: Request, who: Who) -> dict:
         """Log settings tried on the line and the measured outcome against a run: {run_id, settings, outcome,
         batches?, note?}."""
-        data = _object(_json_body(await request.body(), request.headers.get("content-type")), "a trial")
+        data = common.json_object(common.json_body(await request.body(), request.headers.get("content-type")), "a trial")
         unknown = sorted(set(data) - {"run_id", "settings", "outcome", "batches", "note"})
         if unknown or not isinstance(data.get("run_id"), str) or not isinstance(data.get("outcome"), (int, float)):
             raise ApiError(422, "invalid_input", Msg(f"a trial needs run_id (text) and outcome (number); settings, "
@@ -245,7 +206,7 @@ def _routes(app: FastAPI, db) -> None:
                                                      f"试验需要 run_id（文本）和 outcome（数值）；settings、batches、note 可选"
                                                      f"{'；未知的键：' + ', '.join(unknown) if unknown else ''}"),
                            key=unknown[0] if unknown else "outcome")
-        _known_run(data["run_id"], db)
+        common.known_run(data["run_id"], db)
         from starlette.concurrency import run_in_threadpool
 
         return await run_in_threadpool(api.log_trial_as, who, data["run_id"], data.get("settings") or {},
@@ -257,7 +218,7 @@ def _routes(app: FastAPI, db) -> None:
         api.authorize(who, "trials.read", db=db)
         rows = api.trials(run_id, db=db)
         users = api.owners("trial", db=db)
-        return [{**_plain(r), "user": users.get(r["trial_id"])} for r in rows]
+        return [{**common.plain(r), "user": users.get(r["trial_id"])} for r in rows]
 
     @app.get(f"{PREFIX}/audit", tags=["admin"])
     def audit(who: Who, user: str | None = None, since: str | None = None, action: str | None = None,
@@ -267,7 +228,7 @@ def _routes(app: FastAPI, db) -> None:
 
     @app.get(f"{PREFIX}/keys", tags=["auth"])
     def keys(who: Who) -> list[dict]:
-        return [_plain(k) for k in api.list_api_keys(who, db=db)]
+        return [common.plain(k) for k in api.list_api_keys(who, db=db)]
 
     @app.delete(f"{PREFIX}/keys/{{key_id}}", tags=["auth"])
     def revoke_key(key_id: str, who: Who) -> dict:
@@ -276,63 +237,9 @@ def _routes(app: FastAPI, db) -> None:
 
     @app.get(f"{PREFIX}/users", tags=["admin"])
     def users(who: Who) -> list[dict]:
-        return [_plain(u) for u in api.list_users(who, db=db)]
+        return [common.plain(u) for u in api.list_users(who, db=db)]
 
-    _recipe_schema(app)
-
-
-def _recipe_schema(app: FastAPI) -> None:
-    """Put the recipe's JSON Schema into the OpenAPI document (POST /runs reads its body itself)."""
-    base = app.openapi
-
-    def openapi() -> dict:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = base()
-        recipe = api.json_schema("recipe")
-        defs = recipe.pop("$defs", {})
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.update(defs)
-        components["Recipe"] = json.loads(json.dumps(recipe).replace("#/$defs/", "#/components/schemas/"))
-        for name in list(defs):
-            components[name] = json.loads(json.dumps(components[name]).replace("#/$defs/", "#/components/schemas/"))
-        app.openapi_schema = schema
-        return schema
-    app.openapi = openapi
+    common.recipe_schema(app)
 
 
-def _conflict(name: str):
-    return api.Conflict(Msg(f"table '{name}' already exists", f"表 '{name}' 已存在"),
-                        Msg("send append=true to add rows, or choose another name", "发送 append=true 追加数据，或换一个名称"),
-                        "name")
 
-
-def _save_upload(file: UploadFile, db) -> Path:
-    """The upload, copied into <studio home>/uploads/<stamp>/<its own name> (only known data file types)."""
-    name = Path(file.filename or "").name
-    suffix = Path(name).suffix.lower()
-    if not name or suffix not in UPLOAD_TYPES:
-        raise ApiError(415, "unsupported_media_type", Msg(f"'{name or '(no name)'}' is not a data file this studio reads",
-                                                          f"'{name or '（无文件名）'}' 不是工作室能读取的数据文件"),
-                       Msg(f"send one of: {', '.join(sorted(UPLOAD_TYPES))}", f"请发送以下类型之一：{', '.join(sorted(UPLOAD_TYPES))}"),
-                       "file")
-    safe = re.sub(r"[^\w.\-]+", "_", name, flags=re.UNICODE)
-    folder = api.uploads_dir(db) / f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / safe
-    with target.open("wb") as out:
-        while chunk := file.file.read(1 << 20):
-            out.write(chunk)
-    return target
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, Msg):
-        return str(value)
-    return value

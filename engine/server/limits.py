@@ -63,8 +63,8 @@ class BodyLimit:
 
 async def _refuse(send, limit: int) -> None:
     mb = limit / (1 << 20)
-    payload = json.dumps(body("payload_too_large", Msg(f"the request body is larger than {mb:g} MB",
-                                                       f"请求体超过 {mb:g} MB"),
+    payload = json.dumps(body("payload_too_large", Msg(f"the request body is larger than {mb:.3g} MB",
+                                                       f"请求体超过 {mb:.3g} MB"),
                               Msg("split the file, or ask the administrator to raise AI_STUDIO_MAX_UPLOAD_MB",
                                   "请拆分文件，或请管理员调高 AI_STUDIO_MAX_UPLOAD_MB"), "file"),
                          ensure_ascii=False).encode("utf-8")

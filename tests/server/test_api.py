@@ -197,6 +197,16 @@ def test_uploads_size_type_and_conflicts(server):
     error = error_of(requests.post(url, files={"file": ("big.csv", big, "text/csv")}, data={"name": "big"},
                                    headers=headers), 413, "payload_too_large")
     assert "1 MB" in error["message"]
+    boundary = "studio-test"
+
+    def chunked():  # no Content-Length: counted while it arrives, cut off at the limit
+        yield (f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nbig\r\n--{boundary}\r\n'
+               f'Content-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\na,b\r\n').encode()
+        for _ in range(300):
+            yield b"1,2\n" * 1000
+        yield f"\r\n--{boundary}--\r\n".encode()
+    error_of(requests.post(url, data=chunked(), headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}),
+             413, "payload_too_large")
     error_of(requests.post(url, files={"file": ("run.sh", b"rm -rf /", "text/x-sh")}, data={"name": "x"},
                            headers=headers), 415)
     error_of(requests.post(url, data={"name": "x"}, headers=headers), 422)  # no file at all
