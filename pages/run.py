@@ -50,6 +50,12 @@ def progress_text(status: dict, current: dict | None, fraction: float) -> str:
     return text
 
 
+def may_cancel(status: dict) -> bool:
+    """Its owner (with the role) or an administrator; the engine checks the same (api.cancel_run_as)."""
+    me = auth.who()
+    return me.can("runs.cancel") and (me.role == "admin" or status.get("user") in (None, me.name))
+
+
 def panel(run_id: str) -> dict:
     status = api.run_status(run_id)
     st.markdown(f"### {status_text(status['status'])}")
@@ -67,7 +73,7 @@ def panel(run_id: str) -> dict:
     if status["live"]:
         if status["cancel_requested"]:
             st.warning(t("cancel_requested"))
-        elif auth.can("runs.cancel") and st.button(t("cancel_button"), key=f"cancel_{run_id}"):
+        elif may_cancel(status) and st.button(t("cancel_button"), key=f"cancel_{run_id}"):
             api.cancel_run_as(auth.who(), run_id)
             st.rerun(scope="fragment")
     elif status["status"] == "running":

@@ -218,8 +218,8 @@ def test_cancel_from_the_run_page(demo_db, monkeypatch):
     monkeypatch.chdir(REPO)
     recipe = api.read_recipe(REPO / "recipes" / "concrete_strength.yaml")
     recipe["params"].update({"n_estimators": 3000, "folds": 10})
-    run_id = api.start_run(recipe)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    run_id = api.start_run_as(api.whoami(at.session_state["auth_token"]), recipe)  # the signed-in user's own run
     at.session_state["lang"] = "en"
     at.session_state["current_run"] = run_id
     at.run()
