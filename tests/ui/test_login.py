@@ -102,7 +102,7 @@ def test_a_viewer_reads_results_but_has_no_run_button(demo_db, monkeypatch):
     at.switch_page("pages/build.py").run()
     assert not at.exception
     labels = [b.label for b in at.button]
-    assert "Run" not in labels and "Save the recipe" not in labels
+    assert "Run" not in labels and "Save in the studio" not in labels
     assert "Needs the role process expert or higher." in texts(at)
     at.switch_page("pages/data.py").run()
     assert "Load into the data factory" not in [b.label for b in at.button]
@@ -127,3 +127,24 @@ def test_administration_page_adds_a_user_and_lists_the_audit(demo_db, monkeypatc
     assert "Administration" not in [p for p in texts(expert).split()]  # not in an expert's navigation
     with pytest.raises(api.Forbidden):
         api.list_users(api.whoami(expert.session_state["auth_token"]))
+
+
+VIEWER_PAGES = ["pages/home.py", "pages/data.py", "pages/gallery.py", "pages/build.py", "pages/run.py",
+                "pages/results.py", "pages/trials.py", "pages/history.py"]
+
+
+def test_every_page_a_viewer_sees_renders_without_action_buttons(demo_db, monkeypatch):
+    monkeypatch.chdir(REPO)
+    recipe = api.read_recipe(REPO / "recipes" / "concrete_strength.yaml")
+    recipe["params"].update({"n_estimators": 40, "n_samples": 200, "folds": 3})
+    run_id = api.run_recipe(recipe)["run_id"]
+    token = sign_in("vic", "viewer", "viewer pass phrase 1")
+    for page in VIEWER_PAGES:
+        at = app(token)
+        at.session_state["results_run"] = run_id
+        at.switch_page(page).run()
+        assert not at.exception and not at.error, (page, [e.value for e in at.error])
+        labels = {b.label for b in at.button}
+        assert not labels & {"Run", "Load into the data factory", "Save in the studio", "Try the demo (concrete mix)",
+                             "Cancel the run", "Retrain with these trials", "Run again"}, (page, labels)
+    assert [r["user"] for r in api.runs()] == [api.local_principal().name]
