@@ -272,6 +272,7 @@ from engine.service.acting import (  # noqa: E402,F401  (re-exported)
     log_trial_as, run_recipe_as, save_recipe_as, save_template_as, start_run_as, submit_run)
 from engine.service.paths import uploads_dir  # noqa: E402,F401  (re-exported)
 from engine.service.sessions import (  # noqa: E402,F401  (re-exported)
-    accounts, add_user, audit, audit_entries, authorize, create_api_key, disable_user, list_api_keys, list_users, login,
+    accounts, add_user, audit, audit_entries, authorize, change_own_password, create_api_key, disable_user,
+    list_api_keys, list_users, login,
     logout, owners, password_problems, revoke_api_key, set_user_password, set_user_role, setup_first_admin,
     users_exist, whoami)

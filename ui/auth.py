@@ -130,6 +130,30 @@ def sidebar(user: api.Principal) -> None:
     """Who is signed in, with the role, and the logout button."""
     st.caption(t("auth_signed_in", user=user.name, role=bilingual(api.ROLE_LABELS.get(user.role, user.role))))
     st.button(t("auth_logout"), key="logout", icon=":material/logout:", on_click=_logout)
+    with st.popover(t("auth_change_password"), icon=":material/password:"):
+        with st.form("own_password", clear_on_submit=True):
+            st.text_input(t("auth_current_password"), type="password", key="own_current")
+            st.text_input(t("admin_new_password"), type="password", key="own_new")
+            st.text_input(t("auth_password_again"), type="password", key="own_again")
+            st.form_submit_button(t("admin_set_password"), on_click=_change_password)
+    if st.session_state.get("own_password_error"):
+        st.error(st.session_state.pop("own_password_error"))
+
+
+def _change_password() -> None:
+    """A callback: the current password checked by the engine; on success every session ends, this one too."""
+    state = st.session_state
+    if state.get("own_new") != state.get("own_again"):
+        state["own_password_error"] = t("auth_passwords_differ")
+        return
+    try:
+        api.change_own_password(state["principal"], state.get("own_current") or "", state.get("own_new") or "")
+    except StudioError as exc:
+        state["own_password_error"] = bilingual(exc)
+        return
+    for key in (TOKEN, "principal"):
+        state.pop(key, None)
+    state["auth_notice"] = t("auth_password_changed")
 
 
 def _logout() -> None:

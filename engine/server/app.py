@@ -89,6 +89,19 @@ def _routes(app: FastAPI, db) -> None:
         return {"user": who.name, "role": who.role,
                 "may": sorted(a for a in api.PERMISSIONS if who.can(a))}
 
+    @app.post(f"{PREFIX}/me/password", tags=["auth"])
+    async def change_password(request: Request, who: Who) -> dict:
+        """Change one's own password: {current, new}. Every session of the user ends (log in again)."""
+        data = common.json_object(common.json_body(await request.body(), request.headers.get("content-type")),
+                                  "{current, new}")
+        if set(data) != {"current", "new"} or not all(isinstance(v, str) for v in data.values()):
+            raise ApiError(422, "invalid_input", Msg("send {\"current\": ..., \"new\": ...} (text)",
+                                                     "请发送 {\"current\": ..., \"new\": ...}（文本）"), key="new")
+        from starlette.concurrency import run_in_threadpool
+
+        await run_in_threadpool(api.change_own_password, who, data["current"], data["new"], db=db)
+        return {"changed": True, "sessions_ended": True}
+
     @app.get(f"{PREFIX}/tables", tags=["tables"])
     def tables(who: Who) -> list[dict]:
         api.authorize(who, "tables.read", db=db)

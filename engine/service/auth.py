@@ -64,6 +64,10 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
+def verify_password(password: str, stored_hash: str) -> bool:
+    return _HASHER.verify(password, stored_hash)
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 

@@ -96,6 +96,10 @@ def set_user_password(by: Principal, name: str, password: str, db=None) -> None:
     _users.set_password(accounts(db), by, name, password)
 
 
+def change_own_password(by: Principal, current: str, new: str, db=None) -> None:
+    _users.change_own_password(accounts(db), by, current, new)
+
+
 def create_api_key(by: Principal, user: str, name: str = "", db=None) -> dict[str, Any]:
     """An API key for `user` (the key is in the answer once; only its hash is stored)."""
     return _users.create_key(accounts(db), by, user, name)

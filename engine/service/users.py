@@ -12,7 +12,7 @@ from typing import Any
 from engine.core.errors import InvalidInput, Issue
 from engine.core.i18n import Msg
 from engine.service import audit, auth
-from engine.service.access import ROLES, Conflict, NotFound, Principal
+from engine.service.access import ROLES, Conflict, Forbidden, NotFound, Principal
 from engine.service.policy import authorize, authorize_owner
 from engine.store.accounts import Accounts
 
@@ -97,6 +97,15 @@ def set_password(accounts: Accounts, by: Principal, name: str, password: str) ->
     check_password(password, name)
     accounts.update_user(name, password_hash=auth.hash_password(password), failed_count=0, locked_until=None)
     audit.record(accounts, by, "users.passwd", name, "ok")
+
+
+def change_own_password(accounts: Accounts, by: Principal, current: str, new: str) -> None:
+    """A user changes their own password: the current one first (then every session of theirs ends)."""
+    user = _existing(accounts, by.name)
+    if not auth.verify_password(current, user["password_hash"]):
+        audit.record(accounts, by, "users.passwd", by.name, "refused", "wrong current password")
+        raise Forbidden(Msg("the current password is wrong", "当前密码不正确"))
+    set_password(accounts, by, by.name, new)
 
 
 def create_key(accounts: Accounts, by: Principal, user: str, name: str = "") -> dict[str, Any]:

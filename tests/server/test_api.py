@@ -80,6 +80,24 @@ def test_wrong_password_is_401_and_logout_ends_the_session(server):
     error_of(requests.get(server.url + V1 + "/me", headers=headers), 401)
 
 
+def test_changing_ones_password_ends_the_sessions(server):
+    from tests.server.conftest import PASSWORDS
+
+    headers = server.as_("erin")
+    url = server.url + V1 + "/me/password"
+    error_of(requests.post(url, json={"current": "wrong one here", "new": "x"}, headers=headers), 403)
+    error_of(requests.post(url, json={"current": PASSWORDS["erin"], "new": "short"}, headers=headers), 422)
+    error_of(requests.post(url, json={"new": "only the new"}, headers=headers), 422)
+    ok = requests.post(url, json={"current": PASSWORDS["erin"], "new": "a renewed phrase 2"}, headers=headers)
+    assert ok.status_code == 200, ok.text
+    error_of(requests.get(server.url + V1 + "/me", headers=headers), 401)
+    back = requests.post(url, json={"current": "a renewed phrase 2", "new": PASSWORDS["erin"]},
+                         headers={"Authorization": "Bearer " + requests.post(
+                             server.url + V1 + "/auth/token", data={"username": "erin", "password": "a renewed phrase 2"}
+                         ).json()["access_token"]})
+    assert back.status_code == 200, back.text
+
+
 def test_an_expired_token_is_refused(server, monkeypatch):
     monkeypatch.setenv("AI_STUDIO_SESSION_HOURS", str(0.5 / 3600))  # half a second
     session = api.login("vic", "viewer pass phrase 1", address="127.0.0.1", db=server.db)

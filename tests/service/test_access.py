@@ -175,3 +175,19 @@ def test_file_bindings_from_the_studio_or_the_api_stay_in_the_allowed_folders(db
         api.check_recipe_files({**recipe, "data": {"file": str(tmp_path / "link.csv")}}, db)
     (tmp_path / "plant.csv").write_text("a\n1\n", encoding="utf-8")
     assert api.check_recipe_files({**recipe, "data": {"file": str(tmp_path / "plant.csv")}}, db)
+
+
+def test_a_user_changes_their_own_password_with_the_current_one(db):
+    api.add_user(ADMIN, "anna", "expert", "a long plant phrase", db=db)
+    token = api.login("anna", "a long plant phrase", db=db).token
+    anna = api.whoami(token, db=db)
+    with pytest.raises(api.Forbidden, match="current password is wrong"):
+        api.change_own_password(anna, "not it at all", "a newer plant phrase", db=db)
+    with pytest.raises(InvalidInput, match="at least 8"):
+        api.change_own_password(anna, "a long plant phrase", "short", db=db)
+    api.change_own_password(anna, "a long plant phrase", "a newer plant phrase", db=db)
+    with pytest.raises(api.NotAuthenticated):
+        api.whoami(token, db=db)  # every session ended
+    api.login("anna", "a newer plant phrase", db=db)
+    with pytest.raises(api.Forbidden):  # another user's password needs an administrator
+        api.set_user_password(anna, "root", "whatever long phrase", db=db)
