@@ -105,6 +105,19 @@ class Accounts:
                                 "RETURNING user_name", [now(), token_hash]).fetchall()
         return bool(ended)
 
+    def still_valid(self, session: str) -> bool:
+        """Is a principal's session (a token hash, or key:<id>) still live: not ended, expired or revoked, and its
+        user not disabled?"""
+        with self._con() as con:
+            if session.startswith("key:"):
+                row = con.execute("SELECT k.revoked_at IS NULL AND NOT u.disabled FROM _studio_api_keys k JOIN "
+                                  "_studio_users u ON u.name = k.user_name WHERE k.key_id = ?", [session[4:]]).fetchone()
+            else:
+                row = con.execute("SELECT s.ended_at IS NULL AND s.expires_at > ? AND NOT u.disabled FROM "
+                                  "_studio_sessions s JOIN _studio_users u ON u.name = s.user_name WHERE s.token_hash = ?",
+                                  [now(), session]).fetchone()
+        return bool(row and row[0])
+
     # -- API keys ----------------------------------------------------------------------------------------
     def insert_key(self, key_id: str, user: str, name: str, key_hash: str, by: str) -> None:
         with self._con() as con:

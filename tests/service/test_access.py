@@ -188,6 +188,23 @@ def test_a_user_changes_their_own_password_with_the_current_one(db):
     api.change_own_password(anna, "a long plant phrase", "a newer plant phrase", db=db)
     with pytest.raises(api.NotAuthenticated):
         api.whoami(token, db=db)  # every session ended
-    api.login("anna", "a newer plant phrase", db=db)
+    anna = api.whoami(api.login("anna", "a newer plant phrase", db=db).token, db=db)
     with pytest.raises(api.Forbidden):  # another user's password needs an administrator
         api.set_user_password(anna, "root", "whatever long phrase", db=db)
+
+
+def test_a_principal_whose_session_ended_can_no_longer_act(db):
+    """A page drawn before the user was disabled (or logged out elsewhere) cannot act after it."""
+    api.add_user(ADMIN, "eve", "expert", "expert pass phrase", db=db)
+    eve = api.whoami(api.login("eve", "expert pass phrase", db=db).token, db=db)
+    api.authorize(eve, "runs.start", db=db)
+    api.disable_user(ADMIN, "eve", db=db)
+    with pytest.raises(api.NotAuthenticated, match="session has ended"):
+        api.authorize(eve, "runs.start", db=db)
+    key = api.create_api_key(ADMIN, "eve", "script", db=db)
+    api.disable_user(ADMIN, "eve", False, db=db)
+    mes = api.whoami(api_key=key["key"], db=db)
+    api.authorize(mes, "runs.start", db=db)
+    api.revoke_api_key(ADMIN, key["key_id"], db=db)
+    with pytest.raises(api.NotAuthenticated):
+        api.authorize(mes, "runs.start", db=db)
