@@ -1,50 +1,64 @@
-"""python -m engine users | keys | audit | serve | bind-check."""
+"""python -m engine users | keys | audit | serve | bind-check (in process through engine.cli.main.main, as the
+subprocess would run it; one real subprocess checks `serve` refuses before it listens)."""
 
 from __future__ import annotations
 
-import subprocess
+import io
 import sys
 
-from tests.conftest import REPO, run_cli
+from engine.cli.main import main
+from tests.conftest import run_cli
 
 
-def cli(*args, stdin: str | None = None, home=None):
-    env = {"AI_STUDIO_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=REPO, env={**__import__("os").environ, **env},
-                          input=stdin, capture_output=True, text=True, timeout=120)
+def cli(capsys, monkeypatch, *args, stdin: str = ""):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
-def test_users_keys_and_audit_from_the_command_line(studio_home):
-    done = cli("users", "add", "anna", "--role", "admin", "--password-stdin", stdin="a long plant phrase\n",
-               home=studio_home)
-    assert done.returncode == 0 and "added anna (admin)" in done.stdout, done.stderr
-    weak = cli("users", "add", "bob", "--role", "viewer", "--password-stdin", stdin="12345678\n", home=studio_home)
-    assert weak.returncode == 2 and "most common" in weak.stderr
-    no_role = cli("users", "add", "bob", "--password-stdin", stdin="x\n", home=studio_home)
-    assert no_role.returncode == 2 and "needs --role" in no_role.stderr
-    assert cli("users", "add", "bob", "--role", "expert", "--password-stdin", stdin="bob plant phrase\n",
-               home=studio_home).returncode == 0
-    assert cli("users", "role", "bob", "--role", "viewer", home=studio_home).returncode == 0
-    assert cli("users", "disable", "bob", home=studio_home).returncode == 0
-    listed = cli("users", "list", home=studio_home).stdout
+def test_users_keys_and_audit_from_the_command_line(studio_home, capsys, monkeypatch):
+    code, out, err = cli(capsys, monkeypatch, "users", "add", "anna", "--role", "admin", "--password-stdin",
+                         stdin="a long plant phrase\n")
+    assert code == 0 and "added anna (admin)" in out, err
+    code, _, err = cli(capsys, monkeypatch, "users", "add", "bob", "--role", "viewer", "--password-stdin",
+                       stdin="12345678\n")
+    assert code == 2 and "most common" in err
+    code, _, err = cli(capsys, monkeypatch, "users", "add", "bob", "--password-stdin", stdin="x\n")
+    assert code == 2 and "needs --role" in err
+    code, _, err = cli(capsys, monkeypatch, "users", "add", "bob", "--role", "expert")  # stdin is no terminal
+    assert code == 2 and "--password-stdin" in err
+    assert cli(capsys, monkeypatch, "users", "add", "bob", "--role", "expert", "--password-stdin",
+               stdin="bob plant phrase\n")[0] == 0
+    assert cli(capsys, monkeypatch, "users", "role", "bob", "--role", "viewer")[0] == 0
+    assert cli(capsys, monkeypatch, "users", "passwd", "bob", "--password-stdin", stdin="bob newer phrase\n")[0] == 0
+    assert cli(capsys, monkeypatch, "users", "disable", "bob")[0] == 0
+    listed = cli(capsys, monkeypatch, "users", "list")[1]
     assert "anna" in listed and "bob" in listed and "disabled" in listed and "viewer" in listed
-    unknown = cli("users", "disable", "nobody", home=studio_home)
-    assert unknown.returncode == 2 and "no user 'nobody'" in unknown.stderr
-    key = cli("keys", "create", "--user", "anna", "--name", "mes-line3", home=studio_home)
-    assert key.returncode == 0 and key.stdout.startswith("ais_") and "shown only now" in key.stderr
-    assert "mes-line3" in cli("keys", "list", home=studio_home).stdout
-    audit = cli("audit", "--since", "1h", home=studio_home)
-    assert audit.returncode == 0
-    for action in ("users.add", "users.role", "users.disable", "keys.create"):
-        assert action in audit.stdout
-    assert "anna" not in cli("audit", "--user", "nobody", home=studio_home).stdout
+    code, _, err = cli(capsys, monkeypatch, "users", "disable", "nobody")
+    assert code == 2 and "no user 'nobody'" in err
+    code, _, err = cli(capsys, monkeypatch, "users", "disable", "anna")
+    assert code == 2 and "last administrator" in err
+    code, out, err = cli(capsys, monkeypatch, "keys", "create", "--user", "anna", "--name", "mes-line3")
+    assert code == 0 and out.startswith("ais_") and "shown only now" in err
+    key_id = out.split("_")[1]
+    assert "mes-line3" in cli(capsys, monkeypatch, "keys", "list")[1]
+    assert cli(capsys, monkeypatch, "keys", "revoke", key_id)[0] == 0
+    assert "revoked" in cli(capsys, monkeypatch, "keys", "list")[1]
+    code, out, _ = cli(capsys, monkeypatch, "audit", "--since", "1h")
+    assert code == 0
+    for action in ("users.add", "users.role", "users.passwd", "users.disable", "keys.create", "keys.revoke"):
+        assert action in out
+    assert "anna" not in cli(capsys, monkeypatch, "audit", "--user", "nobody")[1]
+    code, _, err = cli(capsys, monkeypatch, "audit", "--since", "last week")
+    assert code == 2 and "not a date or a span" in err
 
 
-def test_serving_beyond_this_machine_needs_an_administrator(studio_home):
+def test_serving_beyond_this_machine_needs_an_administrator(studio_home, capsys, monkeypatch):
     refused = run_cli("serve", "--host", "0.0.0.0", "--port", "1", env={"AI_STUDIO_HOME": str(studio_home)})
     assert refused.returncode == 2
     assert "no administrator exists" in refused.stderr and "users add NAME --role admin" in refused.stderr
-    assert run_cli("bind-check", "127.0.0.1", env={"AI_STUDIO_HOME": str(studio_home)}).returncode == 0
-    assert run_cli("bind-check", "0.0.0.0", env={"AI_STUDIO_HOME": str(studio_home)}).returncode == 2
-    cli("users", "add", "anna", "--role", "admin", "--password-stdin", stdin="a long plant phrase\n", home=studio_home)
-    assert run_cli("bind-check", "0.0.0.0", env={"AI_STUDIO_HOME": str(studio_home)}).returncode == 0
+    assert cli(capsys, monkeypatch, "bind-check", "127.0.0.1")[0] == 0
+    assert cli(capsys, monkeypatch, "bind-check", "0.0.0.0")[0] == 2
+    cli(capsys, monkeypatch, "users", "add", "anna", "--role", "admin", "--password-stdin", stdin="a long plant phrase\n")
+    assert cli(capsys, monkeypatch, "bind-check", "0.0.0.0")[0] == 0
