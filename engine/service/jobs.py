@@ -113,6 +113,7 @@ class JobQueue:
         return self.accounts.job(run_id)
 
     def shutdown(self, wait: bool = False) -> None:
-        for event in list(self._local.values()):
-            event.set() if not wait else None
+        if not wait:  # a stopping service cancels its running jobs (recorded as cancelled); queued ones resume later
+            for event in list(self._local.values()):
+                event.set()
         self.pool.shutdown(wait=wait, cancel_futures=not wait)
