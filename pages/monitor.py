@@ -5,8 +5,8 @@ own (st.fragment(run_every=...)); every number comes from engine.api.check_monit
 import streamlit as st
 
 from engine import api
-from engine.core.errors import InvalidInput
-from ui import monitor_charts as charts
+from engine.core.errors import StudioError
+from ui import auth, monitor_charts as charts
 from ui.i18n import lang, t
 from ui.widgets import guard, num, page_start, pick_succeeded_run, show_error
 
@@ -79,13 +79,15 @@ def _alerts(run_id: str, table: str) -> None:
         chosen = st.multiselect(t("mon_ack_pick"), open_ids, format_func=labels.get, key="mon_ack_ids",
                                 placeholder=t("mon_ack_placeholder"))
         c1, c2 = st.columns(2)
-        user = c1.text_input(t("mon_ack_user"), key="mon_ack_user")
+        user = c1.text_input(t("mon_ack_user"), value=auth.who().name, key="mon_ack_user")
         note = c2.text_input(t("mon_ack_note"), key="mon_ack_note")
         if st.form_submit_button(t("mon_ack"), type="primary"):
             try:
+                api.authorize(auth.who(), "monitor.manage", f"run:{run_id}")
                 n = api.acknowledge_alerts(chosen, user, note)
+                api.audit(auth.who(), "alerts.acknowledge", f"run:{run_id}", "ok", f"{n} alert(s) as {user}")
                 st.success(t("mon_acked", n=n, user=user))
-            except InvalidInput as exc:
+            except StudioError as exc:
                 show_error(exc)
 
 
@@ -101,9 +103,11 @@ def live_view(run_id: str, table: str, baseline: int, webhook: str) -> None:
         if s["retrain"]["suggested"]:
             st.warning(t("mon_retrain_suggested") + "\n\n" + "\n".join(
                 f"- {r.get(lang()) or r['en']}" for r in s["retrain"]["reasons"]))
-        if st.button(t("mon_retrain"), icon=":material/model_training:", key="mon_retrain"):
+        if auth.can("monitor.manage") and st.button(t("mon_retrain"), icon=":material/model_training:",
+                                                     key="mon_retrain"):
+            api.authorize(auth.who(), "tables.write", f"table:{table}")
             new_table, recipe = api.retrain_from_monitor(run_id, table, lang=lang())
-            st.session_state["current_run"] = api.start_run(recipe)
+            st.session_state["current_run"] = api.start_run_as(auth.who(), recipe)
             st.switch_page("pages/run.py")
         target = s["target"]
         tabs = st.tabs([t("mon_tab_outcome"), t("mon_tab_residual"), t("mon_tab_compliance"), t("mon_tab_drift"),
@@ -153,8 +157,10 @@ def _sigma_limit(summary: dict, chart: str) -> float:
 with guard():
     if st.button(t("mon_save"), key="mon_save", help=t("mon_save_help")):
         try:
+            api.authorize(auth.who(), "monitor.manage", f"run:{run_id}")
             api.start_monitor(run_id, table, baseline=int(baseline), webhook=webhook or None)
+            api.audit(auth.who(), "monitor.save", f"run:{run_id}", "ok", f"table {table}")
             st.success(t("mon_saved", table=table))
-        except InvalidInput as exc:
+        except StudioError as exc:
             show_error(exc)
     live_view(run_id, table, int(baseline), webhook)

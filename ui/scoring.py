@@ -9,7 +9,8 @@ from pathlib import Path
 import streamlit as st
 
 from engine import api
-from engine.core.errors import InvalidInput
+from engine.core.errors import InvalidInput, StudioError
+from ui import auth
 from ui.i18n import t
 from ui.widgets import guard, localized_uploader_css, num, show_error
 
@@ -54,6 +55,8 @@ def _section(run_id: str, result: dict, key: str) -> None:
 
 
 def _score(run_id: str, upload, table: str | None, keep: list[str]):
+    api.authorize(auth.who(), "runs.score", f"run:{run_id}")
+    api.audit(auth.who(), "runs.score", f"run:{run_id}", "ok", table or (upload.name if upload else None))
     if upload is None:
         return api.score(run_id, table=table, keep=keep, collect=True)
     with tempfile.TemporaryDirectory(prefix="apply-") as tmp:
@@ -86,7 +89,9 @@ def _show(run_id: str, scored, k: str) -> None:
     name = c2.text_input(t("apply_keep_table"), value=f"predictions_{run_id.replace('-', '_')}", key=f"apply_into.{k}")
     if c3.button(t("apply_save_table"), key=f"apply_save.{k}"):
         try:
+            api.authorize(auth.who(), "tables.write", f"table:{name}")
             api.save_frame_table(frame, name)
+            api.audit(auth.who(), "tables.predictions", f"table:{name}", "ok", f"run {run_id}")
             st.success(t("apply_saved", table=name))
-        except InvalidInput as exc:
+        except StudioError as exc:
             show_error(exc)

@@ -7,6 +7,7 @@ POST /runs answers 202 at once.
 """
 
 
+import json
 import shutil
 from pathlib import Path
 from typing import Annotated
@@ -192,20 +193,21 @@ def _routes(app: FastAPI, db) -> None:
 
     @app.post(f"{PREFIX}/runs/{{run_id}}/score", tags=["runs"])
     def score(run_id: str, who: Who, file: Annotated[UploadFile, File()]) -> JSONResponse:
-        """Predictions of the run's model for the rows of an uploaded file (see the scoring issue)."""
+        """Predictions of the run's saved model for the rows of an uploaded file (as `python -m engine score`):
+        the summary (rows, out-of-range counts, model) and `predictions`, one object per row."""
         api.authorize(who, "runs.score", f"run:{run_id}", db)
         common.known_run(run_id, db)
-        scorer = getattr(api, "score", None)
-        if scorer is None:
-            api.audit(who, "runs.score", f"run:{run_id}", "failed", "not available in this build", db=db)
-            raise ApiError(501, "not_implemented", Msg("scoring is not available in this build of the studio",
-                                                       "这个版本的工作室还不能打分"),
-                           Msg("update the studio; meanwhile run the recipe with the new rows as data",
-                               "请升级工作室；在此之前可把新数据作为配方的数据运行"))
         path = common.save_upload(file, db)
-        out = scorer(run_id, path, db=db)
-        api.audit(who, "runs.score", f"run:{run_id}", "ok", db=db)
-        return JSONResponse(out if isinstance(out, (dict, list)) else {"predictions": out})
+        try:
+            out = api.score(run_id, path, db=db, collect=True)
+        except Exception as exc:
+            api.audit(who, "runs.score", f"run:{run_id}", "failed", str(exc)[:500], db=db)
+            raise
+        finally:
+            shutil.rmtree(path.parent, ignore_errors=True)  # the upload is scored, not kept
+        api.audit(who, "runs.score", f"run:{run_id}", "ok", f"{out.rows} rows", db=db)
+        predictions = json.loads(out.frame.to_json(orient="records", date_format="iso")) if out.frame is not None else []
+        return JSONResponse({**out.to_dict(), "warnings": [str(w) for w in out.warnings], "predictions": predictions})
 
     @app.post(f"{PREFIX}/trials", tags=["trials"], status_code=201)
     async def log_trial(request: Request, who: Who) -> dict:

@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, str] = {
     "runs.score": "expert",
     "recipes.save": "expert",
     "trials.log": "expert",
+    "monitor.manage": "expert",    # save a monitor, acknowledge alerts, retrain from the monitor
     "templates.save": "engineer",  # Template Studio save, template save
     "templates.dry_run": "engineer",
     "keys.own": "viewer",          # list / revoke one's own API keys
