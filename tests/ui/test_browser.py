@@ -37,12 +37,17 @@ def _free_port() -> int:
 USER, PASSWORD = "tester", "browser pass phrase"
 
 
-def login(page, user: str = USER, password: str = PASSWORD) -> None:
+LOGIN_LABELS = {"en": ("User name", "Password", "Log in", "Signed in as {user}"),
+                "zh": ("用户名", "密码", "登录", "当前用户：{user}")}
+
+
+def login(page, user: str = USER, password: str = PASSWORD, lang: str = "en") -> None:
     """Fill the studio's login screen (shown before any page, and again after a browser refresh)."""
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_text(f"Signed in as {user}").wait_for()
+    name, secret, button, signed_in = LOGIN_LABELS[lang]
+    page.get_by_label(name).fill(user)
+    page.get_by_label(secret, exact=True).fill(password)
+    page.get_by_role("button", name=button, exact=True).click()
+    page.get_by_text(signed_in.format(user=user)).wait_for()
     settle(page)
 
 

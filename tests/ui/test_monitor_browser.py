@@ -7,7 +7,7 @@ import time
 
 from engine import api
 from tests.service import monitor_setup as setup
-from tests.ui.test_browser import pytestmark, browser_page, server, settle, shot  # noqa: F401  (fixtures)
+from tests.ui.test_browser import pytestmark, browser_page, login, server, settle, shot  # noqa: F401  (fixtures)
 
 
 def test_monitor_page_in_the_browser_refreshes_itself(studio_home, tmp_path, server, browser_page):  # noqa: F811
@@ -21,6 +21,7 @@ def test_monitor_page_in_the_browser_refreshes_itself(studio_home, tmp_path, ser
     page = browser_page
     try:
         page.goto(server + "/monitor?lang=zh")
+        login(page, lang="zh")
         page.get_by_text("生产监控", exact=True).first.wait_for()
         settle(page)
         page.locator(".js-plotly-plot").first.wait_for()
