@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import api
+from ui import auth
 from ui.i18n import bilingual, choice_label, t
 from ui.widgets import num
 
@@ -77,11 +78,12 @@ def scenario_choice(result: dict, template) -> None:
     labels = {c: bilingual((spec.choice_labels or {}).get(c)) or choice_label(c) for c in choices}
     other = a.selectbox(t("fh_other_scenario"), choices, index=choices.index(current), key=f"fh_scn.{run_id}",
                         format_func=labels.get)
-    if b.button(t("fh_rerun_scenario"), disabled=other == current, key=f"fh_scn_go.{run_id}"):
+    if b.button(t("fh_rerun_scenario"), disabled=other == current or not auth.can("runs.start"),
+                key=f"fh_scn_go.{run_id}"):
         recipe = result["recipe"]["content"]
-        st.session_state["current_run"] = api.start_run({**recipe, "params": {**recipe.get("params", {}),
-                                                                               "scenario": other},
-                                                          "name": f"{recipe['name']} · {labels[other]}"})
+        st.session_state["current_run"] = api.start_run_as(auth.who(), {
+            **recipe, "params": {**recipe.get("params", {}), "scenario": other},
+            "name": f"{recipe['name']} · {labels[other]}"})
         st.switch_page("pages/run.py")
 
 

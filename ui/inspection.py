@@ -15,6 +15,7 @@ import streamlit as st
 
 from engine import api
 from engine.core.errors import InvalidInput
+from ui import auth
 from ui.i18n import lang, t
 from ui.widgets import num
 
@@ -152,7 +153,9 @@ def _score_zip(run_id: str) -> None:
             path.write_bytes(upload.getbuffer())
             with st.spinner(t("img_scoring")):
                 try:
+                    api.authorize(auth.who(), "runs.score", f"run:{run_id}")
                     st.session_state[key] = api.score_images(run_id, path)
+                    api.audit(auth.who(), "runs.score", f"run:{run_id}", "ok", upload.name)
                 except InvalidInput as exc:
                     raise exc.on_screen({str(path): upload.name}) from None
         finally:

@@ -10,7 +10,7 @@ import pytest
 from engine import api
 from engine.service.image_demo import write_cells
 from engine.sim.solar_cells import CellConfig, make_cells
-from tests.ui.test_browser import CHROMIUM, browser_page, server, settle, shot  # noqa: F401  (fixtures)
+from tests.ui.test_browser import CHROMIUM, browser_page, login, server, settle, shot  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)")]
@@ -29,6 +29,7 @@ def test_images_in_the_browser(server, browser_page, tmp_path):  # noqa: F811
     try:
         write_cells(make_cells(24, ("ok", "crack", "dark_region"), seed=0, config=SMALL), tmp_path / "cells")
         page.goto(server + "/data")
+        login(page)  # every page load is a new session
         page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
             str(_zip(tmp_path / "cells", tmp_path / "cells.zip")))
         settle(page)
@@ -42,6 +43,7 @@ def test_images_in_the_browser(server, browser_page, tmp_path):  # noqa: F811
                               "roles": {"image": "path", "target": "label"},
                               "params": {"folds": 3, "classifier": "svm_linear", "gallery": 8}})
         page.goto(f"{server}/results?result={run['run_id']}&lang=zh")
+        login(page, lang="zh")  # every page load is a new session
         page.get_by_text("图像质检").first.wait_for()
         page.get_by_text("误判图片").first.wait_for()
         shot(page, "images_02_results_zh")

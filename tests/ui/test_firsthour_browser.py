@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import pytest
 
 from engine.sim.steel import CO2, LAG_KVARH, LAG_PF, METERS
-from tests.ui.test_browser import ARGS, CHROMIUM, browser_page, server, settle, shot  # noqa: F401 (fixtures)
+from tests.ui.test_browser import ARGS, CHROMIUM, browser_page, login, server, settle, shot  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
@@ -62,6 +62,7 @@ def test_first_hour_on_the_steel_meter_in_zh_and_en(steel_runs, server, browser_
 def _flow(page, server: str, runs: dict) -> None:
     # Build, zh: the energy template on the meter table
     page.goto(server + "/build?lang=zh")
+    login(page, lang="zh")  # every page load is a new session
     page.get_by_text("搭建").first.wait_for()
     pick(page, "模板", "节能优化——当前工况下的最优设定值")
     page.get_by_text("这是初步猜测").wait_for()
@@ -76,12 +77,14 @@ def _flow(page, server: str, runs: dict) -> None:
 
     # Results, zh: the meters used as settings → not actionable, reason and fix, no money
     page.goto(server + f"/results?result={runs['bad']}&lang=zh")
+    login(page, lang="zh")  # every page load is a new session
     page.get_by_text("不可执行").first.wait_for()
     page.get_by_text("不显示节能量").wait_for()
     shot(page, "fh_03_results_not_actionable_zh")
 
     # Results, zh: the possible run — scenario next to the answer, words, what-if with the prediction in view
     page.goto(server + f"/results?result={runs['good']}&lang=zh")
+    login(page, lang="zh")  # every page load is a new session
     page.get_by_text("针对最新一行").first.wait_for()
     page.get_by_text("通俗地说").first.wait_for()
     shot(page, "fh_04_results_ok_zh")
@@ -91,10 +94,12 @@ def _flow(page, server: str, runs: dict) -> None:
 
     # English: the same two results
     page.goto(server + f"/results?result={runs['bad']}&lang=en")
+    login(page)  # every page load is a new session
     page.get_by_text("Not actionable").first.wait_for()
     page.get_by_text("Leakage guard").first.wait_for()
     shot(page, "fh_06_results_not_actionable_en")
     page.goto(server + "/build?lang=en")
+    login(page)  # every page load is a new session
     pick(page, "Template", "Energy saving — setpoints for the current load")
     page.get_by_text("This is a first guess").wait_for()
     shot(page, "fh_07_build_guess_en")
@@ -123,6 +128,7 @@ def test_a_board_of_300_columns_stays_short_and_moves_by_pattern(wide_table, ser
     page.on("request", lambda r: requests.append(r.url))
     try:
         page.goto(server + "/build?lang=en")
+        login(page)  # every page load is a new session
         page.get_by_text("more columns are not drawn").wait_for()
         settle(page)
         height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
