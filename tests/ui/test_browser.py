@@ -256,6 +256,7 @@ def test_login_in_the_browser_then_roles_and_logout(server, browser_page):
         page.get_by_text("Signed in as vic (viewer)").wait_for()
         assert page.get_by_role("link", name="Template Studio").count() == 0
         page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Build").click()
+        page.get_by_text("The roles are right").click()
         page.get_by_text("The recipe is valid").wait_for()
         page.get_by_text("Needs the role process expert or higher.").wait_for()
         assert page.get_by_role("button", name="Run", exact=True).count() == 0
