@@ -9,7 +9,21 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-STRINGS = yaml.safe_load((REPO / "ui" / "strings.yaml").read_text(encoding="utf-8"))
+
+
+def _all_strings() -> dict:
+    """ui/strings.yaml plus every ui/strings_*.yaml (one file per feature), merged as ui/i18n.py merges them."""
+    strings = yaml.safe_load((REPO / "ui" / "strings.yaml").read_text(encoding="utf-8"))
+    for extra in sorted((REPO / "ui").glob("strings_*.yaml")):
+        more = yaml.safe_load(extra.read_text(encoding="utf-8")) or {}
+        clash = (set(more) - {"choices"}) & set(strings)
+        assert not clash, f"{extra.name} redefines {sorted(clash)}"
+        strings.setdefault("choices", {}).update(more.pop("choices", {}) or {})
+        strings.update(more)
+    return strings
+
+
+STRINGS = _all_strings()
 UI_CODE = [REPO / "app.py", *sorted((REPO / "pages").glob("*.py")), *sorted((REPO / "ui").glob("*.py"))]
 
 
