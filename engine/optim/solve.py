@@ -75,6 +75,11 @@ class Solution:
 
 
 def solve(problem: Problem) -> Solution:
+    models = [m for _, m in problem.objective] + [s.booster for s in problem.specs]
+    if any(getattr(m, "kind", None) == "smooth" for m in models):   # a smooth model: engine/optim/smooth.py
+        from engine.optim.smooth import solve_smooth
+
+        return solve_smooth(problem)
     started = time.perf_counter()
     _check_fixed_constraints(problem)
     ensembles = read_all(problem)
