@@ -75,7 +75,7 @@ def tuned_params(trial, setup: Setup) -> dict:
     params = {"objective": "binary" if setup.task == "classification" else "regression",
               "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.2, log=True),
               "num_leaves": trial.suggest_int("num_leaves", 4, 128, log=True),
-              "min_child_samples": trial.suggest_int("min_child_samples", 3, 100, log=True),
+              "min_child_samples": trial.suggest_int("min_child_samples", 2, 100, log=True),
               "colsample_bytree": trial.suggest_float("colsample_bytree", 0.1 if setup.wide else 0.5, 1.0),
               "subsample": trial.suggest_float("subsample", 0.5, 1.0), "subsample_freq": 1,
               "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 30.0, log=True),
@@ -88,6 +88,8 @@ def tuned_params(trial, setup: Setup) -> dict:
 
 # good first guesses, tried before TPE proposes its own (small/slow/regularised corners of the space)
 FIRST_GUESSES = [
+    {"learning_rate": 0.02, "num_leaves": 15, "min_child_samples": 2, "colsample_bytree": 0.8, "subsample": 0.8,
+     "reg_lambda": 0.01, "is_unbalance": False},
     {"learning_rate": 0.03, "num_leaves": 63, "min_child_samples": 5, "colsample_bytree": 0.8, "subsample": 0.8,
      "reg_lambda": 0.1, "is_unbalance": False},
     {"learning_rate": 0.05, "num_leaves": 8, "min_child_samples": 30, "colsample_bytree": 0.5, "subsample": 0.8,
