@@ -9,6 +9,7 @@ from engine.core.errors import StudioError
 from ui import charts
 from ui.i18n import bilingual, choice_label, t
 from ui.i18n import lang as current_lang
+from ui.model_search import show_copies, show_leaderboard, smooth_solver_caption
 from ui.pareto import show_tuning
 from ui.savings import show_savings
 from ui.widgets import guard, num, page_start, pick_succeeded_run, status_text
@@ -70,9 +71,13 @@ with guard():
     if pva:
         right.plotly_chart(charts.predicted_vs_actual(pva, predicted.get("target", "")), width="stretch")
 
+with guard():
+    show_leaderboard(result)  # model search: the candidates compared on the same folds
+
+
 def solver_caption(predicted: dict) -> None:
     solver = predicted.get("solver")
-    if not solver:
+    if not solver or smooth_solver_caption(predicted):
         return
     gap = solver.get("gap")
     st.caption(t("solver_caption", status=t(f"solver_status_{solver.get('status')}"),
@@ -118,6 +123,9 @@ with guard():
                   for r in result["recommendations"]], hide_index=True, width="stretch")
     if result["key_parameters"]:
         st.plotly_chart(charts.key_parameters(result["key_parameters"]), width="stretch")
+
+with guard():
+    show_copies(result)  # key parameters v2: controllables judged downstream copies of others
 
 
 curves = result.get("outputs", {}).get("curves") or []

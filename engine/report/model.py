@@ -35,8 +35,10 @@ def build_report(result: dict, lang: str = "en", *, profile: dict | None = None,
         sections = [*reduction_sections(result, lang, _fig), _data(result, lang, profile), _model(result, lang),
                     _appendix(result, lang)]
     else:
+        from engine.report.model_search import sections as search_sections
+
         sections = [_summary(result, pred, lang, economics), _data(result, lang, profile), _model(result, lang),
-                    _keys(result, lang), _recommendations(result, pred, lang), _trial(result, pred, lang),
+                    *search_sections(result, lang, _section), _keys(result, lang), _recommendations(result, pred, lang), _trial(result, pred, lang),
                     _appendix(result, lang)]
     return {"lang": lang, "title": title, "subtitle": result["recipe"].get("name"),
             "run_id": result["run_id"], "status": result["status"],
