@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 DEGREES = (1, 2, 3)
-ALPHAS = tuple(float(a) for a in np.logspace(-4, 3, 15))
+ALPHAS = tuple(float(a) for a in np.logspace(-4, 3, 8))
 CLASSIFICATION_ALPHAS = tuple(float(a) for a in np.logspace(-2, 3, 6))
 
 
