@@ -101,14 +101,14 @@ def timing(rows: int, params: int, folder: Path, name: str) -> tuple[float, floa
 
 
 def copies(seeds: list[int], folder: Path) -> list[str]:
-    """10 downstream copies of drivers listed as controllables (1,500 batches, 400 parameters, 20 drivers):
+    """10 downstream copies of drivers listed as controllables (1,500 batches, 400 parameters, 20 drivers, effect 2.0):
     the plain baseline (template 1.1.0: key parameters v1, one LightGBM) against the current template (copies
     judged by refits, model search), driver recall in the top 20 and the captured share of the achievable uplift."""
     from engine.sim.yield_line import make_line
 
     rows = []
     for seed in seeds:
-        line = make_line(n_params=400, n_drivers=20, rows=1500, seed=seed, copies_as_controllable=10)
+        line = make_line(n_params=400, n_drivers=20, rows=1500, seed=seed, copies_as_controllable=10, effect=2.0)
         row = {"seed": seed}
         for name, template in (("plain", "yield_improvement@1.1.0"), ("studio", "yield_improvement@1.2.0")):
             result, wall, cpu = run_line(line, folder, f"copies_{seed}", template, top_k=20)

@@ -37,8 +37,8 @@ def show_copies(result: dict) -> None:
     st.subheader(t("copies_title"))
     st.caption(t("copies_caption"))
     st.dataframe([{t("cp_col_copy"): c["copy"], t("cp_col_of"): c["of"], t("cp_col_corr"): num(c["corr"], 3),
-                   t("cp_col_cost"): f"{num(c['loss_increase_without_copy'], 3)} / "
-                                     f"{num(c['loss_increase_without_driver'], 3)}",
+                   t("cp_col_cost"): f"{num(c['p_copy_adds'], 3)} / "
+                                     f"{num(c['p_driver_adds'], 3)}",
                    t("cp_col_verdict"): t("cp_judged" if c["judged_copy"] else "cp_forced"
                                           if c.get("overruled_by_force") else "cp_kept")} for c in copies],
                  hide_index=True, width="stretch")

@@ -107,51 +107,84 @@ def _pairs(params: KeyCausesParams, frame: pd.DataFrame, features: list[str], sh
 
 def _judge_copies(params: KeyCausesParams, frame: pd.DataFrame, features: list[str], share: dict, keep: list[str],
                   seed: int, rng: np.random.Generator) -> list[dict]:
+    """Per pair: what the outcome left unexplained by the other top parameters (out of fold) is modelled from the
+    one, the other, and both (small LightGBM, 5-fold); a candidate is a copy when it adds less than half of what
+    its partner adds given it — and its partner adds something."""
     pairs = _pairs(params, frame, features, share, rng)
     if not pairs:
         return []
     y, task, _ = as_target(frame[params.target], "auto")
-    base = sorted(features, key=lambda c: -share[c])[: min(len(features), 2 * params.top_k)]
-    folds = splits(len(frame), 3, seed, _time_order(frame, params.time),
-                   frame[params.group].to_numpy() if params.group else None, y, task)
-    out, cache = [], {}
+    # shuffled (grouped with a group) folds: the question is which column carries the information, not a forecast;
+    # time-ordered folds would mostly measure how each drifts over time
+    groups = frame[params.group].to_numpy() if params.group else None
+    folds = splits(len(frame), 5, seed, None, groups, y, task)
+    top = sorted(features, key=lambda c: -share[c])[: min(len(features), 2 * params.top_k)]
+    numeric = [c for c in top if pd.api.types.is_numeric_dtype(frame[c])]
+    corr = _RankCorr(frame, list(dict.fromkeys(numeric + [c for p in pairs for c in p[:2]])), params.sample_rows, rng)
+    out = []
     for a, b, r in pairs:
-        cols = list(dict.fromkeys(base + [a, b]))
-        full = _loss(frame, y, task, cols, folds, seed, cache)
-        without_a = _loss(frame, y, task, [c for c in cols if c != a], folds, seed, cache) - full
-        without_b = _loss(frame, y, task, [c for c in cols if c != b], folds, seed, cache) - full
-        # the copy is the one whose absence costs less; it is judged a copy when the other's costs twice as much
-        copy, driver, cost_copy, cost_driver = (a, b, without_a, without_b) if without_a < without_b else \
-            (b, a, without_b, without_a)
-        clear = cost_driver > 0 and cost_copy < 0.5 * cost_driver
-        taken = any(o["judged_copy"] and copy in (o["copy"], o["of"]) for o in out) or \
-            any(o["judged_copy"] and o["copy"] == driver for o in out)
+        # the other copies of the pair (sensors tracking either) leave the base too: they would explain it away
+        near = {c for c in numeric for x in (a, b) if abs(corr.row(x)[corr.index[c]]) >= 0.8 * params.copy_threshold}
+        rest = _residual(frame, y, task, [c for c in top if c not in (a, b) and c not in near], folds, seed)
+        f_a, p_a, f_b, p_b = _partial_tests(frame[a].to_numpy(float), frame[b].to_numpy(float), rest)
+        # a adds (F p_a) given b; b adds (F p_b) given a: the copy is the one that adds less
+        copy, driver, p_copy, p_driver, f_copy, f_driver = (a, b, p_a, p_b, f_a, f_b) if f_a < f_b else \
+            (b, a, p_b, p_a, f_b, f_a)
+        clear = p_driver < 0.01 and p_copy > 0.05
+        taken = any(o["judged_copy"] and (copy in (o["copy"], o["of"]) or driver == o["copy"]) for o in out)
         forced = copy in keep
-        out.append({"copy": copy, "of": driver, "corr": round(r, 4), "judged_copy": bool(clear and not forced
-                                                                                        and not taken),
-                    "loss_increase_without_copy": round(cost_copy, 8),
-                    "loss_increase_without_driver": round(cost_driver, 8),
+        out.append({"copy": copy, "of": driver, "corr": round(r, 4),
+                    "judged_copy": bool(clear and not forced and not taken),
+                    "p_copy_adds": float(f"{p_copy:.3g}"), "p_driver_adds": float(f"{p_driver:.3g}"),
                     "overruled_by_force": bool(clear and forced),
-                    "judged_by": "3-fold refits of the outcome model without each of the two"})
+                    "judged_by": "partial F-tests on what the other key parameters leave of the outcome: does each "
+                                 "add to a cubic in the other (copy: p > 0.05 while its driver p < 0.01)"})
     return out
 
 
-def _loss(frame: pd.DataFrame, y: np.ndarray, task: str, cols: list[str], folds: list, seed: int,
-          cache: dict) -> float:
-    """Out-of-fold loss (MSE / log loss) of a small LightGBM on `cols`."""
-    key = tuple(sorted(cols))
-    if key in cache:
-        return cache[key]
-    coder = FeatureCoder.fit(frame, cols)
-    x = coder.transform(frame)
+def _partial_tests(a: np.ndarray, b: np.ndarray, target: np.ndarray) -> tuple[float, float, float, float]:
+    """(F, p) of a's cubic terms added to b's, and of b's added to a's (OLS on the rows where both are present)."""
+    from scipy.stats import f as f_dist
+
+    ok = ~(np.isnan(a) | np.isnan(b) | np.isnan(target))
+    a, b, t = a[ok], b[ok], target[ok]
+    terms = lambda v: [((v - v.mean()) / max(v.std(), 1e-12)) ** k for k in (1, 2, 3)]  # noqa: E731
+    one = np.ones(len(t))
+    rss = {}
+    for name, cols in (("a", terms(a)), ("b", terms(b)), ("ab", terms(a) + terms(b))):
+        x = np.column_stack([one] + cols)
+        coef = np.linalg.lstsq(x, t, rcond=None)[0]
+        rss[name] = float(np.sum((t - x @ coef) ** 2))
+    dof = max(len(t) - 7, 1)
+    out = []
+    for alone in ("b", "a"):          # a added to b, then b added to a
+        f_stat = max((rss[alone] - rss["ab"]) / 3.0, 0.0) / max(rss["ab"] / dof, 1e-300)
+        out += [f_stat, float(f_dist.sf(f_stat, 3, dof))]
+    return out[0], out[1], out[2], out[3]
+
+
+def _model(task: str, seed: int, cells: int, trees: int = 100) -> dict:
+    return lgb_params("regression", trees, 0.05, 7, 30, seed, None, cells=cells)
+
+
+def _residual(frame: pd.DataFrame, y: np.ndarray, task: str, cols: list[str], folds: list, seed: int) -> np.ndarray:
+    """y minus its out-of-fold prediction from `cols` (a probability residual for pass/fail)."""
+    if not cols:
+        return y - y.mean()
+    x = FeatureCoder.fit(frame, cols).transform(frame)
     params = lgb_params(task, 150, 0.1, 15, 20, seed, None, cells=len(frame) * len(cols))
-    losses = []
+    pred = np.zeros(len(y))
     for train, test in folds:
-        pred = fit_booster(x.iloc[train], y[train], params).predict(x.iloc[test])
-        if task == "regression":
-            losses.append(float(np.mean((y[test] - pred) ** 2)))
-        else:
-            p = np.clip(pred, 1e-6, 1 - 1e-6)
-            losses.append(float(-np.mean(y[test] * np.log(p) + (1 - y[test]) * np.log(1 - p))))
-    cache[key] = float(np.mean(losses))
-    return cache[key]
+        pred[test] = fit_booster(x.iloc[train], y[train], params).predict(x.iloc[test])
+    return y - pred
+
+
+def _explained(frame: pd.DataFrame, target: np.ndarray, cols: list[str], folds: list, seed: int) -> float:
+    """Out-of-fold share of `target`'s variance explained from `cols` by a small model."""
+    x = FeatureCoder.fit(frame, cols).transform(frame)
+    params = _model("regression", seed, len(frame) * len(cols))
+    pred = np.full(len(target), np.nan)
+    for train, test in folds:
+        pred[test] = fit_booster(x.iloc[train], target[train], params).predict(x.iloc[test])
+    ok = ~np.isnan(pred)
+    return float(1.0 - np.mean((target[ok] - pred[ok]) ** 2) / max(np.var(target[ok]), 1e-300))

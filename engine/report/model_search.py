@@ -39,8 +39,8 @@ def _copies(result: dict, lang: str, section) -> dict:
     copies = (result.get("outputs") or {}).get("copies")
     if not copies:
         return section("copies", lang, [])
-    rows = [[c["copy"], c["of"], num(c["corr"], 3), f"{num(c['loss_increase_without_copy'], 3)} / "
-             f"{num(c['loss_increase_without_driver'], 3)}",
+    rows = [[c["copy"], c["of"], num(c["corr"], 3), f"{num(c['p_copy_adds'], 3)} / "
+             f"{num(c['p_driver_adds'], 3)}",
              tr("cp_judged" if c["judged_copy"] else "cp_forced" if c.get("overruled_by_force") else "cp_kept", lang)]
             for c in copies]
     return section("copies", lang, [{"kind": "text", "text": tr("copies_text", lang)},

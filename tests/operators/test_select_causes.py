@@ -33,7 +33,7 @@ def test_a_copy_listed_as_controllable_gives_way_to_its_driver():
     out = _select(_line())
     judged = [c for c in out["copies"] if c["judged_copy"]]
     assert [(c["copy"], c["of"]) for c in judged] == [("temp_pv", "temp")]
-    assert judged[0]["loss_increase_without_driver"] > 2 * judged[0]["loss_increase_without_copy"]
+    assert judged[0]["p_driver_adds"] < 0.01 < 0.05 < judged[0]["p_copy_adds"]
     names = [k["name"] for k in out["key_parameters"]]
     assert names == ["temp", "speed"]                            # the copy took no slot of the top 2
     assert "temp_pv" not in out["frame"].columns                 # so it gets no recommended value

@@ -19,7 +19,7 @@ def test_results_page_shows_the_leaderboard_and_the_copies(demo_db):
     assert result["outputs"]["leaderboard"]["rows"]
     # copies come from the yield template (slow to run here): the page only lays out what result.json holds
     result["outputs"]["copies"] = [{"copy": "water_pv", "of": "water", "corr": 0.97, "judged_copy": True,
-                                    "loss_increase_without_copy": 0.01, "loss_increase_without_driver": 2.5,
+                                    "p_copy_adds": 0.4, "p_driver_adds": 1e-9,
                                     "overruled_by_force": False}]
     run_dir = Path(api.get_run(run_id)["run_dir"])
     (run_dir / "result.json").write_text(json.dumps(result), encoding="utf-8")
