@@ -79,6 +79,7 @@ def tuned_params(trial, setup: Setup) -> dict:
               "colsample_bytree": trial.suggest_float("colsample_bytree", 0.1 if setup.wide else 0.5, 1.0),
               "subsample": trial.suggest_float("subsample", 0.5, 1.0), "subsample_freq": 1,
               "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 30.0, log=True),
+              "max_bin": trial.suggest_categorical("max_bin", [255, 1023]),
               "seed": setup.seed, "deterministic": True, "force_row_wise": True, "num_threads": setup.threads,
               "verbose": -1}
     if setup.task == "classification":
@@ -88,12 +89,12 @@ def tuned_params(trial, setup: Setup) -> dict:
 
 # good first guesses, tried before TPE proposes its own (small/slow/regularised corners of the space)
 FIRST_GUESSES = [
+    {"learning_rate": 0.03, "num_leaves": 31, "min_child_samples": 10, "colsample_bytree": 1.0, "subsample": 1.0,
+     "reg_lambda": 0.001, "max_bin": 1023, "is_unbalance": False},
     {"learning_rate": 0.02, "num_leaves": 15, "min_child_samples": 2, "colsample_bytree": 0.8, "subsample": 0.8,
-     "reg_lambda": 0.01, "is_unbalance": False},
-    {"learning_rate": 0.03, "num_leaves": 63, "min_child_samples": 5, "colsample_bytree": 0.8, "subsample": 0.8,
-     "reg_lambda": 0.1, "is_unbalance": False},
+     "reg_lambda": 0.01, "max_bin": 255, "is_unbalance": False},
     {"learning_rate": 0.05, "num_leaves": 8, "min_child_samples": 30, "colsample_bytree": 0.5, "subsample": 0.8,
-     "reg_lambda": 5.0, "is_unbalance": True},
+     "reg_lambda": 5.0, "max_bin": 255, "is_unbalance": True},
 ]
 
 

@@ -256,7 +256,7 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
 def _visible(params: dict) -> dict:
     """The settings worth showing on the leaderboard."""
     keys = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "colsample_bytree", "subsample",
-            "reg_lambda", "is_unbalance", "degree", "penalty", "trees", "min_leaf")
+            "reg_lambda", "max_bin", "is_unbalance", "degree", "penalty", "trees", "min_leaf")
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in params.items() if k in keys}
 
 
