@@ -43,7 +43,7 @@ def plain(frame: pd.DataFrame, target: str, folds: int) -> tuple[float, float, f
 
 
 def studio(frame: pd.DataFrame, target: str, folds: int, budget: float, candidates: list[str]) -> tuple[dict, float]:
-    from engine.context import StepContext
+    from engine.pipeline.context import StepContext
     from engine.operators.model_search import ModelSearchParams, search
 
     params = ModelSearchParams(target=target, features=[c for c in frame.columns if c != target], folds=folds,

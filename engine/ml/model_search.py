@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from engine.i18n import Msg
+from engine.core.i18n import Msg
 from engine.ml import candidates as cand
 from engine.ml.lgbm import splits
 

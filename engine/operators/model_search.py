@@ -13,16 +13,16 @@ import pandas as pd
 from pydantic import field_validator
 from sklearn.metrics import balanced_accuracy_score
 
-from engine.context import StepContext
-from engine.errors import StudioError
-from engine.i18n import Msg
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
+from engine.core.i18n import Msg
 from engine.ml import candidates as cand
 from engine.ml import model_search
 from engine.ml.bagging import merge_boosters
 from engine.ml.frame import FeatureCoder, as_target, usable_features
 from engine.ml.lgbm import ModelBundle, _threads, fold_metrics, shap_importance, splits, summarize
 from engine.operators.model import _rank, _sample_pairs, _time_order, _weak_folds
-from engine.registry import OpParams, operator
+from engine.pipeline.registry import OpParams, operator
 from engine.schema.base import ui_field
 
 Family = Literal["lightgbm_default", "lightgbm_tuned", "smooth", "extra_trees"]

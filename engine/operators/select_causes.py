@@ -17,14 +17,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.context import StepContext
-from engine.errors import StudioError
-from engine.i18n import Msg
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
+from engine.core.i18n import Msg
 from engine.ml.frame import FeatureCoder, as_target
 from engine.ml.lgbm import ModelBundle, fit_booster, lgb_params, splits
 from engine.operators.model import _time_order
 from engine.operators.select import KeyParamsParams, _entry, _fold_spread, _group, _group_report, _RankCorr
-from engine.registry import operator
+from engine.pipeline.registry import operator
 from engine.schema.base import ui_field
 
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from engine.i18n import Msg
+from engine.core.i18n import Msg
 from engine.optim.constraints import TOLERANCE
 from engine.optim.decode import verify
-from engine.optim.solve import Infeasible, Problem, Solution, _check_fixed_constraints
+from engine.optim.problem import Infeasible, Problem, Solution, _check_fixed_constraints
 
 STARTS = 12
 SAMPLES = 2000

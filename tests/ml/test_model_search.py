@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from engine.context import StepContext
+from engine.pipeline.context import StepContext
 from engine.ml.frame import FeatureCoder
 from engine.ml.smooth import fit_smooth
 from engine.operators.model_search import ModelSearchParams, search

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.context import StepContext
+from engine.pipeline.context import StepContext
 from engine.operators.model import LightGBMParams, lightgbm_cv
 from engine.operators.select_causes import KeyCausesParams, key_causes
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.context import StepContext
+from engine.pipeline.context import StepContext
 from engine.operators.model_search import ModelSearchParams, search
 from engine.operators.tuning import TuningParams, recipe_tuning
 from engine.sim.smooth_compound import FRACTIONS, TARGET, make_smooth_compound
