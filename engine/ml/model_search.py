@@ -45,6 +45,7 @@ class SearchInput:
     budget: float
     setup: cand.Setup
     progress: Callable[[float, str], None] = field(default=lambda f, m: None)
+    winners: list[dict] = field(default_factory=list)   # tuned settings that won earlier folds (warm start)
 
 
 @dataclass
@@ -94,8 +95,7 @@ def run(inp: SearchInput) -> SearchResult:
     outer_scores, skipped = [], []
     for i, (train, test) in enumerate(inp.outer):
         inp.progress(i / (k + 1), Msg(f"model search: outer fold {i + 1}/{k}", f"模型搜索：外层第 {i + 1}/{k} 折"))
-        share = deadline.start + (i + 1) * SEARCH_SHARE * inp.budget / (k + 1)
-        picks = _search(inp, train, min(share, deadline.end), deadline, skipped)
+        picks = _search(inp, train, _until(deadline, inp.budget, k + 1 - i), deadline, skipped)
         best = _best(picks)
         for family, pick in sorted(picks.items(), key=lambda kv: kv[0] != best.family):
             if family != best.family and deadline.passed():   # the pick's refit is needed; the others' are not
@@ -110,7 +110,7 @@ def run(inp: SearchInput) -> SearchResult:
                 outer_scores.append(family_scores[family][i])
     inp.progress(k / (k + 1), Msg("model search: final pick on every row", "模型搜索：在全部行上最终选择"))
     everything = np.arange(len(inp.y))
-    final_picks = _search(inp, everything, deadline.start + SEARCH_SHARE * inp.budget, deadline, skipped)
+    final_picks = _search(inp, everything, _until(deadline, inp.budget, 1), deadline, skipped)
     chosen = _best(final_picks)
     final = _fit(inp, chosen.family, chosen.settings, everything)
     folds = [m if m is not None else _fit(inp, chosen.family, chosen.settings, tr)
@@ -118,6 +118,15 @@ def run(inp: SearchInput) -> SearchResult:
     board = _leaderboard(inp, final_picks, family_scores, chosen)
     return SearchResult(chosen, final, folds, oof, outer_scores, board, _dedupe(skipped),
                         time.perf_counter() - t0, inp.budget)
+
+
+def _until(deadline: Deadline, budget: float, searches_left: int) -> float:
+    """This search's end: an equal share of the search time still left (a slow earlier search does not starve the
+    later ones of their turn, and the last one — the final pick — always gets its share)."""
+    search_end = deadline.start + SEARCH_SHARE * budget
+    left = max(search_end - time.monotonic(), 0.0)
+    floor = 0.5 * SEARCH_SHARE * budget / (searches_left + 5)   # a little time even when earlier searches overran
+    return min(time.monotonic() + max(left / searches_left, floor), deadline.end)
 
 
 def _best(picks: dict[str, Pick]) -> Pick:
@@ -216,8 +225,9 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
     sampler = optuna.samplers.TPESampler(seed=inp.setup.seed, n_startup_trials=5)
     study = optuna.create_study(direction="maximize", sampler=sampler,
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0))
-    for guess in cand.FIRST_GUESSES:
-        study.enqueue_trial({k: v for k, v in guess.items() if inp.task == "classification" or k != "is_unbalance"})
+    for guess in inp.winners + cand.FIRST_GUESSES:   # earlier folds' winners first
+        study.enqueue_trial({k: v for k, v in guess.items() if inp.task == "classification" or k != "is_unbalance"},
+                            skip_if_exists=True)
     info: dict[int, dict] = {}
 
     def objective(trial) -> float:
@@ -249,6 +259,8 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
         return None
     best = max(done, key=lambda t: t.value)
     chosen = info[best.number]
+    if best.params not in inp.winners:
+        inp.winners.insert(0, dict(best.params))
     return Pick("lightgbm_tuned", {"params": chosen["params"], **_visible(chosen["params"])}, float(best.value),
                 chosen["std"], chosen["seconds"], len(study.trials))
 
