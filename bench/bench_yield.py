@@ -136,6 +136,39 @@ def copies(seeds: list[int], folder: Path) -> list[str]:
     return out
 
 
+def wide(folder: Path) -> list[str]:
+    """A SECOM-shaped pass/fail table (1,567 units × 590 sensors, ~6.6 % failures, 8 % missing values): plain
+    LGBMClassifier() on the same stratified 5 folds, the 1.1.0 template and the current one, end to end."""
+    import lightgbm as lgb
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    from engine.sim.yield_line import make_line
+
+    line = make_line(n_params=590, n_drivers=15, rows=1567, missing=0.08, outcome="pass_fail", fail_rate=0.066,
+                     effect=2.0, seed=11)
+    frame = line.frame
+    x = frame[[c for c in line.controllable + line.context]].astype(float)
+    y = frame[line.target].to_numpy()
+    started, aucs = time.perf_counter(), []
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(x, y):
+        model = lgb.LGBMClassifier(verbose=-1, n_jobs=1).fit(x.iloc[train], y[train])
+        aucs.append(roc_auc_score(y[test], model.predict_proba(x.iloc[test])[:, 1]))
+    plain = float(np.mean(aucs))
+    print(f"  {len(frame)} × {x.shape[1]} ({1 - y.mean():.1%} failures): plain LGBMClassifier() AUC {plain:.3f} "
+          f"({time.perf_counter() - started:.1f} s)", flush=True)
+    out = [f"SECOM-shaped plain LGBMClassifier()  AUC {plain:.3f}  (baseline)"]
+    for template in ("yield_improvement@1.1.0", "yield_improvement@1.2.0"):
+        result, wall, cpu = run_line(line, folder, "wide", template, goal="maximize")
+        auc = result["metrics"]["auc"]
+        print(f"  {template}: CV AUC {auc['mean']:.3f} ± {auc['std']:.3f}, {wall:.1f} s wall ({cpu:.1f} s CPU)  "
+              f"[{steps(result)}]", flush=True)
+        out.append(f"SECOM-shaped {template}  AUC {auc['mean']:.3f}  {wall:.1f} s wall ({cpu:.1f} s CPU)"
+                   + (f"  (targets AUC ≥ 0.75, ≤ 60 s)  {verdict(auc['mean'] >= 0.75 and wall <= 60)}"
+                      if template.endswith("1.2.0") else "") + f"  ratio to plain {auc['mean'] / plain:.3f}")
+    return out
+
+
 def baseline_template(folder: Path) -> bool:
     """A copy of the template with the sampling search in the recommend step (the plain baseline)."""
     text = (ROOT / "templates" / "yield_improvement.yaml").read_text(encoding="utf-8")
@@ -162,6 +195,7 @@ def main() -> int:
     parser.add_argument("--copies", action="store_true", help="the scenario with 10 driver copies listed as "
                                                                "controllables (plain 1.1.0 vs current template)")
     parser.add_argument("--copies-only", action="store_true")
+    parser.add_argument("--wide", action="store_true", help="only the SECOM-shaped pass/fail table")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench_yield_"))
     os.environ["AI_STUDIO_HOME"] = str(folder / "home")
@@ -172,6 +206,14 @@ def main() -> int:
 
         registry.load_operators()            # imports (lightgbm, scikit-learn) are not timed
         summary = []
+        if args.wide:
+            print("(d) wide, few-row pass/fail (SECOM-shaped)")
+            for line in wide(folder):
+                summary.append(line)
+            print("summary")
+            for line in summary:
+                print("  " + line)
+            return 0
         if args.copies or args.copies_only:
             print(f"(c) copies listed as controllables: 400 parameters, 20 drivers, 1,500 batches, seeds {args.seeds}")
             summary += copies(args.seeds, folder)
