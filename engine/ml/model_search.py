@@ -26,6 +26,7 @@ import pandas as pd
 
 from engine.core.i18n import Msg
 from engine.ml import candidates as cand
+from engine.ml import smooth
 from engine.ml.lgbm import splits
 
 INNER_FOLDS = 3
@@ -92,11 +93,13 @@ def run(inp: SearchInput) -> SearchResult:
     family_scores = {f: [None] * k for f in inp.families}
     fold_fits: dict[str, list] = {f: [None] * k for f in inp.families}
     oof = np.full(len(inp.y), np.nan)
-    outer_scores, skipped = [], []
+    outer_scores, skipped, fold_picks = [], [], {}
     for i, (train, test) in enumerate(inp.outer):
         inp.progress(i / (k + 1), Msg(f"model search: outer fold {i + 1}/{k}", f"模型搜索：外层第 {i + 1}/{k} 折"))
         picks = _search(inp, train, _until(deadline, inp.budget, k + 1 - i), deadline, skipped)
         best = _best(picks)
+        for family, pick in picks.items():
+            fold_picks.setdefault(family, []).append(pick)
         for family, pick in sorted(picks.items(), key=lambda kv: kv[0] != best.family):
             if family != best.family and deadline.passed():   # the pick's refit is needed; the others' are not
                 skipped.append({"family": family, "reason": "time budget used up before its outer-fold refit"})
@@ -111,11 +114,13 @@ def run(inp: SearchInput) -> SearchResult:
     inp.progress(k / (k + 1), Msg("model search: final pick on every row", "模型搜索：在全部行上最终选择"))
     everything = np.arange(len(inp.y))
     final_picks = _search(inp, everything, _until(deadline, inp.budget, 1), deadline, skipped)
-    chosen = _best(final_picks)
+    chosen = _final_choice(inp, final_picks, fold_picks, family_scores)
     final = _fit(inp, chosen.family, chosen.settings, everything)
     folds = [m if m is not None else _fit(inp, chosen.family, chosen.settings, tr)
              for m, (tr, _) in zip(fold_fits[chosen.family], inp.outer)]
-    board = _leaderboard(inp, final_picks, family_scores, chosen)
+    shown = {f: final_picks.get(f) or max(fold_picks[f], key=lambda p: p.score) for f in inp.families
+             if f in final_picks or f in fold_picks}
+    board = _leaderboard(inp, shown, family_scores, chosen)
     return SearchResult(chosen, final, folds, oof, outer_scores, board, _dedupe(skipped),
                         time.perf_counter() - t0, inp.budget)
 
@@ -127,6 +132,25 @@ def _until(deadline: Deadline, budget: float, searches_left: int) -> float:
     left = max(search_end - time.monotonic(), 0.0)
     floor = 0.5 * SEARCH_SHARE * budget / (searches_left + 5)   # a little time even when earlier searches overran
     return min(time.monotonic() + max(left / searches_left, floor), deadline.end)
+
+
+def _final_choice(inp: SearchInput, final_picks: dict[str, Pick], fold_picks: dict[str, list[Pick]],
+                  family_scores: dict[str, list]) -> Pick:
+    """The family with the best outer-fold metric, paired with the default on the folds both were scored on (the
+    default unless another beats it: never worse than the default on cross-validation); its settings from the
+    final search on every row, or — when the deadline left that search no time for it — from its best fold."""
+    default = family_scores["lightgbm_default"]
+    best, best_gain = "lightgbm_default", 0.0
+    for family, scores in family_scores.items():
+        both = [(s, d) for s, d in zip(scores, default) if s is not None and d is not None]
+        if family == "lightgbm_default" or not both or (family not in final_picks and family not in fold_picks):
+            continue
+        gain = float(np.mean([s - d for s, d in both]))
+        if gain > best_gain + 1e-12:
+            best, best_gain = family, gain
+    if best in final_picks:
+        return final_picks[best]
+    return max(fold_picks[best], key=lambda p: p.score)
 
 
 def _best(picks: dict[str, Pick]) -> Pick:
@@ -197,24 +221,30 @@ def _score_fixed(inp: SearchInput, rows, inner, family: str, settings: dict) -> 
 
 
 def _score_smooth(inp: SearchInput, rows, inner, until: float) -> Pick | None:
-    """Degree and penalty by inner CV (every grid point on the same folds; stops at the deadline)."""
+    """Degree and penalty by inner CV (every grid point on the same folds; stops at the deadline). Regression
+    solves every penalty of a degree from one SVD (engine.ml.smooth.ridge_path)."""
     grid = cand.smooth_grid(inp.x, len(rows) * (INNER_FOLDS - 1) // INNER_FOLDS, inp.task)
+    degrees = sorted({d for d, _ in grid})
+    alphas = tuple(a for d, a in grid if d == degrees[0])
     results: dict[tuple, list[float]] = {}
     seconds = []
     for train, test in inner:
-        for degree, alpha in grid:
+        for degree in degrees:
             if time.monotonic() >= until and results:
                 break
             t = time.perf_counter()
-            model = cand.fit_smooth_model(inp.x.iloc[train], inp.y[train], {"degree": degree, "penalty": alpha},
-                                          inp.setup)
-            seconds.append(time.perf_counter() - t)
-            results.setdefault((degree, alpha), []).append(
-                cand.score(inp.task, inp.y[test], model.predict(inp.x.iloc[test])))
+            if inp.task == "regression":
+                preds = smooth.ridge_path(inp.x.iloc[train], inp.y[train], inp.x.iloc[test], degree, alphas)
+            else:
+                preds = [cand.fit_smooth_model(inp.x.iloc[train], inp.y[train], {"degree": degree, "penalty": a},
+                                               inp.setup).predict(inp.x.iloc[test]) for a in alphas]
+            seconds.append((time.perf_counter() - t) / len(alphas))
+            for alpha, pred in zip(alphas, preds):
+                results.setdefault((degree, alpha), []).append(cand.score(inp.task, inp.y[test], pred))
     complete = {k: v for k, v in results.items() if len(v) == len(inner)} or results
     (degree, alpha), scores = max(complete.items(), key=lambda kv: np.nanmean(kv[1]))
     return Pick("smooth", {"degree": degree, "penalty": alpha}, float(np.nanmean(scores)), float(np.nanstd(scores)),
-                float(np.mean(seconds)) * len(inner) / max(len(seconds), 1) * 1.0, len(complete))
+                float(np.mean(seconds)), len(complete))
 
 
 def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pick | None:

@@ -149,3 +149,20 @@ def fit_smooth(x: pd.DataFrame, y: np.ndarray, task: str, degree: int, alpha: fl
     proto.settings = {"degree": degree, "penalty": round(alpha, 6),
                       "link": "identity" if task == "regression" else "logistic"}
     return proto
+
+
+def ridge_path(x_train: pd.DataFrame, y_train: np.ndarray, x_test: pd.DataFrame, degree: int,
+               alphas: tuple[float, ...]) -> list[np.ndarray]:
+    """Test predictions of the ridge polynomial of `degree` for every penalty in `alphas` at the cost of one SVD
+    (the same fit as fit_smooth(..., 'regression', degree, alpha) for each alpha)."""
+    proto = fit_smooth(x_train, y_train, "regression", degree, alphas[0])
+    design = proto._design(proto._matrix(x_train))
+    test = proto._design(proto._matrix(x_test))
+    mean_x, mean_y = design.mean(axis=0), float(np.mean(y_train))
+    u, sing, vt = np.linalg.svd(design - mean_x, full_matrices=False)
+    uty = u.T @ (y_train - mean_y)
+    out = []
+    for alpha in alphas:
+        coef = vt.T @ (sing / (sing ** 2 + alpha) * uty)
+        out.append((test - mean_x) @ coef + mean_y)
+    return out
