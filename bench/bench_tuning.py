@@ -153,7 +153,7 @@ def main() -> None:
     ap.add_argument("--min-cost", action="store_true", help="also the min-cost-at-spec case per seed")
     ap.add_argument("--smooth-only", action="store_true", help="only the smooth compound (plain vs model search)")
     ap.add_argument("--no-smooth", action="store_true", help="skip the smooth compound")
-    ap.add_argument("--search-budget", type=float, default=30.0, help="model search seconds (smooth compound)")
+    ap.add_argument("--search-budget", type=float, default=120.0, help="model search seconds (smooth compound)")
     args = ap.parse_args()
     if not args.no_smooth and args.seeds:
         smooth_rows(args)

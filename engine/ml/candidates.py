@@ -99,15 +99,18 @@ FIRST_GUESSES = [
 
 
 def fit_lgbm(x: pd.DataFrame, y: np.ndarray, params: dict, setup: Setup,
-             valid: tuple[pd.DataFrame, np.ndarray] | None = None) -> lgb.Booster:
-    """Fit; with `valid`, up to MAX_TREES trees and early stopping on it (the number found is best_iteration)."""
+             valid: tuple[pd.DataFrame, np.ndarray] | None = None, stop_at: float | None = None) -> lgb.Booster:
+    """Fit; with `valid`, up to MAX_TREES trees and early stopping on it (the number found is best_iteration).
+    `stop_at` (time.monotonic()): a search trial's fit raises OutOfTime there (checked every 25 trees)."""
     params = dict(params)
     rounds = params.pop("n_estimators", MAX_TREES)
     names = lgb_names(x.columns)
 
     def check(env) -> None:
-        if env.iteration % 50 == 0:
+        if env.iteration % 25 == 0:
             setup.check()
+            if stop_at is not None and time.monotonic() >= stop_at:
+                raise OutOfTime()
 
     callbacks = [check]
     train = lgb.Dataset(x, y, feature_name=names, free_raw_data=True)

@@ -228,10 +228,10 @@ def _score_smooth(inp: SearchInput, rows, inner, until: float) -> Pick | None:
     alphas = tuple(a for d, a in grid if d == degrees[0])
     results: dict[tuple, list[float]] = {}
     seconds = []
-    for train, test in inner:
-        for degree in degrees:
-            if time.monotonic() >= until and results:
-                break
+    for degree in degrees:                      # a degree runs on every inner fold or not at all
+        if time.monotonic() >= until and results:
+            break
+        for train, test in inner:
             t = time.perf_counter()
             if inp.task == "regression":
                 preds = smooth.ridge_path(inp.x.iloc[train], inp.y[train], inp.x.iloc[test], degree, alphas)
@@ -267,8 +267,11 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
             if time.monotonic() >= deadline.end:
                 raise optuna.TrialPruned()
             t = time.perf_counter()
-            booster = cand.fit_lgbm(inp.x.iloc[train], inp.y[train], params, inp.setup,
-                                    valid=(inp.x.iloc[test], inp.y[test]))
+            try:
+                booster = cand.fit_lgbm(inp.x.iloc[train], inp.y[train], params, inp.setup,
+                                        valid=(inp.x.iloc[test], inp.y[test]), stop_at=deadline.end)
+            except cand.OutOfTime:
+                raise optuna.TrialPruned() from None
             seconds.append(time.perf_counter() - t)
             iterations.append(max(booster.best_iteration, 1))
             pred = booster.predict(inp.x.iloc[test], num_iteration=booster.best_iteration or None)
