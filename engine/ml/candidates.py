@@ -167,11 +167,3 @@ def _numeric_matrix(x) -> np.ndarray:
         return np.column_stack([x.iloc[:, j].cat.codes.to_numpy(float) if isinstance(x.iloc[:, j].dtype,
                                 pd.CategoricalDtype) else x.iloc[:, j].to_numpy(float) for j in range(x.shape[1])])
     return np.asarray(x, dtype=float)
-
-
-def predict(model, x: pd.DataFrame) -> np.ndarray:
-    return model.predict(x)
-
-
-def seconds_since(t0: float) -> float:
-    return time.perf_counter() - t0

@@ -22,7 +22,6 @@ from engine.core.errors import StudioError
 from engine.core.i18n import Msg
 from engine.ml.frame import FeatureCoder, as_target
 from engine.ml.lgbm import ModelBundle, fit_booster, lgb_params, splits
-from engine.operators.model import _time_order
 from engine.operators.select import KeyParamsParams, _entry, _fold_spread, _group, _group_report, _RankCorr
 from engine.pipeline.registry import operator
 from engine.schema.base import ui_field
@@ -163,10 +162,6 @@ def _partial_tests(a: np.ndarray, b: np.ndarray, target: np.ndarray) -> tuple[fl
     return out[0], out[1], out[2], out[3]
 
 
-def _model(task: str, seed: int, cells: int, trees: int = 100) -> dict:
-    return lgb_params("regression", trees, 0.05, 7, 30, seed, None, cells=cells)
-
-
 def _residual(frame: pd.DataFrame, y: np.ndarray, task: str, cols: list[str], folds: list, seed: int) -> np.ndarray:
     """y minus its out-of-fold prediction from `cols` (a probability residual for pass/fail)."""
     if not cols:
@@ -177,14 +172,3 @@ def _residual(frame: pd.DataFrame, y: np.ndarray, task: str, cols: list[str], fo
     for train, test in folds:
         pred[test] = fit_booster(x.iloc[train], y[train], params).predict(x.iloc[test])
     return y - pred
-
-
-def _explained(frame: pd.DataFrame, target: np.ndarray, cols: list[str], folds: list, seed: int) -> float:
-    """Out-of-fold share of `target`'s variance explained from `cols` by a small model."""
-    x = FeatureCoder.fit(frame, cols).transform(frame)
-    params = _model("regression", seed, len(frame) * len(cols))
-    pred = np.full(len(target), np.nan)
-    for train, test in folds:
-        pred[test] = fit_booster(x.iloc[train], target[train], params).predict(x.iloc[test])
-    ok = ~np.isnan(pred)
-    return float(1.0 - np.mean((target[ok] - pred[ok]) ** 2) / max(np.var(target[ok]), 1e-300))
