@@ -169,7 +169,8 @@ def _search(inp: SearchInput, rows: np.ndarray, until: float, deadline: Deadline
     for family in sorted(inp.families, key=ORDER.index):
         if family == "lightgbm_default":
             continue
-        if time.monotonic() >= until or deadline.passed():
+        warm = family == "lightgbm_tuned" and bool(inp.winners)   # an earlier fold's winner: one trial at least
+        if deadline.passed() or (time.monotonic() >= until and not warm):
             skipped.append({"family": family, "reason": "time budget used up"})
             continue
         if family == "smooth":
@@ -285,7 +286,12 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
                               "seconds": float(np.mean(seconds))}
         return float(np.nanmean(scores))
 
-    while time.monotonic() < until and not deadline.passed():
+    extra = 1 if inp.winners else 0        # past its share, one trial of an earlier fold's winner still runs
+    while not deadline.passed():
+        if time.monotonic() >= until:
+            if info or extra == 0:
+                break
+            extra -= 1
         study.optimize(objective, n_trials=1, catch=())
     done = [t for t in study.trials if t.number in info and t.value is not None]
     if not done:
