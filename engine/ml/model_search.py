@@ -30,7 +30,7 @@ from engine.ml import smooth
 from engine.ml.lgbm import splits
 
 INNER_FOLDS = 3
-SEARCH_SHARE = 0.75  # of the budget for the searches; the rest for refitting the picks on the outer folds
+SEARCH_SHARE = 0.6  # of the budget for the searches; the rest for refitting the picks on the outer folds
 ORDER = ("lightgbm_default", "smooth", "extra_trees", "lightgbm_tuned")  # the tuned study takes what time is left
 
 
