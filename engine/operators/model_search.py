@@ -142,10 +142,10 @@ def _check_input(params: ModelSearchParams, frame: pd.DataFrame, features: list[
         raise StudioError(Msg("no usable feature columns are left after cleaning; assign more columns to the roles",
                               "清洗后没有可用的特征列了；请给角色分配更多列"))
     if len(frame) < params.min_rows():
-        raise StudioError(Msg(f"folds: only {len(frame)} rows with a target; {params.folds}-fold cross-validation "
-                              f"needs at least {params.min_rows()} — lower folds or add rows",
-                              f"folds：有目标值的行只有 {len(frame)} 行；{params.folds} 折交叉验证至少需要 "
-                              f"{params.min_rows()} 行——请减少折数或增加数据"))
+        raise StudioError(Msg(f"only {len(frame)} rows with a target; {params.folds}-fold cross-validation "
+                              f"needs at least {params.min_rows()} — lower params.folds or add rows",
+                              f"有目标值的行只有 {len(frame)} 行；{params.folds} 折交叉验证至少需要 "
+                              f"{params.min_rows()} 行——请减小 params.folds 或增加数据"))
     if frame[params.target].nunique(dropna=True) < 2:
         raise StudioError(Msg(f"target '{params.target}' has one value in every row: nothing to learn",
                               f"目标 '{params.target}' 每一行都是同一个值：没有可学习的规律"))
