@@ -72,6 +72,7 @@ class SearchResult:
     skipped: list[dict]
     seconds: float
     budget: float
+    fold_index: list[int] = field(default_factory=list)   # outer fold of each fold model
 
 
 class Deadline:
@@ -100,6 +101,10 @@ def run(inp: SearchInput) -> SearchResult:
         best = _best(picks)
         for family, pick in picks.items():
             fold_picks.setdefault(family, []).append(pick)
+        if deadline.passed() and best.family != "lightgbm_default":   # the procedure under the deadline
+            skipped.append({"family": best.family, "reason": "deadline passed before its outer-fold refit: the "
+                                                             "default LightGBM scored that fold"})
+            best = picks["lightgbm_default"]
         for family, pick in sorted(picks.items(), key=lambda kv: kv[0] != best.family):
             if family != best.family and deadline.passed():   # the pick's refit is needed; the others' are not
                 skipped.append({"family": family, "reason": "time budget used up before its outer-fold refit"})
@@ -116,13 +121,17 @@ def run(inp: SearchInput) -> SearchResult:
     final_picks = _search(inp, everything, _until(deadline, inp.budget, 1), deadline, skipped)
     chosen = _final_choice(inp, final_picks, fold_picks, family_scores)
     final = _fit(inp, chosen.family, chosen.settings, everything)
-    folds = [m if m is not None else _fit(inp, chosen.family, chosen.settings, tr)
-             for m, (tr, _) in zip(fold_fits[chosen.family], inp.outer)]
+    folds, fold_index = [], []          # the chosen family's outer-fold models (intervals, importance)
+    for i, (m, (tr, _)) in enumerate(zip(fold_fits[chosen.family], inp.outer)):
+        if m is None and deadline.passed() and folds:
+            continue                        # past the deadline: the fold models already fitted are enough
+        folds.append(m if m is not None else _fit(inp, chosen.family, chosen.settings, tr))
+        fold_index.append(i)
     shown = {f: final_picks.get(f) or max(fold_picks[f], key=lambda p: p.score) for f in inp.families
              if f in final_picks or f in fold_picks}
     board = _leaderboard(inp, shown, family_scores, chosen)
     return SearchResult(chosen, final, folds, oof, outer_scores, board, _dedupe(skipped),
-                        time.perf_counter() - t0, inp.budget)
+                        time.perf_counter() - t0, inp.budget, fold_index)
 
 
 def _until(deadline: Deadline, budget: float, searches_left: int) -> float:

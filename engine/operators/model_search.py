@@ -121,7 +121,8 @@ def search(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame) -> 
     if task == "classification":
         metrics["threshold"] = {"final": round(cut, 6), "folds": [round(t, 6) for t in cuts],
                                 "chosen_by": "out-of-fold predictions of the other outer folds"}
-    importances, directions = _importance(found.fold_models, x, outer, task, y, ctx.seed)
+    importances, directions = _importance(found.fold_models, x, [outer[i] for i in found.fold_index], task, y,
+                                          ctx.seed)
     importance = _rank(features, importances, directions, params.top_k)
     report = {"features_used": features, "features_skipped": skipped_features, "monotone": params.monotone,
               "model": found.chosen.family, "final_model_average_of": params.bag if _is_booster(final) else 1,
