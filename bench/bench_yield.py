@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import os
+
+import numpy as np
 import shutil
 import sys
 import tempfile
@@ -98,6 +100,93 @@ def timing(rows: int, params: int, folder: Path, name: str) -> tuple[float, floa
     return wall, cpu, recall, captured
 
 
+def copies(seeds: list[int], folder: Path) -> list[str]:
+    """10 downstream copies of drivers listed as controllables (1,500 batches, 400 parameters, 20 drivers, effect 2.0):
+    the plain baseline (template 1.1.0: key parameters v1, one LightGBM) against the current template (copies
+    judged by refits, model search), driver recall in the top 20 and the captured share of the achievable uplift."""
+    from engine.sim.yield_line import make_line
+
+    rows = []
+    for seed in seeds:
+        line = make_line(n_params=400, n_drivers=20, rows=1500, seed=seed, copies_as_controllable=10, effect=2.0)
+        row = {"seed": seed}
+        for name, template in (("plain", "yield_improvement@1.1.0"), ("studio", "yield_improvement@1.2.0")):
+            result, wall, cpu = run_line(line, folder, f"copies_{seed}", template, top_k=20)
+            recall, captured = score(line, result)
+            listed = [k["name"] for k in result["key_parameters"]]
+            recommended = [r["name"] for r in result["recommendations"]]
+            judged = [c for c in result.get("outputs", {}).get("copies") or [] if c["judged_copy"]]
+            row[name] = {"recall": recall, "captured": captured, "wall": wall,
+                         "copies_listed": sum(c in listed for c in line.copies),
+                         "copies_recommended": sum(c in recommended for c in line.copies),
+                         "judged_right": sum(line.copies.get(c["copy"]) == c["of"] for c in judged),
+                         "judged": len(judged)}
+            p = row[name]
+            print(f"  seed {seed} {name:<6} recall@20 {recall:.3f}  captured {captured:.3f}  copies in top 20 "
+                  f"{p['copies_listed']}/10, recommended {p['copies_recommended']}  judged copies {p['judged']} "
+                  f"({p['judged_right']} right)  {wall:.1f} s", flush=True)
+        rows.append(row)
+    out = []
+    for name in ("plain", "studio"):
+        recall = np.mean([r[name]["recall"] for r in rows])
+        captured = np.mean([r[name]["captured"] for r in rows])
+        out.append(f"copies as controllables, {name:<6} recall@20 {recall:.3f}  captured {captured:.3f}"
+                   + (f"  (targets ≥ 0.9 / ≥ 0.9, goal 0.95)  {verdict(recall >= 0.9 and captured >= 0.9)}"
+                      if name == "studio" else "  (baseline)"))
+    return out
+
+
+def run_wide(line, folder: Path, template: str) -> tuple[dict, float, float]:
+    """The template on the wide table WITHOUT a time role: SECOM is scored with stratified folds (with the
+    simulated line's drift, time-ordered folds of a pass/fail outcome give AUC ≈ 0.5 for every model)."""
+    from engine import api
+    from engine.sim.yield_line import recipe_for
+
+    path = folder / "wide.parquet"
+    if not path.exists():
+        line.frame.to_parquet(path, index=False)
+    recipe = recipe_for(line, {"file": str(path)}, name="wide", goal="maximize")
+    recipe["template"] = template
+    recipe["roles"] = {k: v for k, v in recipe["roles"].items() if k != "time"}
+    recipe["roles"]["ignore"] = [line.time]
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = api.run_recipe(recipe, db=folder / "studio.duckdb")
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def wide(folder: Path, templates: tuple[str, ...] = ("yield_improvement@1.1.0", "yield_improvement@1.2.0")) -> list[str]:
+    """A SECOM-shaped pass/fail table (1,567 units × 590 sensors, ~6.6 % failures, 8 % missing values): plain
+    LGBMClassifier() on stratified 5 folds, the 1.1.0 template and the current one, end to end."""
+    import lightgbm as lgb
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    from engine.sim.yield_line import make_line
+
+    line = make_line(n_params=590, n_drivers=15, rows=1567, missing=0.08, outcome="pass_fail", fail_rate=0.066,
+                     effect=2.0, seed=11)
+    frame = line.frame
+    x = frame[[c for c in line.controllable + line.context]].astype(float)
+    y = frame[line.target].to_numpy()
+    started, aucs = time.perf_counter(), []
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(x, y):
+        model = lgb.LGBMClassifier(verbose=-1, n_jobs=1).fit(x.iloc[train], y[train])
+        aucs.append(roc_auc_score(y[test], model.predict_proba(x.iloc[test])[:, 1]))
+    plain = float(np.mean(aucs))
+    print(f"  {len(frame)} × {x.shape[1]} ({1 - y.mean():.1%} failures): plain LGBMClassifier() AUC {plain:.3f} "
+          f"({time.perf_counter() - started:.1f} s)", flush=True)
+    out = [f"SECOM-shaped plain LGBMClassifier()  AUC {plain:.3f}  (baseline)"]
+    for template in templates:
+        result, wall, cpu = run_wide(line, folder, template)
+        auc = result["metrics"]["auc"]
+        print(f"  {template}: CV AUC {auc['mean']:.3f} ± {auc['std']:.3f}, {wall:.1f} s wall ({cpu:.1f} s CPU)  "
+              f"[{steps(result)}]", flush=True)
+        out.append(f"SECOM-shaped {template}  AUC {auc['mean']:.3f}  {wall:.1f} s wall ({cpu:.1f} s CPU)"
+                   + (f"  (targets AUC ≥ 0.75, ≤ 60 s)  {verdict(auc['mean'] >= 0.75 and wall <= 60)}"
+                      if template.endswith("1.2.0") else "") + f"  ratio to plain {auc['mean'] / plain:.3f}")
+    return out
+
+
 def baseline_template(folder: Path) -> bool:
     """A copy of the template with the sampling search in the recommend step (the plain baseline)."""
     text = (ROOT / "templates" / "yield_improvement.yaml").read_text(encoding="utf-8")
@@ -121,6 +210,11 @@ def main() -> int:
     parser.add_argument("--big", action="store_true", help="also 20,000 × 2,000 end to end")
     parser.add_argument("--baseline", action="store_true", help="also one model searched by sampling")
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--copies", action="store_true", help="the scenario with 10 driver copies listed as "
+                                                               "controllables (plain 1.1.0 vs current template)")
+    parser.add_argument("--copies-only", action="store_true")
+    parser.add_argument("--wide", action="store_true", help="only the SECOM-shaped pass/fail table")
+    parser.add_argument("--wide-templates", nargs="+", default=["yield_improvement@1.1.0", "yield_improvement@1.2.0"])
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench_yield_"))
     os.environ["AI_STUDIO_HOME"] = str(folder / "home")
@@ -131,6 +225,22 @@ def main() -> int:
 
         registry.load_operators()            # imports (lightgbm, scikit-learn) are not timed
         summary = []
+        if args.wide:
+            print("(d) wide, few-row pass/fail (SECOM-shaped)")
+            for line in wide(folder, tuple(args.wide_templates)):
+                summary.append(line)
+            print("summary")
+            for line in summary:
+                print("  " + line)
+            return 0
+        if args.copies or args.copies_only:
+            print(f"(c) copies listed as controllables: 400 parameters, 20 drivers, 1,500 batches, seeds {args.seeds}")
+            summary += copies(args.seeds, folder)
+        if args.copies_only:
+            print("summary")
+            for line in summary:
+                print("  " + line)
+            return 0
         if not args.skip_accuracy:
             print(f"(a) accuracy: 300 parameters, 15 true drivers, {args.rows} batches, seeds {args.seeds}")
             rows = accuracy(args.seeds, args.rows, folder, baseline)

@@ -11,6 +11,7 @@ from engine.core.errors import StudioError
 from ui import auth, charts
 from ui.i18n import bilingual, choice_label, t
 from ui.i18n import lang as current_lang
+from ui.model_search import show_copies, show_leaderboard, smooth_solver_caption
 from ui.pareto import show_tuning
 from ui.firsthour import (goal_colour, reset_what_if, scenario_choice, show_consequences, show_quality_words,
                           show_solver, show_verdict, template_of, what_if_outcome)
@@ -104,9 +105,13 @@ with guard():
     if pva:
         right.plotly_chart(charts.predicted_vs_actual(pva, predicted.get("target", "")), width="stretch")
 
+with guard():
+    show_leaderboard(result)  # model search: the candidates compared on the same folds
+
+
 def solver_caption(predicted: dict) -> None:
     solver = predicted.get("solver")
-    if not solver:
+    if not solver or smooth_solver_caption(predicted):
         return
     gap = solver.get("gap")
     st.caption(t("solver_caption", status=t(f"solver_status_{solver.get('status')}"),
@@ -160,6 +165,9 @@ with guard():
                   for r in result["recommendations"]], hide_index=True, width="stretch")
     if result["key_parameters"]:
         st.plotly_chart(charts.key_parameters(result["key_parameters"], (predicted or {}).get("goal", "maximize")), width="stretch")
+
+with guard():
+    show_copies(result)  # key parameters v2: controllables judged downstream copies of others
 
 
 curves = result.get("outputs", {}).get("curves") or []

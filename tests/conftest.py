@@ -11,6 +11,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+# model searches without a recipe time_budget get at most 2 s in tests (engine/operators/model_search.py)
+os.environ.setdefault("AI_STUDIO_SEARCH_BUDGET", "2")
 
 
 @pytest.fixture

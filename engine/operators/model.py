@@ -55,6 +55,13 @@ def _example() -> tuple[dict, dict]:
           example=_example)
 def lightgbm_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame) -> dict:
     """LightGBM with cross-validated metrics (time-aware when a time column is given) and SHAP importance."""
+    return train_cv(params, ctx, frame)
+
+
+def train_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame,
+             adjust=None) -> dict:
+    """lightgbm_cv's work; `adjust(lgb params, task, rows, features) -> (lgb params, note | None)` may change the
+    LightGBM settings once the task and the table's shape are known (model.lightgbm_cv@2's wide-table rule)."""
     features = [c for c in params.features if c in frame.columns and c != params.target]
     features, skipped = usable_features(frame, features)
     if not features:
@@ -76,6 +83,9 @@ def lightgbm_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame) -
     monotone = [int(params.monotone.get(c, 0)) if c not in coder.levels else 0 for c in features]
     lgbp = lgb_params(task, params.n_estimators, params.learning_rate, params.num_leaves,
                       params.min_child_samples, ctx.seed, monotone, cells=len(frame) * len(features))
+    note = None
+    if adjust is not None:
+        lgbp, note = adjust(lgbp, task, len(frame), len(features))
     order = _time_order(frame, params.time)
     groups = frame[params.group].to_numpy() if params.group else None
     fold_idx = splits(len(frame), params.folds, ctx.seed, order, groups, y, task)
@@ -92,6 +102,8 @@ def lightgbm_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame) -
     metrics = {"task": task, "folds": len(fold_idx), "cv": "time-ordered" if order is not None else
                ("group" if groups is not None else "shuffled"), "rows": int(len(frame)), **summarize(cv["per_fold"])}
     metrics["warnings"] = _weak_folds(cv["per_fold"], task)
+    if note:
+        metrics["settings"] = note
     if task == "classification":
         metrics["threshold"] = {"final": round(cut, 6), "folds": [round(t, 6) for t in cv["thresholds"]],
                                 "chosen_by": "inner cross-validation on training rows" if params.tune_threshold

@@ -11,70 +11,26 @@ output scale (a probability for a binary model).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Literal
-
-import lightgbm as lgb
 import numpy as np
 import pyomo.environ as pyo
 
 from engine.core.errors import StudioError
 from engine.core.i18n import Msg, zh
-from engine.optim.constraints import LinearConstraint, ModelSpec, TrustRegion, add_linear, add_trust, \
-    envelope_text
+from engine.optim.constraints import LinearConstraint, add_linear, add_trust, envelope_text
 from engine.optim.decode import decode, expected_leaves, repair, verify
+from engine.optim.problem import Infeasible, NoFeasiblePoint, Problem, Solution, _check_fixed_constraints  # noqa: F401
 from engine.optim.highs import run_highs
 from engine.optim.tree_milp import Encoding
-from engine.optim.trees import Domain, Ensemble, read_ensemble
+from engine.optim.trees import Ensemble, read_ensemble
 from engine.optim.warm import warm_start
 
 
-class Infeasible(StudioError):
-    """No point meets the constraints inside the envelope; the message names the set that cannot be met."""
-
-
-class NoFeasiblePoint(StudioError):
-    """The time limit ended before any feasible point was found."""
-
-
-@dataclass
-class Problem:
-    objective: list[tuple[float, lgb.Booster]]  # weighted boosters; their raw scores are summed
-    decision: dict[str, Domain]
-    fixed: dict[str, float] = field(default_factory=dict)
-    goal: Literal["maximize", "minimize"] = "maximize"
-    linear_objective: dict[str, float] = field(default_factory=dict)  # e.g. -cost per unit, added to the objective
-    constraints: list[LinearConstraint] = field(default_factory=list)
-    specs: list[ModelSpec] = field(default_factory=list)
-    trust: TrustRegion | None = None
-    time_limit: float = 30.0
-    mip_gap: float = 1e-4
-    feature_names: list[str] | None = None  # column names by booster position (boosters fitted under safe names)
-    warm_samples: int = 2000  # random candidates (+ historical anchors) for HiGHS's starting point; 0: none
-    start: dict[str, float] | None = None  # a known feasible setting of the decision features, tried first
-
-
-@dataclass
-class Solution:
-    values: dict[str, float]  # decision features
-    point: dict[str, float]  # every model input: decision + fixed
-    objective: float  # the MILP's objective (output scale for a single model)
-    predicted: float  # re-predicted at `point` by the boosters, same scale
-    status: str  # optimal | time_limit | stopped
-    gap: float | None
-    bound: float | None
-    seconds: float  # solver wall time
-    build_seconds: float
-    time_limit: float
-    verification: dict
-    size: dict
-
-    def solver(self) -> dict:
-        return {"name": "highs", "status": self.status, "seconds": round(self.seconds, 4), "gap": self.gap,
-                "time_limit": self.time_limit, "build_seconds": round(self.build_seconds, 4), "size": self.size}
-
-
 def solve(problem: Problem) -> Solution:
+    models = [m for _, m in problem.objective] + [s.booster for s in problem.specs]
+    if any(getattr(m, "kind", None) == "smooth" for m in models):   # a smooth model: engine/optim/smooth.py
+        from engine.optim.smooth import solve_smooth
+
+        return solve_smooth(problem)
     started = time.perf_counter()
     _check_fixed_constraints(problem)
     ensembles = read_all(problem)
@@ -192,23 +148,6 @@ def _range_in_box(c: LinearConstraint, problem: Problem) -> tuple[float, float]:
         else:
             low, high = low + a * problem.fixed[f], high + a * problem.fixed[f]
     return low, high
-
-
-def _check_fixed_constraints(problem: Problem) -> None:
-    unknown = sorted({f for c in problem.constraints for f in c.coefs} - set(problem.decision) - set(problem.fixed))
-    if unknown:
-        raise StudioError(Msg(f"constraints mention {unknown}, which are neither decision variables nor fixed values",
-                              f"约束中的 {unknown} 既不是决策变量，也不是固定值"))
-    unknown = sorted(set(problem.linear_objective) - set(problem.decision) - set(problem.fixed))
-    if unknown:
-        raise StudioError(Msg(f"the linear objective mentions {unknown}, which are neither decision nor fixed",
-                              f"线性目标中的 {unknown} 既不是决策变量，也不是固定值"))
-    for f, d in problem.decision.items():
-        lo, hi = d.start()
-        if not lo <= hi:
-            raise Infeasible(Msg(f"the operating envelope of '{f}' is empty: [{d.low:g}, {d.high:g}]"
-                                 + (" holds no integer" if d.integer else ""),
-                                 f"'{f}' 的运行包络为空：[{d.low:g}, {d.high:g}]" + (" 中没有整数" if d.integer else "")))
 
 
 def _single(problem: Problem, ensembles: dict[str, Ensemble]) -> Ensemble | None:

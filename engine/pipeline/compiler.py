@@ -215,12 +215,29 @@ def compile_pipeline(loaded: LoadedTemplate, recipe: Recipe, rsmap: SourceMap, s
             issues += [_from_recipe(x, spec.with_) for x in
                        issues_from_validation(exc, op.params_model, values, loaded.source, ("steps", i, "with"))]
             continue
+        issues += _too_few_rows(op_params, spec.with_, source, rsmap)
         inputs = {name: _full_ref(_parse_input(raw), t) for name, raw in spec.inputs.items()}
         steps.append(PipelineStep(step_id, op, op_params, inputs, spec.title.model_dump() if spec.title else None))
     if issues:
         raise InvalidInput(issues)
     outputs = {k: _full_ref(_parse_input(v), t) for k, v in t.outputs.items()}
     return Pipeline(t.id, t.version, recipe.model_dump(mode="json", exclude_none=True), roles, params, steps, outputs, recipe.seed, source)
+
+
+def _too_few_rows(op_params, with_: dict, source: DataSource, rsmap: SourceMap) -> list[Issue]:
+    """An operator that declares `min_rows()` (cross-validation folds) against the table's row count: a table too
+    small for the folds is bad input (exit 2) naming the parameter, not a failed run."""
+    need = getattr(op_params, "min_rows", None)
+    if not callable(need) or source.rows is None or source.rows >= need():
+        return []
+    origin = with_.get("folds")
+    where = ("params", origin.split(".", 1)[1]) if isinstance(origin, str) and origin.startswith("params.") \
+        else ("params", "folds")
+    folds = getattr(op_params, "folds", None)
+    return [rsmap.issue(where, Msg(f"the table has {source.rows} rows; {folds}-fold cross-validation needs at "
+                                   f"least {need()}", f"数据表只有 {source.rows} 行；{folds} 折交叉验证至少需要 {need()} 行"),
+                        Msg(f"lower {where[1]} or bind a table with more rows",
+                            f"请减小 {where[1]}，或绑定行数更多的数据表"))]
 
 
 def _from_recipe(issue: Issue, with_: dict) -> Issue:

@@ -41,6 +41,7 @@ class LineConfig:
     controllable_share: float = 0.4
     units_per_batch: int = 2000    # rate: cells graded per batch (binomial noise)
     extras: bool = True            # constant, near-constant, mostly-missing and leak columns
+    copies_as_controllable: int = 0  # this many drivers' downstream copies are (wrongly) listed as controllable
     seed: int = 0
 
 
@@ -54,6 +55,7 @@ class YieldLine:
     context: list[str]
     time: str
     extras: list[str] = field(default_factory=list)
+    copies: dict[str, str] = field(default_factory=dict)   # downstream copy listed as controllable -> its driver
 
     @property
     def drivers(self) -> list[str]:
@@ -124,7 +126,7 @@ def make_line(config: LineConfig | None = None, **overrides) -> YieldLine:
     physical = offsets + spans * unit
     truth = _truth(plant, cfg, unit, driver_idx, [sp_names[i] for i in driver_idx], offsets, spans, context)
     outcome = _outcome(rng, cfg, truth, physical, sp_names, context)
-    sensors = _sensors(rng, cfg, n_sensors, physical, driver_idx, humidity)
+    sensors, copy_of = _sensors(rng, cfg, n_sensors, physical, driver_idx, humidity)
     cols = {name: physical[:, j] for j, name in enumerate(sp_names)}
     cols.update({CONTEXT: context["value"], "ambient_humidity": humidity})
     cols.update({name: sensors[:, j] for j, name in enumerate(sensor_names)})
@@ -135,8 +137,13 @@ def make_line(config: LineConfig | None = None, **overrides) -> YieldLine:
     extras = _extras(rng, cfg, outcome) if cfg.extras else pd.DataFrame(index=frame.index)
     times = pd.date_range("2025-01-01", periods=cfg.rows, freq="2h")
     frame = pd.concat([pd.DataFrame({"batch_time": times}), frame, extras, pd.Series(outcome, name=target)], axis=1)
-    return YieldLine(cfg, frame, truth, target, [c for c in order if c in sp_names],
-                     [c for c in order if c not in sp_names], "batch_time", list(extras.columns))
+    listed: dict[str, str] = {}                                   # one copy per driver, the first few drivers
+    for j, k in sorted(copy_of.items()):
+        if k < cfg.copies_as_controllable and sp_names[driver_idx[k]] not in listed.values():
+            listed[sensor_names[j]] = sp_names[driver_idx[k]]
+    return YieldLine(cfg, frame, truth, target, [c for c in order if c in sp_names or c in listed],
+                     [c for c in order if c not in sp_names and c not in listed], "batch_time",
+                     list(extras.columns), listed)
 
 
 def _slow(rng: np.random.Generator, n: int, tau: float) -> np.ndarray:
@@ -221,8 +228,9 @@ def _outcome(rng, cfg: LineConfig, truth: Truth, physical, names, context) -> np
     return (rng.random(len(p)) < p).astype(np.int64)
 
 
-def _sensors(rng, cfg: LineConfig, n: int, physical, driver_idx, humidity) -> np.ndarray:
-    """Decoys first (near-copies of drivers, of other setpoints, of each other), then plain drifting sensors."""
+def _sensors(rng, cfg: LineConfig, n: int, physical, driver_idx, humidity) -> tuple[np.ndarray, dict[int, int]]:
+    """Decoys first (near-copies of drivers, of other setpoints, of each other), then plain drifting sensors.
+    Also returns {sensor position: driver number} for the drivers' copies."""
     rows, cols = physical.shape[0], []
     for j in driver_idx:
         cols += [_copy(rng, physical[:, j], rng.uniform(0.93, 0.99)) for _ in range(cfg.copies_per_driver)]
@@ -237,7 +245,10 @@ def _sensors(rng, cfg: LineConfig, n: int, physical, driver_idx, humidity) -> np
     while len(cols) < n:
         level, scale = rng.uniform(0, 500), 10 ** rng.uniform(-1, 2)
         cols.append(level + scale * (_slow(rng, rows, rng.uniform(5, 300)) + rng.normal(0, 0.3, rows)))
-    return np.column_stack(cols)[:, rng.permutation(n)]
+    perm = rng.permutation(n)
+    copies = len(driver_idx) * cfg.copies_per_driver
+    copy_of = {int(pos): int(perm[pos]) // cfg.copies_per_driver for pos in range(n) if perm[pos] < copies}
+    return np.column_stack(cols)[:, perm], copy_of
 
 
 def _copy(rng, x: np.ndarray, r: float) -> np.ndarray:

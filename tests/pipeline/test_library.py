@@ -105,7 +105,7 @@ steps:
 
 
 def test_duplicate_versions_are_reported_not_fatal(tmp_path):
-    src = (REPO / "templates" / "quick_model.yaml").read_text(encoding="utf-8")
+    src = (REPO / "templates" / "quick_model" / "1.0.0.yaml").read_text(encoding="utf-8")
     (tmp_path / "a.yaml").write_text(src, encoding="utf-8")
     (tmp_path / "b.yaml").write_text(src, encoding="utf-8")
     (tmp_path / "c.yaml").write_text(src.replace("version: 1.0.0", "version: 1.1.0"), encoding="utf-8")

@@ -9,7 +9,7 @@ from engine.schema.template import Template
 from engine.pipeline.versions import bump_of, check_version, diff_templates, next_version
 
 REPO = Path(__file__).resolve().parents[2]
-BASE = yaml.safe_load((REPO / "templates" / "quick_model.yaml").read_text(encoding="utf-8"))
+BASE = yaml.safe_load((REPO / "templates" / "quick_model" / "1.0.0.yaml").read_text(encoding="utf-8"))  # a fixed base
 
 
 def variant(version: str = "1.0.0", edit=None) -> Template:

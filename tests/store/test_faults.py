@@ -23,8 +23,9 @@ from conftest import REPO, run_cli
 
 CCPP_RECIPE = REPO / "recipes" / "ccpp_power.yaml"
 # The ccpp demo with a train step of a few seconds (4 LightGBM fits of 250 trees on 9,568 rows) and a quick search.
-SLOW_TRAIN = ["--set", "n_estimators=250", "--set", "folds=3", "--set", "n_samples=200"]
-SLOWER_TRAIN = ["--set", "n_estimators=600", "--set", "folds=3", "--set", "n_samples=200"]
+# quick_model 1.1.0 trains by model search: its time budget sets how long 'train' runs (the tuned study uses it)
+SLOW_TRAIN = ["--set", "time_budget=5", "--set", "folds=3", "--set", "n_samples=200"]
+SLOWER_TRAIN = ["--set", "time_budget=20", "--set", "folds=3", "--set", "n_samples=200"]
 DEMO_ROWS = {name: len(pd.read_csv(REPO / "data" / "demo" / f"{name}.csv")) for name in ("concrete", "ccpp", "ai4i2020")}
 
 

@@ -160,14 +160,13 @@ def test_build_with_the_fallback_widgets_then_run(demo_db, monkeypatch):
     at.multiselect(key="build.roles.pick.context").select("age_days").run()
     assert "age_days" not in at.multiselect(key="build.roles.pick.controllable").value
     # parameter bounds come from the template: the generated widget enforces them
-    assert at.number_input(key="build.0.quick_model.concrete.params.n_estimators").min == 10
+    assert at.number_input(key="build.0.quick_model.concrete.params.top_k").min == 1
     # an expert-knowledge problem is shown below its field
     at.multiselect(key="build.0.quick_model.concrete.expert.bounded").select("water").run()
     at.number_input(key="build.0.quick_model.concrete.expert.lo.water").set_value(200).run()
     at.number_input(key="build.0.quick_model.concrete.expert.hi.water").set_value(100).run()
     assert any("low is above high" in e.value for e in at.error), [e.value for e in at.error]
     at.multiselect(key="build.0.quick_model.concrete.expert.bounded").unselect("water").run()
-    at.number_input(key="build.0.quick_model.concrete.params.n_estimators").set_value(40).run()
     at.number_input(key="build.0.quick_model.concrete.params.n_samples").set_value(200).run()
     at.slider(key="build.0.quick_model.concrete.params.folds").set_value(3).run()
     at.multiselect(key="build.0.quick_model.concrete.expert.up").select("cement").run()

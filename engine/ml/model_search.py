@@ -1,0 +1,350 @@
+"""Model search within a time budget, scored by nested cross-validation.
+
+Outer folds (the ones `metrics` reports: time-ordered with a time column, grouped with a group column) each run
+the whole search on their training rows only — every candidate family scored on the same inner folds, LightGBM's
+settings picked by an Optuna TPE study — then the family that won the inner folds is refitted on the outer
+training rows and scored on the outer test rows it never saw. So the reported figure is that of the *procedure*
+"search, pick, refit", not the best-of-N score it picked on. A last search on every row picks the final model.
+
+Leaderboard: per family, the outer-fold metric (mean ± std) of that family tuned inside each fold, its settings in
+the final search, and its mean fit seconds. `lightgbm_default` is always run first and always a row; a family
+replaces it in the final pick only when it beats it on the final search's folds, so the chosen model is never
+worse than the default on cross-validation.
+
+The deadline is hard for everything but the default model: it is checked between trials and between folds;
+what did not run is listed as skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from engine.core.i18n import Msg
+from engine.ml import candidates as cand
+from engine.ml import smooth
+from engine.ml.lgbm import splits
+
+INNER_FOLDS = 3
+SEARCH_SHARE = 0.6  # of the budget for the searches; the rest for refitting the picks on the outer folds
+ORDER = ("lightgbm_default", "smooth", "extra_trees", "lightgbm_tuned")  # the tuned study takes what time is left
+
+
+@dataclass
+class SearchInput:
+    x: pd.DataFrame
+    y: np.ndarray
+    task: str
+    outer: list[tuple[np.ndarray, np.ndarray]]
+    order: np.ndarray | None
+    groups: np.ndarray | None
+    families: list[str]
+    budget: float
+    setup: cand.Setup
+    progress: Callable[[float, str], None] = field(default=lambda f, m: None)
+    winners: list[dict] = field(default_factory=list)   # tuned settings that won earlier folds (warm start)
+
+
+@dataclass
+class Pick:
+    """One family's best settings in one search: inner-CV score and what to refit."""
+
+    family: str
+    settings: dict
+    score: float
+    std: float
+    fit_seconds: float
+    trials: int = 1
+
+
+@dataclass
+class SearchResult:
+    chosen: Pick
+    final: object
+    fold_models: list
+    oof: np.ndarray
+    outer_scores: list[float]
+    leaderboard: list[dict]
+    skipped: list[dict]
+    seconds: float
+    budget: float
+    fold_index: list[int] = field(default_factory=list)   # outer fold of each fold model
+
+
+class Deadline:
+    def __init__(self, seconds: float):
+        self.start = time.monotonic()
+        self.end = self.start + seconds
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+    def passed(self) -> bool:
+        return self.left() <= 0
+
+
+def run(inp: SearchInput) -> SearchResult:
+    t0 = time.perf_counter()
+    deadline = Deadline(inp.budget)
+    k = len(inp.outer)
+    family_scores = {f: [None] * k for f in inp.families}
+    fold_fits: dict[str, list] = {f: [None] * k for f in inp.families}
+    oof = np.full(len(inp.y), np.nan)
+    outer_scores, skipped, fold_picks = [], [], {}
+    for i, (train, test) in enumerate(inp.outer):
+        inp.progress(i / (k + 1), Msg(f"model search: outer fold {i + 1}/{k}", f"模型搜索：外层第 {i + 1}/{k} 折"))
+        picks = _search(inp, train, _until(deadline, inp.budget, k + 1 - i), deadline, skipped)
+        best = _best(picks)
+        for family, pick in picks.items():
+            fold_picks.setdefault(family, []).append(pick)
+        if deadline.passed() and best.family != "lightgbm_default":   # the procedure under the deadline
+            skipped.append({"family": best.family, "reason": "deadline passed before its outer-fold refit: the "
+                                                             "default LightGBM scored that fold"})
+            best = picks["lightgbm_default"]
+        for family, pick in sorted(picks.items(), key=lambda kv: kv[0] != best.family):
+            if family != best.family and deadline.passed():   # the pick's refit is needed; the others' are not
+                skipped.append({"family": family, "reason": "time budget used up before its outer-fold refit"})
+                continue
+            model = _fit(inp, family, pick.settings, train)
+            pred = model.predict(inp.x.iloc[test])
+            family_scores[family][i] = cand.score(inp.task, inp.y[test], pred)
+            fold_fits[family][i] = model
+            if family == best.family:
+                oof[test] = pred
+                outer_scores.append(family_scores[family][i])
+    inp.progress(k / (k + 1), Msg("model search: final pick on every row", "模型搜索：在全部行上最终选择"))
+    everything = np.arange(len(inp.y))
+    final_picks = _search(inp, everything, _until(deadline, inp.budget, 1), deadline, skipped)
+    chosen = _final_choice(inp, final_picks, fold_picks, family_scores)
+    final = _fit(inp, chosen.family, chosen.settings, everything)
+    folds, fold_index = [], []          # the chosen family's outer-fold models (intervals, importance)
+    for i, (m, (tr, _)) in enumerate(zip(fold_fits[chosen.family], inp.outer)):
+        if m is None and deadline.passed() and folds:
+            continue                        # past the deadline: the fold models already fitted are enough
+        folds.append(m if m is not None else _fit(inp, chosen.family, chosen.settings, tr))
+        fold_index.append(i)
+    shown = {f: final_picks.get(f) or max(fold_picks[f], key=lambda p: p.score) for f in inp.families
+             if f in final_picks or f in fold_picks}
+    board = _leaderboard(inp, shown, family_scores, chosen)
+    return SearchResult(chosen, final, folds, oof, outer_scores, board, _dedupe(skipped),
+                        time.perf_counter() - t0, inp.budget, fold_index)
+
+
+def _until(deadline: Deadline, budget: float, searches_left: int) -> float:
+    """This search's end: an equal share of the search time still left (a slow earlier search does not starve the
+    later ones of their turn, and the last one — the final pick — always gets its share)."""
+    search_end = deadline.start + SEARCH_SHARE * budget
+    left = max(search_end - time.monotonic(), 0.0)
+    floor = 0.5 * SEARCH_SHARE * budget / (searches_left + 5)   # a little time even when earlier searches overran
+    return min(time.monotonic() + max(left / searches_left, floor), deadline.end)
+
+
+def _final_choice(inp: SearchInput, final_picks: dict[str, Pick], fold_picks: dict[str, list[Pick]],
+                  family_scores: dict[str, list]) -> Pick:
+    """The family with the best outer-fold metric, paired with the default on the folds both were scored on (the
+    default unless another beats it: never worse than the default on cross-validation); its settings from the
+    final search on every row, or — when the deadline left that search no time for it — from its best fold."""
+    default = family_scores["lightgbm_default"]
+    best, best_gain = "lightgbm_default", 0.0
+    for family, scores in family_scores.items():
+        both = [(s, d) for s, d in zip(scores, default) if s is not None and d is not None]
+        if family == "lightgbm_default" or not both or (family not in final_picks and family not in fold_picks):
+            continue
+        gain = float(np.mean([s - d for s, d in both]))
+        if gain > best_gain + 1e-12:
+            best, best_gain = family, gain
+    if best in final_picks:
+        return final_picks[best]
+    return max(fold_picks[best], key=lambda p: p.score)
+
+
+def _best(picks: dict[str, Pick]) -> Pick:
+    """The default LightGBM unless another family beats it on the same folds (ties keep the default)."""
+    best = picks["lightgbm_default"]
+    for pick in picks.values():
+        if pick.score > best.score + 1e-12:
+            best = pick
+    return best
+
+
+def _search(inp: SearchInput, rows: np.ndarray, until: float, deadline: Deadline, skipped: list) -> dict[str, Pick]:
+    """Every family on the inner folds of `rows`; the default always, the others while time is left."""
+    inner = _inner(inp, rows)
+    picks = {"lightgbm_default": _score_fixed(inp, rows, inner, "lightgbm_default", {})}
+    for family in sorted(inp.families, key=ORDER.index):
+        if family == "lightgbm_default":
+            continue
+        warm = family == "lightgbm_tuned" and bool(inp.winners)   # an earlier fold's winner: one trial at least
+        if deadline.passed() or (time.monotonic() >= until and not warm):
+            skipped.append({"family": family, "reason": "time budget used up"})
+            continue
+        if family == "smooth":
+            if inp.setup.monotone and any(inp.setup.monotone):
+                skipped.append({"family": family, "reason": "monotone directions were set: a polynomial cannot "
+                                                            "promise them"})
+                continue
+            picks[family] = _score_smooth(inp, rows, inner, until)
+        elif family == "extra_trees":
+            picks[family] = _score_fixed(inp, rows, inner, family, {"trees": 300, "min_leaf": 1})
+        elif family == "lightgbm_tuned":
+            pick = _tune(inp, rows, inner, until, deadline)
+            if pick is not None:
+                picks[family] = pick
+    return {f: p for f, p in picks.items() if p is not None}
+
+
+def _inner(inp: SearchInput, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Inner folds of `rows` (positions into the full table), of the same kind as the outer folds."""
+    order = inp.order[rows] if inp.order is not None else None
+    groups = inp.groups[rows] if inp.groups is not None else None
+    n_folds = INNER_FOLDS if groups is None else min(INNER_FOLDS, len(np.unique(groups)))
+    local = splits(len(rows), max(n_folds, 2), inp.setup.seed + 1, order, groups, inp.y[rows], inp.task)
+    return [(rows[a], rows[b]) for a, b in local]
+
+
+def _fit(inp: SearchInput, family: str, settings: dict, rows: np.ndarray):
+    x, y = inp.x.iloc[rows], inp.y[rows]
+    if family == "lightgbm_default":
+        return cand.fit_lgbm(x, y, cand.default_params(inp.setup), inp.setup)
+    if family == "lightgbm_tuned":
+        return cand.fit_lgbm(x, y, dict(settings["params"]), inp.setup)
+    if family == "smooth":
+        return cand.fit_smooth_model(x, y, settings, inp.setup)
+    return cand.fit_extra_trees(x, y, settings, inp.setup)
+
+
+def _score_fixed(inp: SearchInput, rows, inner, family: str, settings: dict) -> Pick:
+    scores, seconds = [], []
+    for train, test in inner:
+        inp.setup.check()
+        t = time.perf_counter()
+        model = _fit(inp, family, settings, train)
+        seconds.append(time.perf_counter() - t)
+        scores.append(cand.score(inp.task, inp.y[test], model.predict(inp.x.iloc[test])))
+    shown = cand.default_params(inp.setup) if family == "lightgbm_default" else settings
+    return Pick(family, _visible(shown), float(np.nanmean(scores)), float(np.nanstd(scores)),
+                float(np.mean(seconds)))
+
+
+def _score_smooth(inp: SearchInput, rows, inner, until: float) -> Pick | None:
+    """Degree and penalty by inner CV (every grid point on the same folds; stops at the deadline). Regression
+    solves every penalty of a degree from one SVD (engine.ml.smooth.ridge_path)."""
+    grid = cand.smooth_grid(inp.x, len(rows) * (INNER_FOLDS - 1) // INNER_FOLDS, inp.task)
+    degrees = sorted({d for d, _ in grid})
+    alphas = tuple(a for d, a in grid if d == degrees[0])
+    results: dict[tuple, list[float]] = {}
+    seconds = []
+    for degree in degrees:                      # a degree runs on every inner fold or not at all
+        if time.monotonic() >= until and results:
+            break
+        for train, test in inner:
+            t = time.perf_counter()
+            if inp.task == "regression":
+                preds = smooth.ridge_path(inp.x.iloc[train], inp.y[train], inp.x.iloc[test], degree, alphas)
+            else:
+                preds = [cand.fit_smooth_model(inp.x.iloc[train], inp.y[train], {"degree": degree, "penalty": a},
+                                               inp.setup).predict(inp.x.iloc[test]) for a in alphas]
+            seconds.append((time.perf_counter() - t) / len(alphas))
+            for alpha, pred in zip(alphas, preds):
+                results.setdefault((degree, alpha), []).append(cand.score(inp.task, inp.y[test], pred))
+    complete = {k: v for k, v in results.items() if len(v) == len(inner)} or results
+    (degree, alpha), scores = max(complete.items(), key=lambda kv: np.nanmean(kv[1]))
+    return Pick("smooth", {"degree": degree, "penalty": alpha}, float(np.nanmean(scores)), float(np.nanstd(scores)),
+                float(np.mean(seconds)), len(complete))
+
+
+def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pick | None:
+    """Optuna TPE over LightGBM's settings; early stopping per inner fold; pruning after each fold."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=inp.setup.seed, n_startup_trials=5)
+    study = optuna.create_study(direction="maximize", sampler=sampler,
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0))
+    for guess in inp.winners + cand.FIRST_GUESSES:   # earlier folds' winners first
+        study.enqueue_trial({k: v for k, v in guess.items() if inp.task == "classification" or k != "is_unbalance"},
+                            skip_if_exists=True)
+    info: dict[int, dict] = {}
+
+    def objective(trial) -> float:
+        params = cand.tuned_params(trial, inp.setup)
+        scores, iterations, seconds = [], [], []
+        for step, (train, test) in enumerate(inner):
+            if time.monotonic() >= deadline.end:
+                raise optuna.TrialPruned()
+            t = time.perf_counter()
+            try:
+                booster = cand.fit_lgbm(inp.x.iloc[train], inp.y[train], params, inp.setup,
+                                        valid=(inp.x.iloc[test], inp.y[test]), stop_at=deadline.end)
+            except cand.OutOfTime:
+                raise optuna.TrialPruned() from None
+            seconds.append(time.perf_counter() - t)
+            iterations.append(max(booster.best_iteration, 1))
+            pred = booster.predict(inp.x.iloc[test], num_iteration=booster.best_iteration or None)
+            scores.append(cand.score(inp.task, inp.y[test], pred))
+            trial.report(float(np.nanmean(scores)), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        # refits see (folds) / (folds - 1) times the rows: a few more trees than early stopping found
+        trees = int(np.ceil(np.mean(iterations) * len(inner) / max(len(inner) - 1, 1)))
+        info[trial.number] = {"params": {**params, "n_estimators": trees}, "std": float(np.nanstd(scores)),
+                              "seconds": float(np.mean(seconds))}
+        return float(np.nanmean(scores))
+
+    extra = 1 if inp.winners else 0        # past its share, one trial of an earlier fold's winner still runs
+    while not deadline.passed():
+        if time.monotonic() >= until:
+            if info or extra == 0:
+                break
+            extra -= 1
+        study.optimize(objective, n_trials=1, catch=())
+    done = [t for t in study.trials if t.number in info and t.value is not None]
+    if not done:
+        return None
+    best = max(done, key=lambda t: t.value)
+    chosen = info[best.number]
+    if best.params not in inp.winners:
+        inp.winners.insert(0, dict(best.params))
+    return Pick("lightgbm_tuned", {"params": chosen["params"], **_visible(chosen["params"])}, float(best.value),
+                chosen["std"], chosen["seconds"], len(study.trials))
+
+
+def _visible(params: dict) -> dict:
+    """The settings worth showing on the leaderboard."""
+    keys = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "colsample_bytree", "subsample",
+            "reg_lambda", "max_bin", "is_unbalance", "degree", "penalty", "trees", "min_leaf")
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in params.items() if k in keys}
+
+
+def _leaderboard(inp: SearchInput, final_picks: dict[str, Pick], family_scores: dict, chosen: Pick) -> list[dict]:
+    metric = "r2" if inp.task == "regression" else "auc"
+    rows = []
+    for family in inp.families:
+        outer = [s for s in family_scores[family] if s is not None]
+        pick = final_picks.get(family)
+        if pick is None and not outer:
+            continue
+        en, zh = cand.LABELS[family]
+        settings = {k: v for k, v in (pick.settings if pick else {}).items() if k != "params"}
+        rows.append({"model": family, "label": en, "label_zh": zh, "settings": settings, "metric": metric,
+                     "mean": float(np.mean(outer)) if outer else None,
+                     "std": float(np.std(outer)) if len(outer) > 1 else 0.0 if outer else None,
+                     "folds": [round(float(s), 6) for s in outer], "outer_folds_scored": len(outer),
+                     "selection_score": pick.score if pick else None, "fit_seconds": round(pick.fit_seconds, 4)
+                     if pick else None, "trials": pick.trials if pick else 0, "chosen": family == chosen.family})
+    rows.sort(key=lambda r: -(r["mean"] if r["mean"] is not None else -np.inf))
+    return rows
+
+
+def _dedupe(skipped: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for s in skipped:
+        key = (s["family"], s["reason"])
+        if key not in seen:
+            seen.add(key)
+            out.append({**s, "times": sum(1 for t in skipped if (t["family"], t["reason"]) == key)})
+    return out

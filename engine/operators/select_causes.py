@@ -1,0 +1,174 @@
+"""select.key_parameters@2: key parameters that name causes, not their downstream copies.
+
+Version 1 keeps two controllables that track each other as two decisions (speed and torque). But when an expert
+lists a measured value among the controllables (a thermocouple reading behind a temperature setpoint — it happens
+on every real line), the copy takes a key-parameter slot of its own and may get a recommended value in place of
+the driver's. Version 2 decides, for each pair of controllables whose |rank correlation| reaches `copy_threshold`,
+which one carries the information, by refits: the same small model of the outcome on the top-ranked parameters,
+without the one and without the other (cross-validated; time-ordered with a time column, grouped with a group).
+A copy adds nothing given its driver, while the driver still adds what the copy's noise hides: when leaving the
+driver out costs more than twice what leaving the candidate out costs, the candidate is judged a copy. Its
+importance goes to the driver's group and it is not selected (so it gets no recommended value). `copies` in the
+result lists every judgement with its evidence; a parameter in expert.force is never judged a copy (overruled).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.pipeline.context import StepContext
+from engine.core.errors import StudioError
+from engine.core.i18n import Msg
+from engine.ml.frame import FeatureCoder, as_target
+from engine.ml.lgbm import ModelBundle, fit_booster, lgb_params, splits
+from engine.operators.select import KeyParamsParams, _entry, _fold_spread, _group, _group_report, _RankCorr
+from engine.pipeline.registry import operator
+from engine.schema.base import ui_field
+
+
+class KeyCausesParams(KeyParamsParams):
+    copy_threshold: float = ui_field(0.8, en="Copy test correlation", zh="副本检验相关系数", ge=0.5, le=1.0,
+                                     help_en="controllables correlated at least this strongly are tested: which one "
+                                             "carries the information (refits without each)",
+                                     help_zh="相关系数达到此值的可调参数将被检验：哪一个携带信息（分别去掉后重新建模）")
+    copy_pairs: int = ui_field(30, en="Pairs tested at most", zh="最多检验的参数对", ge=0, le=500)
+
+
+def _example() -> tuple[dict, dict]:
+    from engine.operators.select import _example as v1
+
+    params, inputs = v1()
+    inputs["frame"] = inputs["frame"].assign(temp_pv=inputs["frame"]["temp"] + np.sin(np.arange(120)) * 2.0)
+    return {**params, "controllable": ["temp", "temp_pv", "speed"]}, inputs
+
+
+@operator("select.key_parameters", version=2, inputs=("frame", "importance", "model"),
+          outputs=("frame", "key_parameters", "groups", "copies"), example=_example)
+def key_causes(params: KeyCausesParams, ctx: StepContext, frame: pd.DataFrame, importance: list[dict],
+               model: ModelBundle) -> dict:
+    """Key parameters grouped by cause; a controllable judged a downstream copy of another gives way to it."""
+    features = [c for c in params.features if c in frame.columns and c != params.target]
+    if not features:
+        raise StudioError(Msg("no feature columns are left to select from; assign more columns to the roles",
+                              "没有可供筛选的特征列了；请给角色分配更多列"))
+    share = {c: 0.0 for c in features}
+    share.update({kp["name"]: float(kp["importance"]) for kp in importance if kp["name"] in share})
+    direction = {kp["name"]: int(kp.get("direction", 0)) for kp in importance}
+    keep = [c for c in dict.fromkeys([*params.keep, *params.pin]) if c in share]
+    rng = np.random.default_rng(ctx.seed)
+    ctx.progress(0.1, Msg("which parameters are copies of others", "哪些参数是其他参数的副本"))
+    copies = _judge_copies(params, frame, features, share, keep, ctx.seed, rng)
+    judged = {c["copy"]: c["of"] for c in copies if c["judged_copy"]}
+    for copy, driver in judged.items():
+        share[driver] += share.pop(copy)
+    ranked_features = [c for c in features if c not in judged]
+    ctx.progress(0.4, Msg("correlations", "相关性"))
+    groups = _group(frame, ranked_features, share, params, keep, rng)
+    for g in groups:                                       # a copy sits in its driver's group, never representing it
+        for copy, driver in judged.items():
+            if driver in g["members"]:
+                g["members"].append(copy)
+                g["corr"][copy] = next(c["corr"] for c in copies if c["copy"] == copy)
+    groups.sort(key=lambda g: -g["importance"])
+    chosen = groups[: params.top_k] + [g for g in groups[params.top_k:] if g["representative"] in keep]
+    groups = chosen + [g for g in groups[params.top_k:] if g["representative"] not in keep]
+    ctx.progress(0.7, Msg("stability across folds", "各折稳定性"))
+    std, stability = _fold_spread(model, frame, groups, len(chosen), params.top_k, ctx.seed)
+    ranked = [_entry(i + 1, g, std[i], stability[i], direction) for i, g in enumerate(chosen)]
+    names = [g["representative"] for g in chosen]
+    carry = [c for c in (params.time, params.group) if c and c in frame.columns]
+    columns = [c for c in frame.columns if c in set(names) | set(keep) | set(carry) | {params.target}]
+    full_share = {**share, **{c: 0.0 for c in judged}}
+    report_groups = [_group_report(g, full_share) for g in chosen if len(g["members"]) > 1]
+    return {"frame": frame[columns], "key_parameters": ranked, "groups": report_groups, "copies": copies}
+
+
+def _pairs(params: KeyCausesParams, frame: pd.DataFrame, features: list[str], share: dict,
+           rng: np.random.Generator) -> list[tuple[str, str, float]]:
+    """Controllable pairs among the top-ranked parameters whose |rank correlation| reaches copy_threshold."""
+    settable = [c for c in sorted(features, key=lambda c: -share[c])[: 3 * params.top_k]
+                if c in set(params.controllable) and pd.api.types.is_numeric_dtype(frame[c])]
+    if len(settable) < 2:
+        return []
+    corr = _RankCorr(frame, settable, params.sample_rows, rng)
+    corr.prefetch(settable)
+    pairs = []
+    for i, a in enumerate(settable):
+        row = corr.row(a)
+        for b in settable[i + 1:]:
+            r = float(row[corr.index[b]])
+            if abs(r) >= params.copy_threshold:
+                pairs.append((a, b, r))
+    pairs.sort(key=lambda p: -abs(p[2]))
+    return pairs[: params.copy_pairs]
+
+
+def _judge_copies(params: KeyCausesParams, frame: pd.DataFrame, features: list[str], share: dict, keep: list[str],
+                  seed: int, rng: np.random.Generator) -> list[dict]:
+    """Per pair: what the outcome left unexplained by the other top parameters (out of fold) is modelled from the
+    one, the other, and both (small LightGBM, 5-fold); a candidate is a copy when it adds less than half of what
+    its partner adds given it — and its partner adds something."""
+    pairs = _pairs(params, frame, features, share, rng)
+    if not pairs:
+        return []
+    y, task, _ = as_target(frame[params.target], "auto")
+    # shuffled (grouped with a group) folds: the question is which column carries the information, not a forecast;
+    # time-ordered folds would mostly measure how each drifts over time
+    groups = frame[params.group].to_numpy() if params.group else None
+    folds = splits(len(frame), 5, seed, None, groups, y, task)
+    top = sorted(features, key=lambda c: -share[c])[: min(len(features), 2 * params.top_k)]
+    numeric = [c for c in top if pd.api.types.is_numeric_dtype(frame[c])]
+    corr = _RankCorr(frame, list(dict.fromkeys(numeric + [c for p in pairs for c in p[:2]])), params.sample_rows, rng)
+    out = []
+    for a, b, r in pairs:
+        # the other copies of the pair (sensors tracking either) leave the base too: they would explain it away
+        near = {c for c in numeric for x in (a, b) if abs(corr.row(x)[corr.index[c]]) >= 0.8 * params.copy_threshold}
+        rest = _residual(frame, y, task, [c for c in top if c not in (a, b) and c not in near], folds, seed)
+        f_a, p_a, f_b, p_b = _partial_tests(frame[a].to_numpy(float), frame[b].to_numpy(float), rest)
+        # a adds (F p_a) given b; b adds (F p_b) given a: the copy is the one that adds less
+        copy, driver, p_copy, p_driver, f_copy, f_driver = (a, b, p_a, p_b, f_a, f_b) if f_a < f_b else \
+            (b, a, p_b, p_a, f_b, f_a)
+        clear = p_driver < 0.01 and p_copy > 0.05
+        taken = any(o["judged_copy"] and (copy in (o["copy"], o["of"]) or driver == o["copy"]) for o in out)
+        forced = copy in keep
+        out.append({"copy": copy, "of": driver, "corr": round(r, 4),
+                    "judged_copy": bool(clear and not forced and not taken),
+                    "p_copy_adds": float(f"{p_copy:.3g}"), "p_driver_adds": float(f"{p_driver:.3g}"),
+                    "overruled_by_force": bool(clear and forced),
+                    "judged_by": "partial F-tests on what the other key parameters leave of the outcome: does each "
+                                 "add to a cubic in the other (copy: p > 0.05 while its driver p < 0.01)"})
+    return out
+
+
+def _partial_tests(a: np.ndarray, b: np.ndarray, target: np.ndarray) -> tuple[float, float, float, float]:
+    """(F, p) of a's cubic terms added to b's, and of b's added to a's (OLS on the rows where both are present)."""
+    from scipy.stats import f as f_dist
+
+    ok = ~(np.isnan(a) | np.isnan(b) | np.isnan(target))
+    a, b, t = a[ok], b[ok], target[ok]
+    terms = lambda v: [((v - v.mean()) / max(v.std(), 1e-12)) ** k for k in (1, 2, 3)]  # noqa: E731
+    one = np.ones(len(t))
+    rss = {}
+    for name, cols in (("a", terms(a)), ("b", terms(b)), ("ab", terms(a) + terms(b))):
+        x = np.column_stack([one] + cols)
+        coef = np.linalg.lstsq(x, t, rcond=None)[0]
+        rss[name] = float(np.sum((t - x @ coef) ** 2))
+    dof = max(len(t) - 7, 1)
+    out = []
+    for alone in ("b", "a"):          # a added to b, then b added to a
+        f_stat = max((rss[alone] - rss["ab"]) / 3.0, 0.0) / max(rss["ab"] / dof, 1e-300)
+        out += [f_stat, float(f_dist.sf(f_stat, 3, dof))]
+    return out[0], out[1], out[2], out[3]
+
+
+def _residual(frame: pd.DataFrame, y: np.ndarray, task: str, cols: list[str], folds: list, seed: int) -> np.ndarray:
+    """y minus its out-of-fold prediction from `cols` (a probability residual for pass/fail)."""
+    if not cols:
+        return y - y.mean()
+    x = FeatureCoder.fit(frame, cols).transform(frame)
+    params = lgb_params(task, 150, 0.1, 15, 20, seed, None, cells=len(frame) * len(cols))
+    pred = np.zeros(len(y))
+    for train, test in folds:
+        pred[test] = fit_booster(x.iloc[train], y[train], params).predict(x.iloc[test])
+    return y - pred

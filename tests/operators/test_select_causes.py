@@ -1,0 +1,58 @@
+"""Key parameters v2: a downstream copy listed as controllable gives way to its driver; force overrules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.pipeline.context import StepContext
+from engine.operators.model import LightGBMParams, lightgbm_cv
+from engine.operators.select_causes import KeyCausesParams, key_causes
+
+
+def _line(rows: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    temp = rng.normal(850, 10, rows)
+    speed = rng.normal(2.0, 0.3, rows)
+    other = rng.normal(0, 1, rows)
+    y = -0.05 * (temp - 845) ** 2 + 3 * speed + 0.5 * other + rng.normal(0, 0.5, rows)
+    temp_pv = temp + rng.normal(0, 3.0, rows)                     # the measured value behind the setpoint
+    return pd.DataFrame({"temp": temp, "temp_pv": temp_pv, "speed": speed, "other": other, "y": y})
+
+
+def _select(frame, keep=()):
+    features = ["temp_pv", "temp", "speed", "other"]
+    trained = lightgbm_cv(LightGBMParams(target="y", features=features, folds=3, n_estimators=80, top_k=10),
+                          StepContext("t", "train", 0), frame)
+    params = KeyCausesParams(target="y", features=features, controllable=["temp_pv", "temp", "speed"], top_k=2,
+                             keep=list(keep))
+    return key_causes(params, StepContext("t", "select", 0), frame, trained["importance"], trained["model"])
+
+
+def test_a_copy_listed_as_controllable_gives_way_to_its_driver():
+    out = _select(_line())
+    judged = [c for c in out["copies"] if c["judged_copy"]]
+    assert [(c["copy"], c["of"]) for c in judged] == [("temp_pv", "temp")]
+    assert judged[0]["p_driver_adds"] < 0.01 < 0.05 < judged[0]["p_copy_adds"]
+    names = [k["name"] for k in out["key_parameters"]]
+    assert names == ["temp", "speed"]                            # the copy took no slot of the top 2
+    assert "temp_pv" not in out["frame"].columns                 # so it gets no recommended value
+    assert "temp_pv" in out["key_parameters"][0]["group"]
+
+
+def test_force_overrules_the_judgement():
+    out = _select(_line(), keep=["temp_pv"])
+    pair = next(c for c in out["copies"] if c["copy"] == "temp_pv")
+    assert not pair["judged_copy"] and pair["overruled_by_force"]
+    assert "temp_pv" in out["frame"].columns
+
+
+def test_two_real_settings_that_moved_together_are_not_copies():
+    rng = np.random.default_rng(1)
+    shared = rng.normal(0, 1, 600)
+    a = shared + rng.normal(0, 0.3, 600)
+    b = shared + rng.normal(0, 0.3, 600)
+    frame = pd.DataFrame({"temp": a, "temp_pv": b, "speed": rng.normal(0, 1, 600), "other": rng.normal(0, 1, 600)})
+    frame["y"] = 2 * frame["temp"] + 2 * frame["temp_pv"] + frame["speed"] + rng.normal(0, 0.3, 600)
+    out = _select(frame)
+    assert not any(c["judged_copy"] for c in out["copies"])
