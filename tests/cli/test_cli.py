@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from conftest import run_cli
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import run_cli
+from tests.conftest import run_cli
 
 
 def test_energy_ccpp_run_writes_savings_and_money(studio_home, tmp_path):

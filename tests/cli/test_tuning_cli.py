@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli
 
 MIX = ["cement", "slag", "fly_ash", "water", "superplasticizer", "coarse_agg", "fine_agg"]
 

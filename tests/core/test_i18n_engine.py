@@ -216,7 +216,7 @@ def test_failed_run_keeps_its_error_in_both_languages(tmp_path, demo_db):
 
 
 def test_cli_is_english_unless_asked_for_chinese():
-    from conftest import run_cli
+    from tests.conftest import run_cli
 
     fixture = "tests/fixtures/three_mistakes.yaml"
     english, chinese = run_cli("validate", fixture), run_cli("validate", fixture, env={"AI_STUDIO_LANG": "zh"})

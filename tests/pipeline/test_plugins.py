@@ -4,7 +4,7 @@ and usable in a template dropped into an extra template folder — all in a fres
 import json
 import textwrap
 
-from conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli
 
 PLUGIN = '''
 """A plant's own operator, shipped as a plugin."""

@@ -93,7 +93,7 @@ def test_pdf_has_chinese_headings_and_the_numbers(run_result):
 
 
 def test_cli_report_unknown_run(studio_home):
-    from conftest import run_cli
+    from tests.conftest import run_cli
 
     proc = run_cli("report", "nope", env={"AI_STUDIO_HOME": str(studio_home)})
     assert proc.returncode == 2 and "no run 'nope'" in proc.stderr

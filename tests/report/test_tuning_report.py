@@ -9,7 +9,7 @@ import pytest
 
 from engine.report import build_report
 from engine.report.text import num
-from conftest import REPO
+from tests.conftest import REPO
 
 
 @pytest.mark.parametrize("lang, cost_word", [("en", "Cost per unit"), ("zh", "单位成本")])

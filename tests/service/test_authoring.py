@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from tests.conftest import run_cli
 from engine import api
 from engine.core.errors import InvalidInput
 from engine.pipeline.library import TemplateLibrary

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import run_cli
+from tests.conftest import run_cli
 from engine.service import docs
 from engine.pipeline import registry
 from engine.pipeline.library import template_files

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli
 
 from engine import api
 from engine.core.errors import InvalidInput

@@ -3,7 +3,7 @@ prediction, and fed back as new rows for a retrain."""
 
 import pytest
 
-from conftest import run_cli
+from tests.conftest import run_cli
 from engine import api
 from engine.store.catalog import Catalog
 from engine.core.errors import InvalidInput

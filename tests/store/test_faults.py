@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli
 
 CCPP_RECIPE = REPO / "recipes" / "ccpp_power.yaml"
 # The ccpp demo with a train step of a few seconds (4 LightGBM fits of 250 trees on 9,568 rows) and a quick search.

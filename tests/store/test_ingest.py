@@ -147,7 +147,7 @@ def test_file_over_the_size_limit(tmp_path, db, monkeypatch):
 
 
 def test_cli_ingest_flags(tmp_path, studio_home):
-    from conftest import run_cli
+    from tests.conftest import run_cli
 
     env = {"AI_STUDIO_HOME": str(studio_home)}
     path = _write(tmp_path, "c.csv", "t;v\n03/04/2026;1,5\n05/04/2026;2,5\n")
