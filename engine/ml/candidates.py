@@ -45,6 +45,8 @@ class Setup:
     threads: int
     monotone: list[int] | None = None
     wide: bool = False              # many more columns than the rows can support: regularise, screen
+    default_trees: int = 100        # the plain LightGBM row's trees and learning rate (a recipe may set them)
+    default_rate: float = 0.1
     check: Callable[[], None] = field(default=lambda: None)   # raises to cancel
 
 
@@ -58,8 +60,9 @@ def score(task: str, y: np.ndarray, pred: np.ndarray) -> float:
 # -- LightGBM ------------------------------------------------------------------------------------------------
 def default_params(setup: Setup) -> dict:
     """LGBMRegressor() / LGBMClassifier() defaults, deterministic, with the expert's monotone directions."""
-    params = {"objective": "binary" if setup.task == "classification" else "regression", "learning_rate": 0.1,
-              "num_leaves": 31, "min_child_samples": 20, "n_estimators": 100, "seed": setup.seed,
+    params = {"objective": "binary" if setup.task == "classification" else "regression",
+              "learning_rate": setup.default_rate, "num_leaves": 31, "min_child_samples": 20,
+              "n_estimators": setup.default_trees, "seed": setup.seed,
               "deterministic": True, "force_row_wise": True, "num_threads": setup.threads, "verbose": -1}
     return _with_monotone(params, setup)
 

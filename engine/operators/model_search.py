@@ -46,6 +46,11 @@ class ModelSearchParams(OpParams):
         help_zh="在试验之间和各折之间检查的硬性时限；留空则按数据表大小确定")
     monotone: dict[str, Literal[-1, 0, 1]] = ui_field({}, en="Monotone directions", zh="单调方向")
     top_k: int = ui_field(30, en="Key parameters to list", zh="关键参数个数", ge=1, le=1000)
+    n_estimators: int = ui_field(100, en="Trees of the default LightGBM row", zh="默认 LightGBM 的树数量", ge=10,
+                                 le=5000, help_en="the plain baseline every search must beat (LightGBM's own default: 100)",
+                                 help_zh="每次搜索都必须超过的朴素基线（LightGBM 自身默认值：100）")
+    learning_rate: float = ui_field(0.1, en="Learning rate of the default LightGBM row", zh="默认 LightGBM 的学习率",
+                                    gt=0, le=1.0)
     bag: int = ui_field(1, en="Models averaged in the final model", zh="最终模型平均的模型个数", ge=1, le=20,
                         help_en="when LightGBM is chosen, the final model averages this many seeds",
                         help_zh="选中 LightGBM 时，最终模型为这么多个随机种子模型的平均")
@@ -98,7 +103,8 @@ def search(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame) -> 
     outer = splits(len(frame), params.folds, ctx.seed, order, groups, y, task)
     monotone = [int(params.monotone.get(c, 0)) if c not in coder.levels else 0 for c in features]
     setup = cand.Setup(task, ctx.seed, _threads(len(frame) * len(features)), monotone,
-                       wide=len(features) > len(frame) / 10, check=lambda: _cancel_check(ctx))
+                       wide=len(features) > len(frame) / 10, check=lambda: _cancel_check(ctx),
+                       default_trees=params.n_estimators, default_rate=params.learning_rate)
     budget = params.time_budget or default_budget(len(frame), len(features))
     families = ["lightgbm_default"] + [f for f in dict.fromkeys(params.candidates) if f != "lightgbm_default"]
     found = model_search.run(model_search.SearchInput(x, y, task, outer, order, groups, families, budget, setup,

@@ -42,9 +42,12 @@ def test_the_deadline_stops_the_search_and_says_what_it_skipped():
     out = _search(tiny_plant(120), time_budget=0.2)
     assert time.perf_counter() - started < 15
     board = out["leaderboard"]
-    assert [r["model"] for r in board["rows"]] == ["lightgbm_default"]
-    assert {s["family"] for s in board["skipped"]} == {"lightgbm_tuned", "smooth"}
-    assert board["chosen"] == "lightgbm_default"
+    rows = [r["model"] for r in board["rows"]]
+    skipped = {s["family"] for s in board["skipped"]}
+    assert rows[0] == "lightgbm_default"  # always a row, whatever the budget
+    assert "lightgbm_tuned" in skipped  # tuning cannot fit 0.2 s; the quick smooth fit may, on a fast machine
+    assert set(rows) | skipped == {"lightgbm_default", "lightgbm_tuned", "smooth"}  # each row run or said skipped
+    assert board["chosen"] in rows
 
 
 def test_time_ordered_folds_stay_time_ordered():

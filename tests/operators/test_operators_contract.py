@@ -54,7 +54,8 @@ def _fingerprint(outputs: dict) -> str:
         if isinstance(v, BaseModel):
             return v.model_dump()
         if hasattr(v, "final"):  # a model bundle: compare its predictions' structure via the trees' text
-            return v.final.model_to_string()
+            final = v.final
+            return final.model_to_string() if hasattr(final, "model_to_string") else joblib.hash(final)
         if isinstance(v, dict):  # wall-clock times differ between identical runs
             return {k: plain(x) for k, x in v.items() if not str(k).endswith("seconds")}
         if isinstance(v, list):

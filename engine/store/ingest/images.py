@@ -80,13 +80,16 @@ def scan(root: Path) -> tuple[list[tuple[str, str | None]], list[Msg]]:
         label_files = named
     images = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
                     if p.is_file() and is_image_name(p.name) and not _hidden(p.relative_to(root)))
+    if not images:  # a folder of tables (or nothing): not an image set, say what each kind of ingest takes
+        raise InvalidInput(Issue(Msg(f"{root.name} is a folder with no images ({_FORMATS}) in it",
+                                     f"{root.name} 是一个文件夹，其中没有图片（{_FORMATS.zh}）"),
+                                 str(root), hint=Msg("to load a table, give its file (CSV, Excel, Parquet), not the folder; "
+                                                     "for images, put one sub-folder per class (ok/, crack/ …) or the "
+                                                     "images and a labels.csv (file,label)",
+                                                     "导入数据表请给出文件本身（CSV、Excel、Parquet），而不是文件夹；导入图片请每个类别"
+                                                     "一个子文件夹（ok/、crack/ …），或放入图片和 labels.csv（file,label）")))
     if label_files:
         return _from_labels_file(root, label_files[0], images)
-    if not images:
-        raise InvalidInput(Issue(Msg(f"no images ({_FORMATS}) in the folder", f"文件夹中没有图片（{_FORMATS.zh}）"),
-                                 str(root), hint=Msg("put one sub-folder per class (ok/, crack/ …) or the images and "
-                                                     "a labels.csv (file,label)",
-                                                     "每个类别一个子文件夹（ok/、crack/ …），或放入图片和 labels.csv（file,label）")))
     return [(f, f.split("/")[0] if "/" in f else None) for f in images], []
 
 
