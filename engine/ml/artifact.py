@@ -9,6 +9,7 @@ number with a clear message, see engine/service/scoring.py).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,15 +19,27 @@ import pandas as pd
 
 from engine.ml.frame import FeatureCoder
 from engine.ml.lgbm import ModelBundle
+from engine.ml.smooth import SmoothModel
 
 BOOSTER_FILE = "booster.txt"
+SMOOTH_FILE = "smooth.json"  # the model search's smooth polynomial (engine/ml/smooth.py), as plain numbers
+
+
+def can_save(bundle: ModelBundle) -> bool:
+    """A LightGBM booster or the smooth polynomial; other final models (ExtraTrees) are not kept for scoring."""
+    return hasattr(bundle.final, "model_to_string") or getattr(bundle.final, "kind", None) == "smooth"
 
 
 def save_bundle(bundle: ModelBundle, folder: Path) -> dict:
-    """Write the booster into `folder`; return the manifest fields that describe how to apply it."""
+    """Write the final model into `folder`; return the manifest fields that describe how to apply it."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / BOOSTER_FILE).write_text(bundle.final.model_to_string(), encoding="utf-8")
-    return {"target": bundle.target, "task": bundle.task, "features": list(bundle.coder.features),
+    if hasattr(bundle.final, "model_to_string"):
+        (folder / BOOSTER_FILE).write_text(bundle.final.model_to_string(), encoding="utf-8")
+        final = "lightgbm"
+    else:
+        (folder / SMOOTH_FILE).write_text(json.dumps(bundle.final.to_dict()), encoding="utf-8")
+        final = "smooth"
+    return {"final": final, "target": bundle.target, "task": bundle.task, "features": list(bundle.coder.features),
             "levels": bundle.coder.levels, "integer": list(bundle.coder.integer), "classes": list(bundle.classes),
             "threshold": float(bundle.threshold), "residual_q": [float(v) for v in bundle.residual_q],
             "schema": bundle.schema or {}, "prep": list(getattr(bundle, "prep", []) or []),
@@ -40,7 +53,7 @@ class SavedModel:
     target: str
     task: str
     coder: FeatureCoder
-    booster: lgb.Booster
+    booster: lgb.Booster | SmoothModel
     classes: list
     threshold: float
     residual_q: tuple[float, float]
@@ -49,7 +62,10 @@ class SavedModel:
 
     @classmethod
     def load(cls, folder: Path, manifest: dict) -> "SavedModel":
-        booster = lgb.Booster(model_str=(folder / BOOSTER_FILE).read_text(encoding="utf-8"))
+        if manifest.get("final") == "smooth":  # predicts an encoded frame like a booster does
+            booster = SmoothModel.from_dict(json.loads((folder / SMOOTH_FILE).read_text(encoding="utf-8")))
+        else:
+            booster = lgb.Booster(model_str=(folder / BOOSTER_FILE).read_text(encoding="utf-8"))
         coder = FeatureCoder(list(manifest["features"]), dict(manifest.get("levels") or {}),
                              list(manifest.get("integer") or []))
         return cls(manifest["target"], manifest["task"], coder, booster, list(manifest.get("classes") or []),

@@ -43,6 +43,23 @@ class SmoothModel:
 
     kind = "smooth"
 
+    def to_dict(self) -> dict:
+        """Plain JSON-ready fields (a saved run's model: nothing pickled)."""
+        return {"task": self.task, "numeric": list(self.numeric),
+                "categorical": {str(k): int(v) for k, v in self.categorical.items()},
+                "median": self.median.tolist(), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "powers": self.powers.tolist(), "coef": self.coef.tolist(), "intercept": float(self.intercept),
+                "degree": int(self.degree), "alpha": float(self.alpha), "n_inputs": int(self.n_inputs),
+                "settings": dict(self.settings)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SmoothModel":
+        arrays = {k: np.asarray(data[k], dtype=float) for k in ("median", "mean", "scale", "coef")}
+        powers = np.asarray(data["powers"], dtype=int).reshape(-1, len(data["numeric"]))
+        return cls(data["task"], list(data["numeric"]), {int(k): int(v) for k, v in data["categorical"].items()},
+                   arrays["median"], arrays["mean"], arrays["scale"], powers, arrays["coef"], float(data["intercept"]),
+                   int(data["degree"]), float(data["alpha"]), int(data.get("n_inputs", 0)), dict(data.get("settings") or {}))
+
     def predict(self, x) -> np.ndarray:
         """Prediction (a probability for classification) for an encoded frame or a float matrix."""
         raw = self._raw(self._matrix(x))

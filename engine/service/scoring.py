@@ -25,7 +25,7 @@ import pandas as pd
 from engine import __version__
 from engine.core.errors import InvalidInput, Issue
 from engine.core.i18n import Msg
-from engine.ml.artifact import SavedModel, save_bundle
+from engine.ml.artifact import SavedModel, can_save, save_bundle
 from engine.ml.lgbm import ModelBundle
 
 MODEL_DIR = "model"
@@ -108,7 +108,7 @@ class LightGBMScorer(Scorer):
     version = 1
 
     def accepts(self, model: Any) -> bool:
-        return isinstance(model, ModelBundle)
+        return isinstance(model, ModelBundle) and can_save(model)
 
     def save(self, model: ModelBundle, folder: Path) -> dict:
         return save_bundle(model, folder)
