@@ -166,7 +166,7 @@ def _whole_flow(server, page):
     page.reload()
     login(page)
     page.get_by_text("Finished in").wait_for(timeout=180_000)
-    page.locator("[role=gridcell]").filter(has_text="Train and validate").first.wait_for(state="attached")
+    page.locator("[role=gridcell]").filter(has_text="Search models and validate").first.wait_for(state="attached")
     shot(page, "03_run_finished")
 
     # 4. results: metrics, recommendations, what-if
@@ -214,12 +214,12 @@ def test_a_long_run_survives_page_switches_and_a_refresh_and_can_be_cancelled(se
         page.get_by_text("The recipe is valid").wait_for()
         page.get_by_text("Advanced settings").click()
         for label, value in (("Trees", "5000"), ("Learning rate", "0.01")):
-            page.get_by_label(label).fill(value)
-            page.get_by_label(label).press("Enter")
+            page.get_by_role("spinbutton", name=label).fill(value)  # the label; its help button is named "Help for …"
+            page.get_by_role("spinbutton", name=label).press("Enter")
             settle(page)
         page.get_by_role("button", name="Run", exact=True).click()
         page.wait_for_url("**/run**")
-        page.get_by_text("Train and validate ·").wait_for(timeout=60_000)  # live progress of the training step
+        page.get_by_text("Search models and validate ·").wait_for(timeout=60_000)  # live progress of the training step
         shot(page, "08_run_in_progress")
         page.get_by_role("link", name="History").click()
         page.get_by_text("Run history").wait_for()
