@@ -104,6 +104,20 @@ def settle(page) -> None:
     time.sleep(0.3)
 
 
+def confirm_roles(page, label: str = "The roles are right") -> None:
+    """Tick the Build page's roles checkbox once the page has settled; a click landing during a rerun can be dropped,
+    so it is checked again (never clicked twice when it took)."""
+    box = page.get_by_role("checkbox", name=label)
+    box.wait_for(state="attached")
+    for _ in range(3):
+        settle(page)
+        if box.is_checked():
+            return
+        page.get_by_text(label).click()
+    settle(page)
+    assert box.is_checked(), f"'{label}' did not stay ticked"
+
+
 def drag(page, frame, text: str, box_index: int) -> None:
     """Drag a column chip into the role box `box_index` of the sortables component (mouse steps, like a person)."""
     src = frame.get_by_text(text, exact=True).bounding_box()
@@ -148,7 +162,7 @@ def _whole_flow(server, page):
     frame = page.frame_locator(SORTABLES)
     frame.get_by_text("age_days", exact=True).wait_for()
     page.get_by_text("still a guess").wait_for()       # a guess is never called valid
-    page.get_by_text("The roles are right").click()
+    confirm_roles(page)
     page.get_by_text("The recipe is valid").wait_for()
     drag(page, frame, "age_days", 3)
     page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stCode"]')]
@@ -210,7 +224,7 @@ def test_a_long_run_survives_page_switches_and_a_refresh_and_can_be_cancelled(se
     try:
         page.goto(server + "/build")
         login(page)
-        page.get_by_text("The roles are right").click()
+        confirm_roles(page)
         page.get_by_text("The recipe is valid").wait_for()
         page.get_by_text("Advanced settings").click()
         for label, value in (("Trees", "5000"), ("Learning rate", "0.01")):
@@ -256,7 +270,7 @@ def test_login_in_the_browser_then_roles_and_logout(server, browser_page):
         page.get_by_text("Signed in as vic (viewer)").wait_for()
         assert page.get_by_role("link", name="Template Studio").count() == 0
         page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Build").click()
-        page.get_by_text("The roles are right").click()
+        confirm_roles(page)
         page.get_by_text("The recipe is valid").wait_for()
         page.get_by_text("Needs the role process expert or higher.").wait_for()
         assert page.get_by_role("button", name="Run", exact=True).count() == 0

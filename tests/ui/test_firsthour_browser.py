@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import pytest
 
 from engine.sim.steel import CO2, LAG_KVARH, LAG_PF, METERS
-from tests.ui.test_browser import ARGS, CHROMIUM, browser_page, login, server, settle, shot  # noqa: F401 (fixtures)
+from tests.ui.test_browser import ARGS, CHROMIUM, browser_page, confirm_roles, login, server, settle, shot  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
@@ -70,8 +70,7 @@ def _flow(page, server: str, runs: dict) -> None:
     page.get_by_text("角色仍是猜测").wait_for()
     settle(page)
     shot(page, "fh_01_build_guess_zh")
-    page.get_by_text("角色分配无误").click()
-    settle(page)
+    confirm_roles(page, "角色分配无误")
     page.get_by_text("配方有效").wait_for()
     shot(page, "fh_02_build_checked_zh")
 
