@@ -56,11 +56,8 @@ def _example() -> tuple[dict, dict]:
     return params, {"frame": frame, "importance": trained["importance"], "model": trained["model"]}
 
 
-@operator("select.key_parameters", version=1, inputs=("frame", "importance", "model"),
-          outputs=("frame", "key_parameters", "groups"), example=_example)
-def key_parameters(params: KeyParamsParams, ctx: StepContext, frame: pd.DataFrame, importance: list[dict],
-                   model: ModelBundle) -> dict:
-    """Group near-duplicate sensors, rank groups by summed |SHAP| share, keep one representative per group."""
+def importance_shares(params, frame: pd.DataFrame, importance: list[dict]):
+    """(features present, |SHAP| share per feature, direction per feature, columns the expert keeps)."""
     features = [c for c in params.features if c in frame.columns and c != params.target]
     if not features:
         raise StudioError(Msg("no feature columns are left to select from; assign more columns to the roles",
@@ -69,6 +66,15 @@ def key_parameters(params: KeyParamsParams, ctx: StepContext, frame: pd.DataFram
     share.update({kp["name"]: float(kp["importance"]) for kp in importance if kp["name"] in share})
     direction = {kp["name"]: int(kp.get("direction", 0)) for kp in importance}
     keep = [c for c in dict.fromkeys([*params.keep, *params.pin]) if c in share]
+    return features, share, direction, keep
+
+
+@operator("select.key_parameters", version=1, inputs=("frame", "importance", "model"),
+          outputs=("frame", "key_parameters", "groups"), example=_example)
+def key_parameters(params: KeyParamsParams, ctx: StepContext, frame: pd.DataFrame, importance: list[dict],
+                   model: ModelBundle) -> dict:
+    """Group near-duplicate sensors, rank groups by summed |SHAP| share, keep one representative per group."""
+    features, share, direction, keep = importance_shares(params, frame, importance)
     ctx.progress(0.1, Msg("correlations", "相关性"))
     groups = _group(frame, features, share, params, keep, np.random.default_rng(ctx.seed))
     groups.sort(key=lambda g: -g["importance"])

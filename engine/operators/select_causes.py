@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 
 from engine.pipeline.context import StepContext
-from engine.core.errors import StudioError
 from engine.core.i18n import Msg
 from engine.ml.frame import FeatureCoder, as_target
 from engine.ml.lgbm import ModelBundle, fit_booster, lgb_params, splits
-from engine.operators.select import KeyParamsParams, _entry, _fold_spread, _group, _group_report, _RankCorr
+from engine.operators.select import (KeyParamsParams, _entry, _fold_spread, _group, _group_report, _RankCorr,
+                                     importance_shares)
 from engine.pipeline.registry import operator
 from engine.schema.base import ui_field
 
@@ -48,14 +48,7 @@ def _example() -> tuple[dict, dict]:
 def key_causes(params: KeyCausesParams, ctx: StepContext, frame: pd.DataFrame, importance: list[dict],
                model: ModelBundle) -> dict:
     """Key parameters grouped by cause; a controllable judged a downstream copy of another gives way to it."""
-    features = [c for c in params.features if c in frame.columns and c != params.target]
-    if not features:
-        raise StudioError(Msg("no feature columns are left to select from; assign more columns to the roles",
-                              "没有可供筛选的特征列了；请给角色分配更多列"))
-    share = {c: 0.0 for c in features}
-    share.update({kp["name"]: float(kp["importance"]) for kp in importance if kp["name"] in share})
-    direction = {kp["name"]: int(kp.get("direction", 0)) for kp in importance}
-    keep = [c for c in dict.fromkeys([*params.keep, *params.pin]) if c in share]
+    features, share, direction, keep = importance_shares(params, frame, importance)
     rng = np.random.default_rng(ctx.seed)
     ctx.progress(0.1, Msg("which parameters are copies of others", "哪些参数是其他参数的副本"))
     copies = _judge_copies(params, frame, features, share, keep, ctx.seed, rng)
