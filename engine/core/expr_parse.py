@@ -11,7 +11,6 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Union
 
-
 from engine.core.errors import StudioError
 from engine.core.i18n import Msg, zh
 
