@@ -18,12 +18,14 @@ what did not run is listed as skipped.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from engine.core import compute
 from engine.core.i18n import Msg
 from engine.ml import candidates as cand
 from engine.ml import smooth
@@ -207,27 +209,45 @@ def _inner(inp: SearchInput, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndar
 
 
 def _fit(inp: SearchInput, family: str, settings: dict, rows: np.ndarray):
-    x, y = inp.x.iloc[rows], inp.y[rows]
+    return _fit_rows(inp.x, inp.y, family, settings, inp.setup, rows)
+
+
+def _fit_rows(x_all: pd.DataFrame, y_all: np.ndarray, family: str, settings: dict, setup: cand.Setup,
+              rows: np.ndarray):
+    x, y = x_all.iloc[rows], y_all[rows]
     if family == "lightgbm_default":
-        return cand.fit_lgbm(x, y, cand.default_params(inp.setup), inp.setup)
+        return cand.fit_lgbm(x, y, cand.default_params(setup), setup)
     if family == "lightgbm_tuned":
-        return cand.fit_lgbm(x, y, dict(settings["params"]), inp.setup)
+        return cand.fit_lgbm(x, y, dict(settings["params"]), setup)
     if family == "smooth":
-        return cand.fit_smooth_model(x, y, settings, inp.setup)
-    return cand.fit_extra_trees(x, y, settings, inp.setup)
+        return cand.fit_smooth_model(x, y, settings, setup)
+    return cand.fit_extra_trees(x, y, settings, setup)
 
 
 def _score_fixed(inp: SearchInput, rows, inner, family: str, settings: dict) -> Pick:
-    scores, seconds = [], []
-    for train, test in inner:
-        inp.setup.check()
-        t = time.perf_counter()
-        model = _fit(inp, family, settings, train)
-        seconds.append(time.perf_counter() - t)
-        scores.append(cand.score(inp.task, inp.y[test], model.predict(inp.x.iloc[test])))
+    """A family with fixed settings on every inner fold: the folds are tasks (side by side on a Dask cluster)."""
+    setup = inp.setup if compute.active() is None else replace(inp.setup, check=_no_check)
+    task = partial(_fixed_fold, family=family, settings=settings, setup=setup)
+    done = compute.map_tasks(task, inner, shared={"x": inp.x, "y": inp.y}, check=inp.setup.check)
+    scores, seconds = [d[0] for d in done], [d[1] for d in done]
     shown = cand.default_params(inp.setup) if family == "lightgbm_default" else settings
     return Pick(family, _visible(shown), float(np.nanmean(scores)), float(np.nanstd(scores)),
                 float(np.mean(seconds)))
+
+
+def _no_check() -> None:
+    """A task on another machine cannot see this run's cancel button: the run checks between tasks instead."""
+
+
+def _fixed_fold(fold, x: pd.DataFrame, y: np.ndarray, family: str, settings: dict, setup: cand.Setup):
+    """(score, fit seconds) of one inner fold — a task, here or on a cluster worker (with that worker's threads)."""
+    train, test = fold
+    if compute.in_worker():
+        setup = replace(setup, threads=compute.worker_threads(setup.threads))
+    t = time.perf_counter()
+    model = _fit_rows(x, y, family, settings, setup, train)
+    seconds = time.perf_counter() - t
+    return cand.score(setup.task, y[test], model.predict(x.iloc[test])), seconds
 
 
 def _score_smooth(inp: SearchInput, rows, inner, until: float) -> Pick | None:

@@ -20,7 +20,7 @@ from engine.core.compute import ClusterSession, env_cluster
 from engine.core.errors import InvalidInput, Issue, StudioError
 from engine.core.i18n import Msg
 
-CONNECT_SECONDS = 6.0      # the scheduler must answer within this (the whole refusal stays under 10 s)
+CONNECT_SECONDS = 5.0      # the scheduler must answer within this (the whole refusal stays under 10 s)
 WORKER_WAIT_SECONDS = 2.0  # ... and have at least one worker
 MAX_LOCAL_WORKERS = 64
 _TCP = re.compile(r"^tcp://(?P<host>[A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
@@ -45,7 +45,7 @@ class ClusterUnreachable(StudioError):
 
 def _bad(value: str, option: str) -> InvalidInput:
     return InvalidInput(Issue(
-        Msg(f"{option}: '{value}' is not a cluster", f"{option}：'{value}' 不是有效的集群地址"), path=option,
+        Msg(f"'{value}' is not a cluster", f"'{value}' 不是有效的集群地址"), path=option,
         hint=Msg("use local (one worker per core on this machine), local:N (N worker processes here) or "
                  "tcp://HOST:PORT (a running `dask scheduler`, port 8786 by default); leave it empty to run here",
                  "请使用 local（本机每个核一个 worker）、local:N（本机 N 个 worker 进程）或 tcp://主机:端口"
@@ -96,7 +96,7 @@ def open_session(spec: ClusterSpec) -> ClusterSession:
         return ClusterSession(client, spec.label, str(shared_dir()))
     try:
         client = Client(spec.address, timeout=CONNECT_SECONDS)
-    except (OSError, TimeoutError) as exc:
+    except Exception as exc:  # noqa: BLE001 — refused, timed out, or something else answered on that port
         raise _unreachable(spec.address, time.monotonic() - started, exc) from None
     try:
         client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
@@ -112,11 +112,11 @@ def open_session(spec: ClusterSpec) -> ClusterSession:
 
 def _unreachable(address: str, waited: float, exc: BaseException) -> ClusterUnreachable:
     return ClusterUnreachable(Msg(
-        f"--cluster {address}: no Dask scheduler answered within {waited:.0f} s ({type(exc).__name__}); start one "
+        f"--cluster {address}: no Dask scheduler answered at this address (after {waited:.1f} s: {type(exc).__name__}); start one "
         f"on that machine with `dask scheduler --port {address.rsplit(':', 1)[1]}` and workers with "
         f"`dask worker {address}`, check the host name and that the port is open in the firewall, or run without "
         f"--cluster",
-        f"--cluster {address}：{waited:.0f} 秒内没有 Dask 调度器响应（{type(exc).__name__}）；请在该机器上用 "
+        f"--cluster {address}：该地址没有 Dask 调度器响应（等待 {waited:.1f} 秒：{type(exc).__name__}）；请在该机器上用 "
         f"`dask scheduler --port {address.rsplit(':', 1)[1]}` 启动调度器，并用 `dask worker {address}` 启动 "
         f"worker，检查主机名以及防火墙是否放行该端口，或不带 --cluster 运行"))
 

@@ -179,6 +179,7 @@ def execute_run(prepared: PreparedRun, *, out_dir: str | Path | None = None,
         result["scoring"] = scoring
     result["run_dir"] = str(run_dir)
     _sanity_checks(result, pipeline)
+    _cluster_note(result)
     result["user"] = prepared.user
     _publish(run_dir, out_dir, result, artifacts)  # first: the result is safe whatever the data factory does
 
@@ -288,6 +289,15 @@ def load_result(run_id: str, db=None) -> dict[str, Any]:
         raise InvalidInput(Issue(Msg(f"run '{run_id}' has no result.json (status {run['status']})",
                                      f"运行 '{run_id}' 没有 result.json（状态 {run['status']}）")))
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _cluster_note(result: dict) -> None:
+    """Which Dask cluster ran the heavy steps (absent: this process)."""
+    from engine.core import compute
+
+    session = compute.active()
+    if session is not None:
+        result["cluster"] = {"address": session.address, "workers": session.workers()}
 
 
 def _sanity_checks(result: dict, pipeline) -> None:
