@@ -95,6 +95,7 @@ def open_session(spec: ClusterSpec) -> ClusterSession:
         client = Client(cluster)
         return ClusterSession(client, spec.label, str(shared_dir()))
     try:
+        _probe(spec.address)  # a refused or silent port fails here at once, not after the client's retries
         client = Client(spec.address, timeout=CONNECT_SECONDS)
     except Exception as exc:  # noqa: BLE001 — refused, timed out, or something else answered on that port
         raise _unreachable(spec.address, time.monotonic() - started, exc) from None
@@ -108,6 +109,15 @@ def open_session(spec: ClusterSpec) -> ClusterSession:
             f"--cluster {spec.address}：调度器有响应，但没有 worker；请在各台机器上用 "
             f"`dask worker {spec.address} --nthreads 1` 启动至少一个 worker 后重新运行")) from None
     return ClusterSession(client, spec.address, str(shared_dir()))
+
+
+def _probe(address: str) -> None:
+    """Open and close a TCP connection to the scheduler's port (raises OSError when nothing listens there)."""
+    import socket
+
+    host, port = address[len("tcp://"):].rsplit(":", 1)
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS):
+        pass
 
 
 def _unreachable(address: str, waited: float, exc: BaseException) -> ClusterUnreachable:
