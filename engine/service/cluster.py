@@ -11,7 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import time
+import types
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,8 +93,9 @@ def open_session(spec: ClusterSpec) -> ClusterSession:
     started = time.monotonic()
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if spec.kind == "local":
-        cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        with _plain_main():
+            cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
         return ClusterSession(client, spec.label, str(shared_dir()))
     try:
@@ -109,6 +113,20 @@ def open_session(spec: ClusterSpec) -> ClusterSession:
             f"--cluster {spec.address}：调度器有响应，但没有 worker；请在各台机器上用 "
             f"`dask worker {spec.address} --nthreads 1` 启动至少一个 worker 后重新运行")) from None
     return ClusterSession(client, spec.address, str(shared_dir()))
+
+
+@contextmanager
+def _plain_main():
+    """Worker processes start by `spawn`, which re-runs the parent's __main__ file in each child — under Streamlit
+    that is the page script (app.py), which must not run in a worker. While the workers start, __main__ is an empty
+    module (a worker restarted later by its nanny finds the real one, guarded by `if __name__ == "__main__"`)."""
+    real = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if real is not None:
+            sys.modules["__main__"] = real
 
 
 def _probe(address: str) -> None:
