@@ -292,3 +292,10 @@ def cluster_setting() -> str:
     from engine.service import cluster
 
     return cluster.setting()
+
+
+def score_on_cluster(run_id: str, table: str, *, cluster: str, **kw):
+    """Score a data-factory table on a Dask cluster, a map over its Parquet partitions (engine/service/scoring_cluster.py)."""
+    from engine.service.scoring_cluster import score_table_on_cluster
+
+    return score_table_on_cluster(run_id, table, cluster=cluster, **kw)

@@ -111,3 +111,27 @@ def test_killed_worker_fails_the_run_and_leaves_the_factory(db):
     assert _factory(db) == before
     run = api.runs(db)[0]
     assert run["status"] == "failed"
+
+
+def test_scoring_a_table_on_the_cluster_matches_scoring_here(db, cluster, tmp_path):
+    from engine.store.partitions import export_table
+
+    api.ingest_frame(_plant(1200), "train_rows", db=db)
+    run = api.run_recipe(_recipe("train_rows"), db=db, cluster="")
+    fresh = _plant(5000, seed=7).drop(columns="y")
+    fresh.insert(0, "batch", np.arange(len(fresh)))
+    api.ingest_frame(fresh, "fresh", db=db)
+    here = api.score(run["run_id"], table="fresh", keep=["batch"], db=db, collect=True)
+    there = api.score_on_cluster(run["run_id"], "fresh", cluster=cluster.scheduler_address, keep=["batch"],
+                                 out=tmp_path / "pred.parquet", db=db, rows_per_part=2048)
+    assert there.warnings[-1]["partitions"] == 3 and there.rows == len(fresh) == here.rows
+    got = pd.read_parquet(tmp_path / "pred.parquet")
+    assert got["batch"].tolist() == list(range(len(fresh)))          # the table's row order
+    pd.testing.assert_frame_equal(got, here.frame, check_dtype=False)
+    assert there.out_of_range == here.out_of_range
+    parts = export_table(api.catalog(db), "fresh", tmp_path / "again", rows_per_part=2048)
+    assert [p.name for p in parts] == ["part-0.parquet", "part-1.parquet", "part-2.parquet"]
+    with pytest.raises(api.InvalidInput) as refused:   # a problem of the new rows: nothing written
+        api.ingest_frame(fresh.drop(columns="x1"), "short", db=db)
+        api.score_on_cluster(run["run_id"], "short", cluster=cluster.scheduler_address, out=tmp_path / "no.csv", db=db)
+    assert "x1" in str(refused.value.issues[0]) and not (tmp_path / "no.csv").exists()
