@@ -12,8 +12,11 @@ final model is fitted here as before: a small table fits faster in one process t
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import secrets
+import warnings
 import shutil
 from pathlib import Path
 
@@ -65,7 +68,9 @@ def fit_partitioned(x: pd.DataFrame, y: np.ndarray, params: dict) -> lgb.Booster
         estimator = DaskLGBMClassifier if params.get("objective") == "binary" else DaskLGBMRegressor
         model = estimator(client=session.client, **settings)
         try:
-            model.fit(data[names], data[_TARGET])
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # its port search chatter
+                warnings.simplefilter("ignore", UserWarning)
+                model.fit(data[names], data[_TARGET])
         except Exception as exc:  # noqa: BLE001 — a lost worker is the cluster's failure, not the data's
             if type(exc).__name__ in ("KilledWorker", "CommClosedError", "FutureCancelledError"):
                 raise compute.lost(session.address, exc) from None

@@ -197,8 +197,9 @@ def cross_validate(frame: pd.DataFrame, target: str, y: np.ndarray, task: str, c
 
 
 def fit_fold(fold: tuple[np.ndarray, np.ndarray], x: pd.DataFrame, y: np.ndarray, task: str, params: dict,
-             tune_threshold: bool, within: Callable[[float], None] | None = None) -> dict:
-    """One cross-validation fold (a task: runs here or on a cluster worker, with the worker's own threads)."""
+             tune_threshold: bool, within: Callable[[float], None] | None = None, explain: bool = True) -> dict:
+    """One cross-validation fold (a task: runs here or on a cluster worker, with the worker's own threads);
+    `explain=False` skips the SHAP importance (bench/bench_cluster.py times the fits alone)."""
     train, test = fold
     if compute.in_worker():
         params = {**params, "num_threads": compute.worker_threads(params.get("num_threads", 1))}
@@ -206,6 +207,6 @@ def fit_fold(fold: tuple[np.ndarray, np.ndarray], x: pd.DataFrame, y: np.ndarray
     pred = model.predict(x.iloc[test])
     cut = inner_threshold(x.iloc[train], y[train], params, params.get("seed", 0)) \
         if task == "classification" and tune_threshold else 0.5
-    importance, direction = shap_importance(model, x.iloc[test])
+    importance, direction = shap_importance(model, x.iloc[test]) if explain else (None, None)
     return {"model": model, "pred": pred, "cut": cut, "metrics": fold_metrics(task, y[test], pred, cut),
             "importance": importance, "direction": direction}
