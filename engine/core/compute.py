@@ -85,11 +85,13 @@ def in_worker() -> bool:
 
 def map_tasks(fn: Callable, items: Iterable, *, shared: dict | None = None, check: Callable[[], None] | None = None,
               on_done: Callable[[int, int], None] | None = None,
-              local_extra: Callable[[int], dict] | None = None) -> list:
+              local_extra: Callable[[int], dict] | None = None, keep_shared: bool = False) -> list:
     """[fn(item, **shared) for item in items], here or as cluster tasks; results keep the items' order.
 
     `check()` runs between items (a cancel raises); `on_done(done, total)` reports; `local_extra(i)` adds keyword
-    arguments only when running here (e.g. a progress callback, which cannot cross to another machine)."""
+    arguments only when running here (e.g. a progress callback, which cannot cross to another machine).
+    `keep_shared`: leave the shared inputs on the workers for later calls with the same objects (a model search
+    maps over the same matrix many times); by default the workers drop them when this call ends."""
     items = list(items)
     shared = shared or {}
     session = active()
@@ -102,7 +104,13 @@ def map_tasks(fn: Callable, items: Iterable, *, shared: dict | None = None, chec
             if on_done:
                 on_done(i + 1, len(items))
         return results
-    return _on_cluster(session, fn, items, shared, check, on_done)
+    fresh = [name for name, value in shared.items() if id(value) not in session.sent]
+    try:
+        return _on_cluster(session, fn, items, shared, check, on_done)
+    finally:
+        if not keep_shared:
+            for name in fresh:
+                session.sent.pop(id(shared[name]), None)
 
 
 def _on_cluster(session: ClusterSession, fn, items, shared, check, on_done) -> list:

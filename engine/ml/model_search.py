@@ -228,7 +228,7 @@ def _score_fixed(inp: SearchInput, rows, inner, family: str, settings: dict) -> 
     """A family with fixed settings on every inner fold: the folds are tasks (side by side on a Dask cluster)."""
     setup = inp.setup if compute.active() is None else replace(inp.setup, check=_no_check)
     task = partial(_fixed_fold, family=family, settings=settings, setup=setup)
-    done = compute.map_tasks(task, inner, shared={"x": inp.x, "y": inp.y}, check=inp.setup.check)
+    done = compute.map_tasks(task, inner, shared={"x": inp.x, "y": inp.y}, check=inp.setup.check, keep_shared=True)
     scores, seconds = [d[0] for d in done], [d[1] for d in done]
     shown = cand.default_params(inp.setup) if family == "lightgbm_default" else settings
     return Pick(family, _visible(shown), float(np.nanmean(scores)), float(np.nanstd(scores)),

@@ -135,3 +135,18 @@ def test_scoring_a_table_on_the_cluster_matches_scoring_here(db, cluster, tmp_pa
         api.ingest_frame(fresh.drop(columns="x1"), "short", db=db)
         api.score_on_cluster(run["run_id"], "short", cluster=cluster.scheduler_address, out=tmp_path / "no.csv", db=db)
     assert "x1" in str(refused.value.issues[0]) and not (tmp_path / "no.csv").exists()
+
+
+def test_parse_cluster_values():
+    from engine.service.cluster import ClusterSpec, parse
+
+    assert parse(None) is None and parse("") is None and parse(" none ") is None
+    assert parse("local:3") == ClusterSpec("local", workers=3)
+    assert parse("local").workers >= 1
+    assert parse("tcp://10.0.0.5:8786") == ClusterSpec("tcp", address="tcp://10.0.0.5:8786")
+    assert parse("tcp://dask-head.plant.lan:8786").label == "tcp://dask-head.plant.lan:8786"
+    for bad in ("tcp://h:99999", "tcp://h", "local:-1", "local:65", "http://h:8786", "h:8786"):
+        with pytest.raises(api.InvalidInput) as refused:
+            parse(bad, "--cluster")
+        issue = refused.value.issues[0]
+        assert issue.path == "--cluster" and bad in issue.text("en") and "不是有效的集群地址" in issue.text("zh")
