@@ -45,6 +45,7 @@ class ClusterLost(StudioError):
     exit_code = 1
 
 
+CHECK_SECONDS = 1.0  # how often a run waiting for cluster tasks looks at its cancel button
 _ACTIVE: ContextVar[ClusterSession | None] = ContextVar("ai_studio_cluster", default=None)
 
 
@@ -114,7 +115,7 @@ def map_tasks(fn: Callable, items: Iterable, *, shared: dict | None = None, chec
 
 
 def _on_cluster(session: ClusterSession, fn, items, shared, check, on_done) -> list:
-    from distributed import as_completed
+    from distributed import wait
 
     try:
         remote = {name: session.share(value) for name, value in shared.items()}
@@ -124,14 +125,20 @@ def _on_cluster(session: ClusterSession, fn, items, shared, check, on_done) -> l
     position = {f.key: i for i, f in enumerate(futures)}
     results: list = [None] * len(futures)
     done = 0
+    pending = set(futures)
     try:
-        for future in as_completed(futures):
+        while pending:
+            try:  # wake at least once a second: a cancel takes effect while long tasks run elsewhere
+                finished, pending = wait(pending, timeout=CHECK_SECONDS, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                finished = set()
             if check:
                 check()
-            results[position[future.key]] = _result(session, future)
-            done += 1
-            if on_done:
-                on_done(done, len(futures))
+            for future in sorted(finished, key=lambda f: position[f.key]):
+                results[position[future.key]] = _result(session, future)
+                done += 1
+                if on_done:
+                    on_done(done, len(futures))
     except BaseException:
         for future in futures:
             future.cancel()

@@ -183,11 +183,16 @@ def cross_validate(frame: pd.DataFrame, target: str, y: np.ndarray, task: str, c
         progress(k / (k_all + 1), label(k))
         return {"within": lambda share: progress((k + share) / (k_all + 1), label(k))}
 
+    shown = [0.0, Msg(f"{k_all} folds on the cluster", f"{k_all} 折在集群上计算")]  # the last report (a cluster)
+
     def done(n: int, total: int) -> None:
-        progress(n / (total + 1), Msg(f"folds done {n}/{total}", f"已完成 {n}/{total} 折"))
+        shown[:] = [n / (total + 1), Msg(f"folds done {n}/{total}", f"已完成 {n}/{total} 折")]
+        progress(*shown)
     task_fn = partial(fit_fold, task=task, params=params, tune_threshold=tune_threshold)
+    on_cluster = compute.active() is not None
     folds = compute.map_tasks(task_fn, fold_idx, shared={"x": x, "y": y}, local_extra=here,
-                              on_done=done if compute.active() else None)
+                              on_done=done if on_cluster else None,
+                              check=(lambda: progress(*shown)) if on_cluster else None)  # a cancel takes effect
     oof = np.full(len(frame), np.nan)
     for (_, test), fold in zip(fold_idx, folds):
         oof[test] = fold["pred"]
