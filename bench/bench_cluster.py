@@ -52,8 +52,9 @@ def _peak_kb() -> int:
     return 0
 
 
-def side(kind: str, rows: int, cols: int, folds: int, trees: int) -> dict:
-    """One side of the benchmark in this process: 'local' (2 threads) or 'cluster' (LocalCluster 2 × 1)."""
+def side(kind: str, rows: int, cols: int, folds: int, trees: int, cluster: str = "local:2") -> dict:
+    """One side of the benchmark in this process: 'local' (2 threads) or 'cluster' (`cluster`, LocalCluster 2 × 1
+    by default; a tcp:// address uses that scheduler's workers)."""
     import numpy as np
 
     from engine.core import compute
@@ -67,8 +68,8 @@ def side(kind: str, rows: int, cols: int, folds: int, trees: int) -> dict:
     made = time.perf_counter() - t0
     params = {**lgb_params("regression", trees, 0.1, 31, 20, 0, None), "num_threads": 2}
     fold_idx = splits(rows, folds, 0, None, None, y, "regression")
-    session = clusters.open_session(clusters.parse("local:2")) if kind == "cluster" else None
-    out = {"side": kind, "rows": rows, "cols": cols, "folds": folds, "trees": trees, "make_seconds": round(made, 1)}
+    session = clusters.open_session(clusters.parse(cluster)) if kind == "cluster" else None
+    out = {"side": kind, "cluster": cluster if session else None, "rows": rows, "cols": cols, "folds": folds, "trees": trees, "make_seconds": round(made, 1)}
     try:
         with compute.using(session):
             t = time.perf_counter()
@@ -93,7 +94,7 @@ def side(kind: str, rows: int, cols: int, folds: int, trees: int) -> dict:
 
 def _run_side(kind: str, args) -> dict:
     cmd = [sys.executable, __file__, "--side", kind, "--rows", str(args.rows), "--cols", str(args.cols),
-           "--folds", str(args.folds), "--trees", str(args.trees)]
+           "--folds", str(args.folds), "--trees", str(args.trees), "--cluster", args.cluster]
     env = {**os.environ, "AI_STUDIO_HOME": args.home}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if proc.returncode != 0:
@@ -102,12 +103,13 @@ def _run_side(kind: str, args) -> dict:
 
 
 def cluster_bench(rows: int = 5_000_000, cols: int = 100, folds: int = 3, trees: int = 50,
-                  home: str | None = None) -> dict:
-    """Both sides, each in its own process; returns the figures and prints them."""
+                  home: str | None = None, cluster: str = "local:2") -> dict:
+    """Both sides, each in its own process; returns the figures and prints them. bench/bench_scale.py's
+    `cluster_run(args, folder, data)` hook calls `cluster_bench(cluster=args.cluster)`."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
-        args = argparse.Namespace(rows=rows, cols=cols, folds=folds, trees=trees, home=home or tmp)
+        args = argparse.Namespace(rows=rows, cols=cols, folds=folds, trees=trees, home=home or tmp, cluster=cluster)
         local = _run_side("local", args)
         cluster = _run_side("cluster", args)
     figures = {"local": local, "cluster": cluster,
@@ -127,7 +129,8 @@ def _print(f: dict) -> None:
     lo, cl = f["local"], f["cluster"]
     print(f"{lo['rows']:,} rows × {lo['cols']} columns (float32 {lo['data_mb']} MB), {lo['folds']}-fold CV, "
           f"{lo['trees']} trees, 31 leaves")
-    print(f"{'':34}{'one process, 2 threads':>24}{'LocalCluster 2 × 1':>22}{'ratio':>8}")
+    name = "LocalCluster 2 × 1" if cl["cluster"] == "local:2" else cl["cluster"]
+    print(f"{'':34}{'one process, 2 threads':>24}{name:>22}{'ratio':>8}")
     print(f"{'cross-validation folds (s)':34}{lo['cv_seconds']:>24}{cl['cv_seconds']:>22}{f['ratio_cv']:>8}")
     print(f"{'final model on every row (s)':34}{lo['final_seconds']:>24}{cl['final_seconds']:>22}{f['ratio_final']:>8}")
     print(f"{'total (s)':34}{lo['cv_seconds'] + lo['final_seconds']:>24.1f}"
@@ -147,13 +150,14 @@ def main() -> None:
     ap.add_argument("--cols", type=int, default=100)
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--trees", type=int, default=50)
+    ap.add_argument("--cluster", default="local:2", help="the cluster side: local:2 (default) or tcp://HOST:8786")
     ap.add_argument("--side", choices=["local", "cluster"], help=argparse.SUPPRESS)
     ap.add_argument("--json", action="store_true", help="print the figures as JSON at the end")
     args = ap.parse_args()
     if args.side:
-        print(json.dumps(side(args.side, args.rows, args.cols, args.folds, args.trees)))
+        print(json.dumps(side(args.side, args.rows, args.cols, args.folds, args.trees, args.cluster)))
         return
-    figures = cluster_bench(args.rows, args.cols, args.folds, args.trees)
+    figures = cluster_bench(args.rows, args.cols, args.folds, args.trees, cluster=args.cluster)
     if args.json:
         print(json.dumps(figures))
 
