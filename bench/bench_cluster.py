@@ -69,7 +69,8 @@ def side(kind: str, rows: int, cols: int, folds: int, trees: int, cluster: str =
     params = {**lgb_params("regression", trees, 0.1, 31, 20, 0, None), "num_threads": 2}
     fold_idx = splits(rows, folds, 0, None, None, y, "regression")
     session = clusters.open_session(clusters.parse(cluster)) if kind == "cluster" else None
-    out = {"side": kind, "cluster": cluster if session else None, "rows": rows, "cols": cols, "folds": folds, "trees": trees, "make_seconds": round(made, 1)}
+    out = {"side": kind, "cluster": cluster if session else None, "rows": rows, "cols": cols, "folds": folds,
+           "trees": trees, "make_seconds": round(made, 1)}
     try:
         with compute.using(session):
             t = time.perf_counter()

@@ -21,7 +21,8 @@ def cluster_field() -> None:
     """A text field (local:N or tcp://HOST:8786; empty: this server), checked as typed; a bad value says why."""
     if _FIELD not in st.session_state:
         st.session_state[_FIELD] = st.session_state.get(_KEY, api.cluster_setting())
-    typed = st.text_input(t("cluster_field"), key=_FIELD, help=t("cluster_help"), placeholder="local:2 · tcp://HOST:8786")
+    typed = st.text_input(t("cluster_field"), key=_FIELD, help=t("cluster_help"),
+                          placeholder="local:2 · tcp://HOST:8786")
     try:
         label = api.check_cluster(typed)
     except InvalidInput as exc:

@@ -62,7 +62,7 @@ def fit_partitioned(x: pd.DataFrame, y: np.ndarray, params: dict) -> lgb.Booster
         data = session.client.persist(data)
         names = lgb_names(x.columns)
         settings = {k: v for k, v in params.items() if k not in ("num_threads", "n_jobs")}
-        settings.setdefault("time_out", 10)  # minutes a worker waits for its peers: a lost peer fails the fit, not hangs it
+        settings.setdefault("time_out", 10)  # minutes a worker waits for its peers: a lost peer fails the fit
         port = os.environ.get("AI_STUDIO_LGBM_PORT", "").strip()
         if port.isdigit():
             settings["local_listen_port"] = int(port)

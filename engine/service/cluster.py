@@ -140,7 +140,8 @@ def _probe(address: str) -> None:
 
 def _unreachable(address: str, waited: float, exc: BaseException) -> ClusterUnreachable:
     return ClusterUnreachable(Msg(
-        f"--cluster {address}: no Dask scheduler answered at this address (after {waited:.1f} s: {type(exc).__name__}); start one "
+        f"--cluster {address}: no Dask scheduler answered at this address (after {waited:.1f} s: "
+        f"{type(exc).__name__}); start one "
         f"on that machine with `dask scheduler --port {address.rsplit(':', 1)[1]}` and workers with "
         f"`dask worker {address}`, check the host name and that the port is open in the firewall, or run without "
         f"--cluster",
