@@ -28,7 +28,7 @@ import pandas as pd
 from engine.core import compute
 from engine.core.i18n import Msg
 from engine.ml import candidates as cand
-from engine.ml import smooth
+from engine.ml import distributed, smooth
 from engine.ml.lgbm import splits
 
 INNER_FOLDS = 3
@@ -209,7 +209,15 @@ def _inner(inp: SearchInput, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndar
 
 
 def _fit(inp: SearchInput, family: str, settings: dict, rows: np.ndarray):
+    if family in ("lightgbm_default", "lightgbm_tuned") and len(rows) == len(inp.y) and distributed.partitioned(inp.x):
+        return _fit_across_cluster(inp, family, settings)
     return _fit_rows(inp.x, inp.y, family, settings, inp.setup, rows)
+
+
+def _fit_across_cluster(inp: SearchInput, family: str, settings: dict):
+    """The final LightGBM on every row of a large table: one model over the Dask workers' partitions."""
+    params = cand.default_params(inp.setup) if family == "lightgbm_default" else dict(settings["params"])
+    return distributed.fit_partitioned(inp.x, inp.y, params)
 
 
 def _fit_rows(x_all: pd.DataFrame, y_all: np.ndarray, family: str, settings: dict, setup: cand.Setup,

@@ -164,3 +164,19 @@ def test_cancel_stops_a_run_waiting_for_cluster_tasks(db, cluster):
     status = api.wait_run(run_id, 30, db=db)
     assert status["status"] == "cancelled", status.get("error")
     assert time.monotonic() - asked < 10
+
+
+def test_model_search_final_model_goes_across_the_cluster(db, cluster, monkeypatch):
+    from engine.ml import distributed as dist
+
+    monkeypatch.setenv("AI_STUDIO_CLUSTER_SPLIT_ROWS", "500")
+    calls = []
+    real = dist.fit_partitioned
+    monkeypatch.setattr(dist, "fit_partitioned", lambda x, y, params: calls.append(len(x)) or real(x, y, params))
+    api.ingest_frame(_plant(900, seed=5), "searched", db=db)
+    recipe = {**_recipe("searched"), "template": "quick_model"}   # model.search@1
+    result = api.run_recipe(recipe, db=db, cluster=cluster.scheduler_address)
+    assert result["status"] == "succeeded" and result["predicted"]["verified"] is True
+    chosen = next(r for r in result["outputs"]["leaderboard"]["rows"] if r["chosen"])["model"]
+    assert calls == ([900] if chosen.startswith("lightgbm") else []), (chosen, calls)
+    assert result["metrics"]["r2"]["mean"] > 0.5
