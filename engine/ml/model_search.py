@@ -300,6 +300,8 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
 
     def objective(trial) -> float:
         params = cand.tuned_params(trial, inp.setup)
+        if compute.active() is not None:   # the trial's inner folds side by side on the cluster
+            return _trial_on_cluster(inp, inner, params, deadline, trial, info)
         scores, iterations, seconds = [], [], []
         for step, (train, test) in enumerate(inner):
             if time.monotonic() >= deadline.end:
@@ -339,6 +341,43 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
         inp.winners.insert(0, dict(best.params))
     return Pick("lightgbm_tuned", {"params": chosen["params"], **_visible(chosen["params"])}, float(best.value),
                 chosen["std"], chosen["seconds"], len(study.trials))
+
+
+def _trial_on_cluster(inp: SearchInput, inner, params: dict, deadline: Deadline, trial, info: dict) -> float:
+    """One Optuna trial with its inner folds as cluster tasks (pruning then judges the trial as a whole: its folds
+    already ran); a fold out of time prunes the trial, as here."""
+    import optuna
+
+    if deadline.left() <= 0:
+        raise optuna.TrialPruned()
+    task = partial(_tuned_fold, params=params, setup=replace(inp.setup, check=_no_check), seconds=deadline.left())
+    done = compute.map_tasks(task, inner, shared={"x": inp.x, "y": inp.y}, check=inp.setup.check, keep_shared=True)
+    if any(d is None for d in done):
+        raise optuna.TrialPruned()
+    scores = [d[0] for d in done]
+    for step in range(len(scores)):
+        trial.report(float(np.nanmean(scores[: step + 1])), step)
+    trees = int(np.ceil(np.mean([d[1] for d in done]) * len(inner) / max(len(inner) - 1, 1)))
+    info[trial.number] = {"params": {**params, "n_estimators": trees}, "std": float(np.nanstd(scores)),
+                          "seconds": float(np.mean([d[2] for d in done]))}
+    return float(np.nanmean(scores))
+
+
+def _tuned_fold(fold, x: pd.DataFrame, y: np.ndarray, params: dict, setup: cand.Setup, seconds: float):
+    """(score, best iteration, fit seconds) of a tuned trial on one inner fold with early stopping — a task; None
+    when the search's time ran out during the fit (the time left is passed in: clocks differ between machines)."""
+    train, test = fold
+    if compute.in_worker():
+        setup = replace(setup, threads=compute.worker_threads(setup.threads))
+        params = {**params, "num_threads": setup.threads}
+    t = time.perf_counter()
+    try:
+        booster = cand.fit_lgbm(x.iloc[train], y[train], params, setup, valid=(x.iloc[test], y[test]),
+                                stop_at=time.monotonic() + seconds)
+    except cand.OutOfTime:
+        return None
+    pred = booster.predict(x.iloc[test], num_iteration=booster.best_iteration or None)
+    return cand.score(setup.task, y[test], pred), max(booster.best_iteration, 1), time.perf_counter() - t
 
 
 def _visible(params: dict) -> dict:
