@@ -152,18 +152,22 @@ def test_parse_cluster_values():
         assert issue.path == "--cluster" and bad in issue.text("en") and "不是有效的集群地址" in issue.text("zh")
 
 
-def test_cancel_stops_a_run_waiting_for_cluster_tasks(db, cluster):
+def test_cancel_stops_a_run_waiting_for_cluster_tasks(db):
     api.ingest_frame(_plant(20_000, seed=3), "long", db=db)
-    run_id = api.start_run(_recipe("long", trees=2000), db=db, cluster=cluster.scheduler_address)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and api.run_status(run_id, db=db).get("step") != "train":
-        time.sleep(0.1)
-    time.sleep(1.0)                          # the folds are on the workers now
-    asked = time.monotonic()
-    assert api.cancel_run(run_id)
-    status = api.wait_run(run_id, 30, db=db)
-    assert status["status"] == "cancelled", status.get("error")
-    assert time.monotonic() - asked < 10
+    local = _cluster()   # its own: the cancelled folds keep their workers busy until they end (or the cluster does)
+    try:
+        run_id = api.start_run(_recipe("long", trees=2000), db=db, cluster=local.scheduler_address)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and api.run_status(run_id, db=db).get("step") != "train":
+            time.sleep(0.1)
+        time.sleep(1.0)                          # the folds are on the workers now
+        asked = time.monotonic()
+        assert api.cancel_run(run_id)
+        status = api.wait_run(run_id, 30, db=db)
+        assert status["status"] == "cancelled", status.get("error")
+        assert time.monotonic() - asked < 10
+    finally:
+        local.close()
 
 
 def test_model_search_final_model_goes_across_the_cluster(db, cluster, monkeypatch):
