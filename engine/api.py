@@ -276,3 +276,26 @@ from engine.service.sessions import (  # noqa: E402,F401  (re-exported)
     list_api_keys, list_users, login,
     logout, owners, password_problems, revoke_api_key, set_user_password, set_user_role, setup_first_admin,
     users_exist, whoami)
+
+
+# -- Dask cluster for a run's heavy steps (engine/service/cluster.py) -----------------------------------------------
+def check_cluster(value: str | None, option: str = "cluster") -> str | None:
+    """The cluster a value names ('local:N' or 'tcp://HOST:PORT'; None for this machine); InvalidInput otherwise."""
+    from engine.service import cluster
+
+    spec = cluster.parse(value, option)
+    return spec.label if spec else None
+
+
+def cluster_setting() -> str:
+    """The cluster runs use when none is given (AI_STUDIO_CLUSTER; empty: this machine)."""
+    from engine.service import cluster
+
+    return cluster.setting()
+
+
+def score_on_cluster(run_id: str, table: str, *, cluster: str, **kw):
+    """Score a data-factory table on a Dask cluster, a map over its Parquet partitions (engine/service/scoring_cluster.py)."""
+    from engine.service.scoring_cluster import score_table_on_cluster
+
+    return score_table_on_cluster(run_id, table, cluster=cluster, **kw)

@@ -11,6 +11,7 @@ from ui.forms import template_form
 from ui.i18n import bilingual, labeller, t
 from ui.roles import guess_params, recipe_roles, role_board, role_label
 from ui.widgets import guard, issues_by_key, page_start, show_error
+from ui.cluster import run_cluster
 
 page_start()
 
@@ -133,7 +134,7 @@ with guard():
             auth.refused("runs.start")
     elif c.button(t("run_button"), type="primary", disabled=pipeline is None or blocked):
         try:
-            st.session_state["current_run"] = api.start_run_as(auth.who(), recipe)
+            st.session_state["current_run"] = api.start_run_as(auth.who(), recipe, cluster=run_cluster())
         except StudioError as exc:
             show_error(exc)
         else:

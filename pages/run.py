@@ -5,6 +5,7 @@ import streamlit as st
 
 from engine import api
 from ui import auth
+from ui.cluster import cluster_field, run_cluster
 from ui.i18n import bilingual, t
 from ui.widgets import guard, page_start, seconds, status_text
 
@@ -13,6 +14,8 @@ page_start()
 ACTIVE = ("running", "starting")
 
 st.title(t("run_title"))
+with st.expander(t("cluster_field"), expanded=bool(run_cluster())):
+    cluster_field()
 
 with guard():
     runs = api.runs(limit=30)

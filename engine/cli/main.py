@@ -193,7 +193,8 @@ def cmd_demo(args) -> int:
 
 def cmd_run(args) -> int:
     progress = None if args.quiet else ProgressBar()
-    result = api.run_recipe(args.recipe, db=args.db, out_dir=args.out, overrides=args.set, on_progress=progress)
+    result = api.run_recipe(args.recipe, db=args.db, out_dir=args.out, overrides=args.set, on_progress=progress,
+                            cluster=args.cluster)
     t = result["timings"]
     where = f" → {Path(args.out or result['run_dir']) / 'result.json'}"
     print(f"run {result['run_id']} {result['status']} in {t['total_seconds']:.2f} s "
@@ -317,6 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for result.json and artifacts")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe value (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--cluster", metavar="local[:N]|tcp://HOST:8786", default=None,
+                   help="run the heavy steps (folds, trials, large fits) on a Dask cluster: local[:N] starts N worker "
+                        "processes here, tcp://HOST:8786 uses a running `dask scheduler` (default: the "
+                        "AI_STUDIO_CLUSTER setting; empty: this process)")
     p.set_defaults(fn=cmd_run)
     p = add("report", help="write a run's report (self-contained HTML or A4 PDF, en or zh)")
     p.add_argument("run_id")

@@ -9,6 +9,8 @@ from engine import api
 
 
 def cmd_score(args) -> int:
+    if args.cluster is not None:
+        return _score_on_cluster(args)
     result = api.score(args.run_id, args.data, table=args.table, keep=args.keep, out=args.out, into=args.into,
                        collect=not (args.out or args.into), db=args.db, chunk_rows=args.chunk_rows,
                        latest=args.latest)
@@ -29,6 +31,28 @@ def cmd_score(args) -> int:
     return 0
 
 
+def _score_on_cluster(args) -> int:
+    """score --table NAME --cluster ...: a map over the table's Parquet partitions on a Dask cluster."""
+    if not args.table:
+        from engine.core.errors import InvalidInput, Issue
+        from engine.core.i18n import Msg
+
+        raise InvalidInput(Issue(Msg("--cluster scores a data-factory table: give --table NAME (ingest a file first)",
+                                     "--cluster 对数据工厂中的表打分：请给出 --table 表名（文件请先导入）"),
+                                 path="--cluster"))
+    result = api.score_on_cluster(args.run_id, args.table, cluster=args.cluster, out=args.out, into=args.into,
+                                  keep=args.keep, db=args.db)
+    summary = result.to_dict()
+    if args.json:
+        print(json.dumps({**summary, "cluster": result.warnings[-1]}, ensure_ascii=False, indent=2, default=str))
+    else:
+        where = " and ".join(x for x in (result.path and f"file {result.path}", result.table and f"table {result.table}") if x)
+        print(f"scored {result.rows:,} rows with run {result.run_id} on {args.cluster} "
+              f"({result.warnings[-1]['partitions']} partitions) in {result.seconds:.2f} s "
+              f"({result.rows_per_second:,.0f} rows/s); predictions: {where}")
+    return 0
+
+
 def add_commands(add) -> None:
     p = add("score", help="apply a run's saved model to new data (predictions with interval / probability)")
     p.add_argument("run_id")
@@ -42,4 +66,6 @@ def add_commands(add) -> None:
     p.add_argument("--latest", action="store_true",
                    help="predictive maintenance: each unit's last row only (its current RUL / alarm)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON (not the predictions)")
+    p.add_argument("--cluster", metavar="local[:N]|tcp://HOST:8786", default=None,
+                   help="score a --table as a map over its Parquet partitions on a Dask cluster (needs --out or --into)")
     p.set_defaults(fn=cmd_score)

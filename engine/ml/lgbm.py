@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 import lightgbm as lgb
@@ -14,6 +15,7 @@ from sklearn.metrics import balanced_accuracy_score, mean_absolute_error, mean_s
     roc_auc_score
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
+from engine.core import compute
 from engine.core.i18n import Msg
 from engine.ml.frame import FeatureCoder
 
@@ -169,25 +171,47 @@ def inner_threshold(x: pd.DataFrame, y: np.ndarray, params: dict, seed: int, fol
 def cross_validate(frame: pd.DataFrame, target: str, y: np.ndarray, task: str, coder: FeatureCoder, params: dict,
                    fold_idx: list, progress: Callable[[float, str], None], tune_threshold: bool = False) -> dict:
     """Fit one model per fold; returns fold models, out-of-fold predictions, metrics, fold importances and (for
-    classification) each fold's decision threshold, chosen on its training rows only."""
+    classification) each fold's decision threshold, chosen on its training rows only. The folds are tasks
+    (engine.core.compute): one after the other here, side by side on a Dask cluster when the run opened one."""
     x = coder.transform(frame)
+    k_all = len(fold_idx)
+
+    def label(k: int) -> Msg:
+        return Msg(f"fold {k + 1}/{k_all}", f"第 {k + 1}/{k_all} 折")
+
+    def here(k: int) -> dict:  # the bar moves inside the fold (and a cancel stops it) when the fold runs here
+        progress(k / (k_all + 1), label(k))
+        return {"within": lambda share: progress((k + share) / (k_all + 1), label(k))}
+
+    shown = [0.0, Msg(f"{k_all} folds on the cluster", f"{k_all} 折在集群上计算")]  # the last report (a cluster)
+
+    def done(n: int, total: int) -> None:
+        shown[:] = [n / (total + 1), Msg(f"folds done {n}/{total}", f"已完成 {n}/{total} 折")]
+        progress(*shown)
+    task_fn = partial(fit_fold, task=task, params=params, tune_threshold=tune_threshold)
+    on_cluster = compute.active() is not None
+    folds = compute.map_tasks(task_fn, fold_idx, shared={"x": x, "y": y}, local_extra=here,
+                              on_done=done if on_cluster else None,
+                              check=(lambda: progress(*shown)) if on_cluster else None)  # a cancel takes effect
     oof = np.full(len(frame), np.nan)
-    models, per_fold, importances, directions, thresholds = [], [], [], [], []
-    for k, (train, test) in enumerate(fold_idx):
-        progress(k / (len(fold_idx) + 1), Msg(f"fold {k + 1}/{len(fold_idx)}", f"第 {k + 1}/{len(fold_idx)} 折"))
-        model = fit_booster(x.iloc[train], y[train], params,  # the bar moves inside the fold (and a cancel stops it)
-                            within=lambda share: progress((k + share) / (len(fold_idx) + 1),
-                                                          Msg(f"fold {k + 1}/{len(fold_idx)}",
-                                                              f"第 {k + 1}/{len(fold_idx)} 折")))
-        pred = model.predict(x.iloc[test])
-        oof[test] = pred
-        cut = inner_threshold(x.iloc[train], y[train], params, params.get("seed", 0)) \
-            if task == "classification" and tune_threshold else 0.5
-        thresholds.append(cut)
-        per_fold.append(fold_metrics(task, y[test], pred, cut))
-        imp, direc = shap_importance(model, x.iloc[test])
-        importances.append(imp)
-        directions.append(direc)
-        models.append(model)
-    return {"models": models, "oof": oof, "per_fold": per_fold, "importances": np.array(importances),
-            "directions": np.array(directions), "thresholds": thresholds}
+    for (_, test), fold in zip(fold_idx, folds):
+        oof[test] = fold["pred"]
+    return {"models": [f["model"] for f in folds], "oof": oof, "per_fold": [f["metrics"] for f in folds],
+            "importances": np.array([f["importance"] for f in folds]),
+            "directions": np.array([f["direction"] for f in folds]), "thresholds": [f["cut"] for f in folds]}
+
+
+def fit_fold(fold: tuple[np.ndarray, np.ndarray], x: pd.DataFrame, y: np.ndarray, task: str, params: dict,
+             tune_threshold: bool, within: Callable[[float], None] | None = None, explain: bool = True) -> dict:
+    """One cross-validation fold (a task: runs here or on a cluster worker, with the worker's own threads);
+    `explain=False` skips the SHAP importance (bench/bench_cluster.py times the fits alone)."""
+    train, test = fold
+    if compute.in_worker():
+        params = {**params, "num_threads": compute.worker_threads(params.get("num_threads", 1))}
+    model = fit_booster(x.iloc[train], y[train], params, within=within)
+    pred = model.predict(x.iloc[test])
+    cut = inner_threshold(x.iloc[train], y[train], params, params.get("seed", 0)) \
+        if task == "classification" and tune_threshold else 0.5
+    importance, direction = shap_importance(model, x.iloc[test]) if explain else (None, None)
+    return {"model": model, "pred": pred, "cut": cut, "metrics": fold_metrics(task, y[test], pred, cut),
+            "importance": importance, "direction": direction}

@@ -18,15 +18,17 @@ what did not run is listed as skipped.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from engine.core import compute
 from engine.core.i18n import Msg
 from engine.ml import candidates as cand
-from engine.ml import smooth
+from engine.ml import distributed, smooth
 from engine.ml.lgbm import splits
 
 INNER_FOLDS = 3
@@ -207,27 +209,53 @@ def _inner(inp: SearchInput, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndar
 
 
 def _fit(inp: SearchInput, family: str, settings: dict, rows: np.ndarray):
-    x, y = inp.x.iloc[rows], inp.y[rows]
+    if family in ("lightgbm_default", "lightgbm_tuned") and len(rows) == len(inp.y) and distributed.partitioned(inp.x):
+        return _fit_across_cluster(inp, family, settings)
+    return _fit_rows(inp.x, inp.y, family, settings, inp.setup, rows)
+
+
+def _fit_across_cluster(inp: SearchInput, family: str, settings: dict):
+    """The final LightGBM on every row of a large table: one model over the Dask workers' partitions."""
+    params = cand.default_params(inp.setup) if family == "lightgbm_default" else dict(settings["params"])
+    return distributed.fit_partitioned(inp.x, inp.y, params)
+
+
+def _fit_rows(x_all: pd.DataFrame, y_all: np.ndarray, family: str, settings: dict, setup: cand.Setup,
+              rows: np.ndarray):
+    x, y = x_all.iloc[rows], y_all[rows]
     if family == "lightgbm_default":
-        return cand.fit_lgbm(x, y, cand.default_params(inp.setup), inp.setup)
+        return cand.fit_lgbm(x, y, cand.default_params(setup), setup)
     if family == "lightgbm_tuned":
-        return cand.fit_lgbm(x, y, dict(settings["params"]), inp.setup)
+        return cand.fit_lgbm(x, y, dict(settings["params"]), setup)
     if family == "smooth":
-        return cand.fit_smooth_model(x, y, settings, inp.setup)
-    return cand.fit_extra_trees(x, y, settings, inp.setup)
+        return cand.fit_smooth_model(x, y, settings, setup)
+    return cand.fit_extra_trees(x, y, settings, setup)
 
 
 def _score_fixed(inp: SearchInput, rows, inner, family: str, settings: dict) -> Pick:
-    scores, seconds = [], []
-    for train, test in inner:
-        inp.setup.check()
-        t = time.perf_counter()
-        model = _fit(inp, family, settings, train)
-        seconds.append(time.perf_counter() - t)
-        scores.append(cand.score(inp.task, inp.y[test], model.predict(inp.x.iloc[test])))
+    """A family with fixed settings on every inner fold: the folds are tasks (side by side on a Dask cluster)."""
+    setup = inp.setup if compute.active() is None else replace(inp.setup, check=_no_check)
+    task = partial(_fixed_fold, family=family, settings=settings, setup=setup)
+    done = compute.map_tasks(task, inner, shared={"x": inp.x, "y": inp.y}, check=inp.setup.check, keep_shared=True)
+    scores, seconds = [d[0] for d in done], [d[1] for d in done]
     shown = cand.default_params(inp.setup) if family == "lightgbm_default" else settings
     return Pick(family, _visible(shown), float(np.nanmean(scores)), float(np.nanstd(scores)),
                 float(np.mean(seconds)))
+
+
+def _no_check() -> None:
+    """A task on another machine cannot see this run's cancel button: the run checks between tasks instead."""
+
+
+def _fixed_fold(fold, x: pd.DataFrame, y: np.ndarray, family: str, settings: dict, setup: cand.Setup):
+    """(score, fit seconds) of one inner fold — a task, here or on a cluster worker (with that worker's threads)."""
+    train, test = fold
+    if compute.in_worker():
+        setup = replace(setup, threads=compute.worker_threads(setup.threads))
+    t = time.perf_counter()
+    model = _fit_rows(x, y, family, settings, setup, train)
+    seconds = time.perf_counter() - t
+    return cand.score(setup.task, y[test], model.predict(x.iloc[test])), seconds
 
 
 def _score_smooth(inp: SearchInput, rows, inner, until: float) -> Pick | None:
@@ -272,6 +300,8 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
 
     def objective(trial) -> float:
         params = cand.tuned_params(trial, inp.setup)
+        if compute.active() is not None:   # the trial's inner folds side by side on the cluster
+            return _trial_on_cluster(inp, inner, params, deadline, trial, info)
         scores, iterations, seconds = [], [], []
         for step, (train, test) in enumerate(inner):
             if time.monotonic() >= deadline.end:
@@ -311,6 +341,43 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
         inp.winners.insert(0, dict(best.params))
     return Pick("lightgbm_tuned", {"params": chosen["params"], **_visible(chosen["params"])}, float(best.value),
                 chosen["std"], chosen["seconds"], len(study.trials))
+
+
+def _trial_on_cluster(inp: SearchInput, inner, params: dict, deadline: Deadline, trial, info: dict) -> float:
+    """One Optuna trial with its inner folds as cluster tasks (pruning then judges the trial as a whole: its folds
+    already ran); a fold out of time prunes the trial, as here."""
+    import optuna
+
+    if deadline.left() <= 0:
+        raise optuna.TrialPruned()
+    task = partial(_tuned_fold, params=params, setup=replace(inp.setup, check=_no_check), seconds=deadline.left())
+    done = compute.map_tasks(task, inner, shared={"x": inp.x, "y": inp.y}, check=inp.setup.check, keep_shared=True)
+    if any(d is None for d in done):
+        raise optuna.TrialPruned()
+    scores = [d[0] for d in done]
+    for step in range(len(scores)):
+        trial.report(float(np.nanmean(scores[: step + 1])), step)
+    trees = int(np.ceil(np.mean([d[1] for d in done]) * len(inner) / max(len(inner) - 1, 1)))
+    info[trial.number] = {"params": {**params, "n_estimators": trees}, "std": float(np.nanstd(scores)),
+                          "seconds": float(np.mean([d[2] for d in done]))}
+    return float(np.nanmean(scores))
+
+
+def _tuned_fold(fold, x: pd.DataFrame, y: np.ndarray, params: dict, setup: cand.Setup, seconds: float):
+    """(score, best iteration, fit seconds) of a tuned trial on one inner fold with early stopping — a task; None
+    when the search's time ran out during the fit (the time left is passed in: clocks differ between machines)."""
+    train, test = fold
+    if compute.in_worker():
+        setup = replace(setup, threads=compute.worker_threads(setup.threads))
+        params = {**params, "num_threads": setup.threads}
+    t = time.perf_counter()
+    try:
+        booster = cand.fit_lgbm(x.iloc[train], y[train], params, setup, valid=(x.iloc[test], y[test]),
+                                stop_at=time.monotonic() + seconds)
+    except cand.OutOfTime:
+        return None
+    pred = booster.predict(x.iloc[test], num_iteration=booster.best_iteration or None)
+    return cand.score(setup.task, y[test], pred), max(booster.best_iteration, 1), time.perf_counter() - t
 
 
 def _visible(params: dict) -> dict:

@@ -10,7 +10,7 @@ import pandas as pd
 from engine.pipeline.context import StepContext
 from engine.core.errors import StudioError
 from engine.core.i18n import Msg
-from engine.ml.bagging import merge_boosters
+from engine.ml.distributed import fit_final, partitioned
 from engine.ml.frame import FeatureCoder, as_target, feature_schema, usable_features
 from engine.ml.lgbm import ModelBundle, cross_validate, fit_booster, inner_threshold, lgb_params, splits, \
     summarize
@@ -92,7 +92,7 @@ def train_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame,
     cv = cross_validate(frame, params.target, y, task, coder, lgbp, fold_idx, ctx.progress, params.tune_threshold)
     ctx.progress(len(fold_idx) / (len(fold_idx) + 1), Msg("final model", "最终模型"))
     x = coder.transform(frame)
-    final = merge_boosters([fit_booster(x, y, {**lgbp, "seed": ctx.seed + i}) for i in range(params.bag)])
+    final = fit_final(x, y, lgbp, ctx.seed, params.bag)  # across a Dask cluster's workers when large
     cut = inner_threshold(x, y, lgbp, ctx.seed) if task == "classification" and params.tune_threshold else 0.5
     scored = ~np.isnan(cv["oof"])
     residual = y[scored] - cv["oof"][scored]
@@ -110,7 +110,7 @@ def train_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame,
                                 else "fixed at 0.5"}
     importance = _rank(features, cv["importances"], cv["directions"], params.top_k)
     report = {"features_used": features, "features_skipped": skipped, "monotone": params.monotone,
-              "final_model_average_of": params.bag,
+              "final_model_average_of": params.bag, "final_model_across_cluster": partitioned(x),
               "predicted_vs_actual": _sample_pairs(y[scored], cv["oof"][scored], ctx.seed),
               "residual_std": float(np.std(residual)) if len(residual) > 1 else None}
     return {"model": bundle, "metrics": metrics, "importance": importance, "report": report}

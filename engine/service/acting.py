@@ -49,11 +49,12 @@ def ensure_demo_as(by: Principal, db=None, simulated: bool = False) -> list[str]
     return added
 
 
-def start_run_as(by: Principal, recipe: dict, *, db=None) -> str:
-    """The studio's Run button: checked, then a background run of this process (engine/service/background.py)."""
+def start_run_as(by: Principal, recipe: dict, *, db=None, cluster: str | None = None) -> str:
+    """The studio's Run button: checked, then a background run of this process (engine/service/background.py);
+    `cluster` ('local[:N]', 'tcp://HOST:8786'; None: the setting) runs its heavy steps on a Dask cluster."""
     authorize(by, "runs.start", "run", db)
     recipe = check_recipe_files(recipe, db)
-    run_id = background.start_run(recipe, db=db, user=by.name)
+    run_id = background.start_run(recipe, db=db, user=by.name, cluster=cluster)
     audit(by, "runs.start", f"run:{run_id}", "ok", str(recipe.get("template")), db=db)
     return run_id
 

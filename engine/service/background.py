@@ -79,10 +79,23 @@ _WORKERS: dict[str, _Worker] = {}
 _WORKERS_LOCK = threading.Lock()
 
 
-def start_run(source: str | Path | dict, *, db=None, overrides: list[str] | None = None, user: str | None = None) -> str:
+def start_run(source: str | Path | dict, *, db=None, overrides: list[str] | None = None, user: str | None = None,
+              cluster: str | None = None) -> str:
     """Compile (problems raise InvalidInput here), then run in a background thread of this process; the run's
-    status lives in the data factory, so it survives page switches and a browser refresh."""
-    prepared = runner.prepare_run(source, db=db, overrides=overrides, user=user)  # listed from now on (a refresh finds it)
+    status lives in the data factory, so it survives page switches and a browser refresh. `cluster` (None: the
+    AI_STUDIO_CLUSTER setting) is opened here, before the run is recorded: a bad or silent one is refused at once."""
+    from engine.service import cluster as clusters
+
+    spec = clusters.parse(clusters.setting() if cluster is None else cluster,
+                          "cluster" if cluster is not None else "AI_STUDIO_CLUSTER")
+    if spec is not None:
+        runner.compile_recipe(source, db=db, overrides=overrides)  # a broken recipe is refused before a cluster starts
+    session = clusters.open_session(spec) if spec is not None else None
+    try:
+        prepared = runner.prepare_run(source, db=db, overrides=overrides, user=user)  # listed from now on
+    except BaseException:
+        clusters.close_session(session)
+        raise
     run_id = prepared.run_id
     worker = _Worker(run_id)
 
@@ -93,10 +106,11 @@ def start_run(source: str | Path | dict, *, db=None, overrides: list[str] | None
 
     def work() -> None:
         try:
-            runner.execute_run(prepared, on_progress=on_progress, cancelled=worker.cancel.is_set)
+            runner.execute_on(session, prepared, on_progress=on_progress, cancelled=worker.cancel.is_set)
         except Exception as exc:  # noqa: BLE001 — recorded in the run row; kept here for runs that never started
             worker.error = exc.msg if isinstance(exc, StudioError) else (str(exc) or type(exc).__name__)
         finally:
+            clusters.close_session(session)
             worker.done = True
 
     worker.thread = threading.Thread(target=work, name=f"run-{run_id}", daemon=True)

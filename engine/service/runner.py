@@ -103,10 +103,33 @@ def prepare_run(source: str | Path | dict, *, db=None, overrides: list[str] | No
 def run_recipe(source: str | Path | dict, *, db=None, out_dir: str | Path | None = None,
                overrides: list[str] | None = None, on_progress: Callable[[ProgressEvent], None] | None = None,
                cancelled: Callable[[], bool] | None = None, executor: Executor | None = None,
-               run_id: str | None = None, user: str | None = None) -> dict[str, Any]:
-    """Compile and run a recipe; write result.json (run folder and `out_dir`); raise RunFailed on failure."""
-    prepared = prepare_run(source, db=db, overrides=overrides, run_id=run_id, user=user)
-    return execute_run(prepared, out_dir=out_dir, on_progress=on_progress, cancelled=cancelled, executor=executor)
+               run_id: str | None = None, user: str | None = None, cluster: str | None = None) -> dict[str, Any]:
+    """Compile and run a recipe; write result.json (run folder and `out_dir`); raise RunFailed on failure.
+    `cluster` ('local[:N]', 'tcp://HOST:8786'; None: the AI_STUDIO_CLUSTER setting; '': this machine) runs the
+    heavy steps on a Dask cluster, opened before the run is recorded (a bad or silent one: exit 2) and closed after."""
+    from engine.service import cluster as clusters
+
+    spec = clusters.parse(clusters.setting() if cluster is None else cluster,
+                          "--cluster" if cluster is not None else "AI_STUDIO_CLUSTER")
+    if spec is None:
+        prepared = prepare_run(source, db=db, overrides=overrides, run_id=run_id, user=user)
+        return execute_run(prepared, out_dir=out_dir, on_progress=on_progress, cancelled=cancelled, executor=executor)
+    compile_recipe(source, db=db, overrides=overrides)  # a broken recipe is refused before a cluster starts
+    session = clusters.open_session(spec)
+    try:
+        prepared = prepare_run(source, db=db, overrides=overrides, run_id=run_id, user=user)
+        return execute_on(session, prepared, out_dir=out_dir, on_progress=on_progress, cancelled=cancelled,
+                          executor=executor)
+    finally:
+        clusters.close_session(session)
+
+
+def execute_on(session, prepared: PreparedRun, **kw) -> dict[str, Any]:
+    """execute_run with `session` (an open cluster, or None) as the cluster of the run's heavy steps."""
+    from engine.core import compute
+
+    with compute.using(session):
+        return execute_run(prepared, **kw)
 
 
 def execute_run(prepared: PreparedRun, *, out_dir: str | Path | None = None,
@@ -156,6 +179,7 @@ def execute_run(prepared: PreparedRun, *, out_dir: str | Path | None = None,
         result["scoring"] = scoring
     result["run_dir"] = str(run_dir)
     _sanity_checks(result, pipeline)
+    _cluster_note(result)
     result["user"] = prepared.user
     _publish(run_dir, out_dir, result, artifacts)  # first: the result is safe whatever the data factory does
 
@@ -265,6 +289,15 @@ def load_result(run_id: str, db=None) -> dict[str, Any]:
         raise InvalidInput(Issue(Msg(f"run '{run_id}' has no result.json (status {run['status']})",
                                      f"运行 '{run_id}' 没有 result.json（状态 {run['status']}）")))
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _cluster_note(result: dict) -> None:
+    """Which Dask cluster ran the heavy steps (absent: this process)."""
+    from engine.core import compute
+
+    session = compute.active()
+    if session is not None:
+        result["cluster"] = {"address": session.address, "workers": session.workers()}
 
 
 def _sanity_checks(result: dict, pipeline) -> None:
