@@ -165,5 +165,5 @@ class LocalExecutor(Executor):
         if ref.step is None:
             if None not in values:  # the bound data, loaded once and only if a step that runs needs it
                 values[None] = pipeline.source.load()
-            return values[None].copy()
+            return values[None].copy(deep=False)  # copy-on-write: a step that changes it gets its own copy
         return values[ref.step][ref.output]

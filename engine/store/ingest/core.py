@@ -437,30 +437,6 @@ class _Hasher:
         return self.value
 
 
-def read_file_frame(path: str | Path, sheet=None) -> tuple[pd.DataFrame, str]:
-    """A file binding read without touching the data factory: (frame, fingerprint)."""
-    path = Path(path)
-    check_file(path)
-    con = duckdb.connect()
-    try:
-        _create(con, "bound_file", path, IngestOptions(sheet=sheet), lambda f, m: None)
-        frame = con.execute('SELECT * FROM "bound_file"').df()
-    finally:
-        con.close()
-    if frame.empty:
-        raise InvalidInput(Issue(_NO_ROWS, str(path)))
-    return frame, _fingerprint(sha256_file(path), str(sheet))
-
-
-def describe_file(path: str | Path, sheet=None) -> dict[str, str]:
-    """Column name -> DuckDB type of a file (for compiling a recipe bound to a file)."""
-    frame, _ = read_file_frame(path, sheet)
-    con = duckdb.connect()
-    try:
-        con.register("f", frame)
-        return {r[0]: r[1] for r in con.execute("DESCRIBE f").fetchall()}
-    finally:
-        con.close()
-
+from engine.store.ingest.bound import describe_file, read_file_frame  # noqa: E402  (moved: a bound file's reads)
 
 __all__ = ["IngestOptions", "describe_file", "ingest_file", "read_file_frame"]
