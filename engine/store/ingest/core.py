@@ -437,6 +437,4 @@ class _Hasher:
         return self.value
 
 
-from engine.store.ingest.bound import describe_file, read_file_frame  # noqa: E402  (moved: a bound file's reads)
-
-__all__ = ["IngestOptions", "describe_file", "ingest_file", "read_file_frame"]
+__all__ = ["IngestOptions", "ingest_file"]  # a bound file's reads: engine.store.ingest.bound
