@@ -38,7 +38,7 @@ PY = sys.executable
 GENERATE = textwrap.dedent("""
     import sys, duckdb
     path, rows, cols = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    xs = ", ".join(f"random() * 10 AS x{i:03d}" for i in range(cols))
+    xs = ", ".join(f"round(random() * 10, 3) AS x{i:03d}" for i in range(cols))  # 3 decimals, as a historian exports
     with duckdb.connect() as con:
         con.execute("SET memory_limit = '2GB'")
         con.execute("SELECT setseed(0.42)").fetchall()

@@ -37,8 +37,9 @@ def spread(rows: np.ndarray, cap: int, key: np.ndarray | None) -> np.ndarray:
     return np.sort(picked)
 
 
-def explain_rows(tests: list[np.ndarray], seed: int, cap: int = EXPLAIN_ROWS) -> list[np.ndarray]:
-    """Each fold's test rows cut to an equal share of `cap` (random, seeded)."""
+def explain_rows(tests: list[np.ndarray], seed: int, cap: int | None = None) -> list[np.ndarray]:
+    """Each fold's test rows cut to an equal share of `cap` (default EXPLAIN_ROWS; random, seeded)."""
+    cap = EXPLAIN_ROWS if cap is None else cap
     share = max(cap // max(len(tests), 1), 1)
     rng = np.random.default_rng(seed)
     return [np.sort(rng.choice(t, share, replace=False)) if len(t) > share else t for t in tests]
