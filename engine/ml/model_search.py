@@ -48,6 +48,7 @@ class SearchInput:
     progress: Callable[[float, str], None] = field(default=lambda f, m: None)
     winners: list[dict] = field(default_factory=list)   # tuned settings that won earlier folds (warm start)
     stage: tuple[int, int] = (0, 1)                      # (outer fold being searched, outer folds + 1): progress
+    binned: object = None                                # big tables: the table binned once (lgb.Dataset)
 
 
 def _tell(inp: SearchInput, part: float, en: str, zh: str) -> None:
@@ -252,6 +253,8 @@ def _inner(inp: SearchInput, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndar
 
 
 def _fit(inp: SearchInput, family: str, settings: dict, rows: np.ndarray):
+    if family == "lightgbm_default" and sizing.is_big(len(inp.y)) and len(rows) > sizing.SEARCH_ROWS:
+        return _fit_binned(inp, rows)
     x, y = inp.x.iloc[rows], inp.y[rows]
     if family == "lightgbm_default":
         return cand.fit_lgbm(x, y, cand.default_params(inp.setup), inp.setup)
@@ -260,6 +263,16 @@ def _fit(inp: SearchInput, family: str, settings: dict, rows: np.ndarray):
     if family == "smooth":
         return cand.fit_smooth_model(x, y, settings, inp.setup)
     return cand.fit_extra_trees(x, y, settings, inp.setup)
+
+
+def _fit_binned(inp: SearchInput, rows: np.ndarray):
+    """A big table's default-LightGBM refits (outer folds, final model) share one binned copy of the table: binning
+    runs once instead of per fit, and no fold copies its raw rows (sizing.py)."""
+    params = cand.default_params(inp.setup)
+    if inp.binned is None:
+        _tell(inp, 0.45, f"binning {len(inp.y):,} rows once for the refits", f"对 {len(inp.y):,} 行做一次分箱，供各次重新拟合使用")
+        inp.binned = cand.binned_dataset(inp.x, inp.y, params)
+    return cand.fit_binned(inp.binned, rows, params, inp.setup)
 
 
 def _score_fixed(inp: SearchInput, rows, inner, family: str, settings: dict) -> Pick:

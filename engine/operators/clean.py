@@ -35,7 +35,9 @@ def drop_useless(params: DropUselessParams, ctx: StepContext, frame: pd.DataFram
     if params.target not in frame.columns:
         raise StudioError(Msg(f"target column '{params.target}' is not in the data", f"目标列 '{params.target}' 不在数据中"))
     n = len(frame)
-    frame = frame[frame[params.target].notna()]
+    has_target = frame[params.target].notna()
+    if not has_target.all():        # a big table with every target filled is passed on, not copied
+        frame = frame[has_target]
     if frame.empty:
         raise StudioError(Msg(f"target column '{params.target}' is empty in every row; choose another target",
                               f"目标列 '{params.target}' 每一行都是空的；请换一个目标"))

@@ -116,8 +116,8 @@ def search(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame) -> 
                        default_trees=params.n_estimators, default_rate=params.learning_rate)
     budget = params.time_budget or default_budget(len(frame), len(features))
     families = ["lightgbm_default"] + [f for f in dict.fromkeys(params.candidates) if f != "lightgbm_default"]
-    found = model_search.run(model_search.SearchInput(x, y, task, outer, order, groups, families, budget, setup,
-                                                       ctx.progress))
+    searched = model_search.SearchInput(x, y, task, outer, order, groups, families, budget, setup, ctx.progress)
+    found = model_search.run(searched)
     ctx.progress(0.95, Msg("importance and intervals", "重要性与区间"))
     final = _final(found, x, y, setup, params.bag)
     cuts = _thresholds(y, found.oof, outer) if task == "classification" else [0.5] * len(outer)
@@ -145,7 +145,8 @@ def search(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame) -> 
               "model": found.chosen.family, "final_model_average_of": params.bag if _is_booster(final) else 1,
               "predicted_vs_actual": _sample_pairs(y[scored], found.oof[scored], ctx.seed),
               "residual_std": float(np.std(residual)) if len(residual) > 1 else None}
-    report["sizing"] = _sizing(frame, x, y, outer, order, found, setup, task, explained, ctx)
+    report["sizing"] = _sizing(frame, x, y, outer, order, found, setup, task, explained, ctx, searched.binned)
+    searched.binned = None
     leaderboard = {"rows": found.leaderboard, "chosen": found.chosen.family,
                    "metric": "r2" if task == "regression" else "auc", "cv": metrics["cv"], "folds": len(outer),
                    "inner_folds": model_search.INNER_FOLDS, "budget_seconds": round(budget, 3),
@@ -156,7 +157,7 @@ def search(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame) -> 
             "leaderboard": leaderboard}
 
 
-def _sizing(frame, x, y, outer, order, found, setup, task, explained, ctx) -> dict:
+def _sizing(frame, x, y, outer, order, found, setup, task, explained, ctx, binned=None) -> dict:
     """What was computed on samples (result.json `scale`), and the learning curve when the run trains on a sample
     of the bound table (the data binding marks such a frame)."""
     sample = frame.attrs.get("sample")
@@ -174,7 +175,8 @@ def _sizing(frame, x, y, outer, order, found, setup, task, explained, ctx) -> di
 
     def fit_score(rows: np.ndarray) -> float:
         ctx.progress(0.97, Msg(f"learning curve: {len(rows):,} rows", f"学习曲线：{len(rows):,} 行"))
-        model = cand.fit_lgbm(x.iloc[rows], y[rows], params, setup)
+        model = (cand.fit_binned(binned, rows, params, setup) if binned is not None else
+                 cand.fit_lgbm(x.iloc[rows], y[rows], params, setup))
         return cand.score(task, y[test], model.predict(x.iloc[test]))
 
     key = order if order is not None else y
