@@ -75,3 +75,18 @@ def test_a_sampled_table_gets_a_learning_curve():
     assert curve["rows_total"] == 4000 and curve["metric"] == "r2"
     assert curve["points"][-1]["mean"] == out["leaderboard"]["rows"][0]["folds"][-1]   # that fold's own refit
     assert {"en", "zh", "more_rows_help"} <= set(curve["verdict"])
+
+
+def test_the_dominant_share_of_a_big_column_is_exact_without_hashing():
+    import pandas as pd
+
+    from engine.operators.clean import _dominant_share
+
+    rng = np.random.default_rng(0)
+    columns = [rng.uniform(0, 10, 200_000), np.where(rng.random(200_000) < 0.997, 5.0, rng.random(200_000)),
+               np.where(rng.random(200_000) < 0.6, np.nan, 1.0), np.where(rng.random(200_000) < 0.7, 2.0, np.nan)]
+    for values in columns:
+        s = pd.Series(values)
+        exact = float(s.value_counts(normalize=True, dropna=False).iloc[0])
+        fast = _dominant_share(s, 0.995)
+        assert fast == exact or (exact <= 0.5 and fast <= 0.5)
