@@ -90,3 +90,17 @@ def test_the_dominant_share_of_a_big_column_is_exact_without_hashing():
         exact = float(s.value_counts(normalize=True, dropna=False).iloc[0])
         fast = _dominant_share(s, 0.995)
         assert fast == exact or (exact <= 0.5 and fast <= 0.5)
+
+
+def test_the_classification_cut_is_the_same_computed_at_once():
+    from sklearn.metrics import balanced_accuracy_score
+
+    from engine.operators.model_search import _threshold
+
+    rng = np.random.default_rng(0)
+    for n in (60, 5000):
+        y = (rng.random(n) < 0.1).astype(float)
+        pred = np.clip(y * 0.3 + rng.random(n) * 0.8, 0, 1)
+        grid = np.unique(np.quantile(pred, np.linspace(0.0, 1.0, 101)))
+        slow = grid[int(np.argmax([balanced_accuracy_score(y, (pred >= t).astype(int)) for t in grid]))]
+        assert _threshold(y, pred) == slow
