@@ -67,7 +67,7 @@ class ModelSearchParams(OpParams):
         return max(self.folds * 5, 20)
 
 
-BIG_TABLE_BUDGET = 60.0
+BIG_TABLE_BUDGET = 30.0
 
 
 def default_budget(rows: int, columns: int) -> float:
