@@ -41,6 +41,7 @@ GENERATE = textwrap.dedent("""
     xs = ", ".join(f"round(random() * 10, 3) AS x{i:03d}" for i in range(cols))  # 3 decimals, as a historian exports
     with duckdb.connect() as con:
         con.execute("SET memory_limit = '2GB'")
+        con.execute("SET enable_progress_bar = false")
         con.execute("SELECT setseed(0.42)").fetchall()
         # a known function of 10 columns plus noise; the other 90 are noise columns
         con.execute(f'''COPY (SELECT *, x000 * 2 + sin(x001) * 5 + x002 * x003 / 10 + (x004 > 5)::INT * 3
