@@ -150,8 +150,13 @@ def main() -> None:
               f" (memory budget {scale.get('budget_mb')} MB); sample for SHAP/curves: {scale.get('explain_rows')}")
         for point in scale.get("learning_curve", {}).get("points", []):
             print(f"    learning curve: {point['rows']:>10,} rows  {point['metric']} {point['mean']:.4f}")
-    for name, seconds in (result.get("timings", {}).get("steps") or {}).items():
-        print(f"  step {name}: {seconds.get('seconds') if isinstance(seconds, dict) else seconds}")
+    for step in result.get("timings", {}).get("steps") or []:
+        print(f"  step {step['step']}: {step['seconds']:.1f} s (+ {step.get('io_seconds', 0):.1f} s loading)")
+    board = (result.get("outputs") or {}).get("leaderboard") or {}
+    if board:
+        print(f"  model search: chosen {board.get('chosen')}, budget {board.get('budget_seconds')} s, "
+              f"final model from {scale.get('final_model_from')}, skipped "
+              f"{sorted({s['family'] for s in board.get('skipped') or []})}")
     if plain and plain["rc"] == 0 and studio["rc"] == 0:
         ratio = studio["seconds"] / plain["seconds"]
         print(f"ratio studio / plain: {ratio:.2f} (target ≤ 1.5)   studio peak / data in memory: "

@@ -161,7 +161,7 @@ def _sizing(frame, x, y, outer, order, found, setup, task, explained, ctx, binne
     """What was computed on samples (result.json `scale`), and the learning curve when the run trains on a sample
     of the bound table (the data binding marks such a frame)."""
     sample = frame.attrs.get("sample")
-    out = {"rows_trained": int(len(frame)), "search_rows_max": sizing.SEARCH_ROWS,
+    out = {"rows_trained": int(len(frame)), "final_model_from": found.final_from, "search_rows_max": sizing.SEARCH_ROWS,
            "search_sampled": len(frame) > sizing.SEARCH_ROWS, "explain_rows": int(sum(len(r) for r in explained)),
            "big_table": sizing.is_big(len(frame))}
     if not sample:

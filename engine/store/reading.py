@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from engine.core.memory import MEMORY_BUDGET, table_mb
 
 MIN_SAMPLE_ROWS = 1000
+STREAM_ROWS = 1 << 15   # rows per Arrow batch when streaming a large all-number read
+STREAM_MEMORY = "256MB"  # DuckDB's memory while it streams one
 FLOAT32_FROM_MB = 64.0   # below this the saving is not worth a scan (and small tables keep their exact dtypes)
 
 
@@ -65,16 +68,44 @@ def read(con, relation: str, rp: ReadPlan) -> pd.DataFrame:
     rp.float32 = _float32_exact(con, relation, rp.columns) if rp.table_mb >= FLOAT32_FROM_MB else []
     select = ", ".join(f"{q(c)}::FLOAT AS {q(c)}" if c in rp.float32 else q(c) for c in rp.columns)
     if not rp.sampled:
-        return con.execute(f"SELECT {select} FROM {relation}").df()
+        return _fetch(con, f"SELECT {select} FROM {relation}", rp, rp.rows_total)
     # every k-th row along the stratum, k = total / used (fractional): floor(n·used/total) steps once per kept row
     order = f"ORDER BY {q(rp.stratum)} NULLS LAST" if rp.stratum else ""
     inner = (f"SELECT {cols}, row_number() OVER ({order}) - 1 AS _n FROM {relation}" if order else
              f"SELECT {cols}, row_number() OVER () - 1 AS _n FROM {relation}")
     keep = (f"floor((_n + 1) * {rp.rows_used}::DOUBLE / {rp.rows_total}) > "
             f"floor(_n * {rp.rows_used}::DOUBLE / {rp.rows_total})")
-    frame = con.execute(f"SELECT {select} FROM ({inner}) WHERE {keep} ORDER BY _n").df()
+    frame = _fetch(con, f"SELECT {select} FROM ({inner}) WHERE {keep} ORDER BY _n", rp, rp.rows_used)
     rp.rows_used = len(frame)
     return frame
+
+
+def _fetch(con, sql: str, rp: ReadPlan, rows: int | None) -> pd.DataFrame:
+    """The query's rows as a frame. A large all-number read streams Arrow batches into one preallocated matrix (one
+    pandas block: the model matrix can share it), so the load never holds the table twice (DuckDB's result and
+    pandas' copy); anything else is DuckDB's own conversion."""
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {sql}").fetchall()}
+    kinds = set(types.values())
+    if rp.table_mb < FLOAT32_FROM_MB or not rows or len(kinds) != 1 or kinds - {"DOUBLE", "FLOAT"}:
+        return con.execute(sql).df()
+    dtype = np.float64 if kinds == {"DOUBLE"} else np.float32
+    matrix = np.empty((len(types), rows), dtype=dtype)      # rows of this = columns of the frame (C order)
+    filled = 0
+    saved = con.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone()
+    con.execute(f"SET memory_limit = '{STREAM_MEMORY}'")   # one lean scan: DuckDB would otherwise read far ahead
+    con.execute("SET threads = 1")
+    try:
+        for batch in con.sql(sql).to_arrow_reader(STREAM_ROWS):   # streamed: never the whole result at once
+            n = batch.num_rows
+            if filled + n > rows:           # more rows than counted (the table changed): DuckDB's conversion
+                return con.execute(sql).df()
+            for j in range(batch.num_columns):
+                matrix[j, filled:filled + n] = batch.column(j).to_numpy(zero_copy_only=False)
+            filled += n
+    finally:
+        con.execute(f"SET memory_limit = '{saved[0]}'")
+        con.execute(f"SET threads = {int(saved[1])}")
+    return pd.DataFrame(matrix[:, :filled].T, columns=list(types), copy=False)
 
 
 def _float32_exact(con, relation: str, columns: list[str]) -> list[str]:

@@ -50,8 +50,13 @@ def test_a_big_table_searches_on_samples_and_refits_only_the_pick_and_the_defaul
     outer_train = 400                                       # 3 shuffled folds of 600 rows
     assert max(f for f in fits if f < outer_train) <= 100   # inner fits: 2/3 of a 150-row sample
     assert not [f for f in fits if f >= outer_train]        # no full-size fit copies its rows ...
-    assert binned == [outer_train] * 3 + [600]              # ... the default's refits share one binned table
+    assert binned == [outer_train] * 3                      # ... the default's refits share one binned table
     assert out["metrics"]["r2"]["mean"] > 0.5
+    assert out["report"]["sizing"]["final_model_from"].startswith("outer fold 3")   # not refitted: shuffled folds
+    binned.clear()
+    timed = search(ModelSearchParams(target="yield", features=FEATURES, folds=3, time="t", time_budget=5.0,
+                                     candidates=["lightgbm_default"]), ctx, frame.assign(t=np.arange(600)))
+    assert binned[-1] == 600 and timed["report"]["sizing"]["final_model_from"] == "every row"   # newest rows
     board = out["leaderboard"]
     assert any(s["family"] == "smooth" and "big table" in s["reason"] for s in board["skipped"])
     sizing_report = out["report"]["sizing"]

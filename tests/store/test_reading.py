@@ -88,3 +88,19 @@ def test_a_bound_file_is_converted_once_and_described_without_loading(tmp_path, 
     monkeypatch.undo()
     frame, _ = bound.read_file_frame(path, columns=["t", "a"])
     assert list(frame.columns) == ["t", "a"] and len(frame) == 5000
+
+
+def test_a_large_all_number_read_streams_into_one_block_equal_to_duckdbs(monkeypatch):
+    monkeypatch.setattr(reading, "FLOAT32_FROM_MB", 0.0)
+    monkeypatch.setattr(reading, "STREAM_ROWS", 1000)
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(size=5000), "b": rng.normal(size=5000), "y": rng.normal(size=5000)})
+    frame.loc[::7, "b"] = np.nan
+    with _con_with(frame) as con:
+        rp = reading.plan(5000, ["a", "b", "y"], time=None, target="y", budget_mb=100)
+        out = reading.read(con, '"src"', rp)
+        expected = con.execute('SELECT a, b, y FROM src').df()
+        sampled_plan = reading.plan(5000, ["a", "b", "y"], time=None, target="y", budget_mb=table_mb(5000, 3) / 5)
+        sampled = reading.read(con, '"src"', sampled_plan)
+    pd.testing.assert_frame_equal(out, expected)
+    assert len(out._mgr.blocks) == 1 and len(sampled) == 1000 and len(sampled._mgr.blocks) == 1
