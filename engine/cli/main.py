@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from engine import api
 from engine.core.errors import InvalidInput, Issue, StudioError
 from engine.core.i18n import Msg, cli_lang, text_of
+from engine.core.memory import MEMORY_BUDGET
 from engine.pipeline.executor import ProgressEvent
 from engine.store.profiling.text import summary_lines
 
@@ -217,6 +218,11 @@ def cmd_demo(args) -> int:
 
 
 def cmd_run(args) -> int:
+    if getattr(args, "memory_budget", None):
+        if args.memory_budget <= 0:
+            raise InvalidInput(Issue(Msg(f"--memory-budget must be a positive number of MB, not {args.memory_budget:g}",
+                                         f"--memory-budget 必须是正的 MB 数，而不是 {args.memory_budget:g}")))
+        os.environ[MEMORY_BUDGET.env_mb] = str(args.memory_budget)
     progress = None if args.quiet else ProgressBar()
     result = api.run_recipe(args.recipe, db=args.db, out_dir=args.out, overrides=args.set, on_progress=progress)
     t = result["timings"]
@@ -342,6 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for result.json and artifacts")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe value (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--memory-budget", type=float, metavar="MB", help=f"{MEMORY_BUDGET.label} for this run "
+                   f"(sets {MEMORY_BUDGET.env_mb}; default {round(MEMORY_BUDGET.default_share * 100)}%% of RAM): a larger table "
+                   "trains on a stratified sample with a learning curve")
     p.set_defaults(fn=cmd_run)
     p = add("report", help="write a run's report (self-contained HTML or A4 PDF, en or zh)")
     p.add_argument("run_id")

@@ -27,3 +27,13 @@ def test_a_log_gets_the_steps_messages_during_a_long_step(monkeypatch):
     assert lines[0].endswith("2/3 train: running")
     assert "outer fold 1/5" in lines[1] and "outer fold 3/5" in lines[2]
     assert "left in step" in lines[2]                    # 20 s for half the step: ~20 s left
+
+
+def test_run_takes_a_memory_budget_and_refuses_a_bad_one(tmp_path):
+    from tests.conftest import run_cli
+
+    bad = run_cli("run", "recipes/ccpp_power.yaml", "--memory-budget", "-5",
+                  env={"AI_STUDIO_HOME": str(tmp_path)})
+    assert bad.returncode == 2 and "--memory-budget must be a positive number" in bad.stderr
+    helped = run_cli("run", "--help")
+    assert "--memory-budget" in helped.stdout and "AI_STUDIO_MEMORY_BUDGET_MB" in helped.stdout
