@@ -29,8 +29,8 @@ def show_scale(result: dict) -> None:
         metric = str(curve.get("metric", "")).upper().replace("R2", "R²")
         fig = go.Figure(go.Scatter(x=[p["rows"] for p in points], y=[p["mean"] for p in points],
                                    mode="lines+markers", name=metric))
-        fig.update_layout(xaxis_title=t("sc_axis_rows"), yaxis_title=metric, xaxis_type="log", height=300,
-                          margin=dict(l=50, r=20, t=20, b=40))
+        fig.update_layout(xaxis_title=t("sc_axis_rows"), yaxis_title=metric, xaxis_type="log", xaxis_tickformat="~s",
+                          height=300, margin=dict(l=50, r=20, t=20, b=40))
         st.plotly_chart(fig, width="stretch")
         verdict = curve.get("verdict") or {}
         st.caption(t("sc_curve_caption", fold=curve.get("fold"), verdict=verdict.get(lang()) or verdict.get("en", "")))

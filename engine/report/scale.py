@@ -45,7 +45,7 @@ def curve_figure(curve: dict, lang: str) -> go.Figure:
     metric = str(curve.get("metric", "")).upper().replace("R2", "R²")
     fig = go.Figure(go.Scatter(x=[p["rows"] for p in points], y=[p["mean"] for p in points], mode="lines+markers",
                                name=metric))
-    fig.update_layout(xaxis_title=t("axis_rows", lang), yaxis_title=metric, xaxis_type="log")
+    fig.update_layout(xaxis_title=t("axis_rows", lang), yaxis_title=metric, xaxis_type="log", xaxis_tickformat="~s")
     return fig
 
 
