@@ -55,8 +55,8 @@ def _tell(inp: SearchInput, part: float, en: str, zh: str) -> None:
     """Progress inside the current outer fold (`part` 0..1 of it), with the fold named: the CLI line and the Run
     page move during a long fold instead of freezing on its first message."""
     i, stages = inp.stage
-    head_en = f"outer fold {i + 1}/{stages - 1}" if i < stages - 1 else "final pick on every row"
-    head_zh = f"外层第 {i + 1}/{stages - 1} 折" if i < stages - 1 else "在全部行上最终选择"
+    head_en = f"outer fold {i + 1}/{stages - 1}" if i < stages - 1 else "final pick"
+    head_zh = f"外层第 {i + 1}/{stages - 1} 折" if i < stages - 1 else "最终选择"
     inp.progress((i + min(max(part, 0.0), 0.99)) / stages, Msg(f"model search, {head_en}: {en}",
                                                                 f"模型搜索，{head_zh}：{zh}"))
 
