@@ -69,6 +69,8 @@ def read(con, relation: str, rp: ReadPlan) -> pd.DataFrame:
     select = ", ".join(f"{q(c)}::FLOAT AS {q(c)}" if c in rp.float32 else q(c) for c in rp.columns)
     if not rp.sampled:
         return _fetch(con, f"SELECT {select} FROM {relation}", rp, rp.rows_total)
+    if relation.startswith('"'):        # a table: pick the rows by a narrow query, then read only those rows
+        return _read_rows(con, relation, rp, select)
     # every k-th row along the stratum, k = total / used (fractional): floor(n·used/total) steps once per kept row
     order = f"ORDER BY {q(rp.stratum)} NULLS LAST" if rp.stratum else ""
     inner = (f"SELECT {cols}, row_number() OVER ({order}) - 1 AS _n FROM {relation}" if order else
@@ -76,6 +78,30 @@ def read(con, relation: str, rp: ReadPlan) -> pd.DataFrame:
     keep = (f"floor((_n + 1) * {rp.rows_used}::DOUBLE / {rp.rows_total}) > "
             f"floor(_n * {rp.rows_used}::DOUBLE / {rp.rows_total})")
     frame = _fetch(con, f"SELECT {select} FROM ({inner}) WHERE {keep} ORDER BY _n", rp, rp.rows_used)
+    rp.rows_used = len(frame)
+    return frame
+
+
+def _keep_condition(rp: ReadPlan) -> str:
+    """Row number _n (0-based, along the stratum) is kept when floor(n·used/total) steps: exactly `rows_used` rows,
+    every k-th with k = total / used (fractional)."""
+    return (f"floor((_n + 1) * {rp.rows_used}::DOUBLE / {rp.rows_total}) > "
+            f"floor(_n * {rp.rows_used}::DOUBLE / {rp.rows_total})")
+
+
+def _read_rows(con, relation: str, rp: ReadPlan, select: str) -> pd.DataFrame:
+    """A sample of a table in two passes: the kept row ids from a narrow query (row id and stratum only, so
+    numbering 10 M rows along time never sorts the whole table), then a scan that reads only those rows (in table
+    order, deterministic)."""
+    order = f"ORDER BY {q(rp.stratum)} NULLS LAST, rowid" if rp.stratum else "ORDER BY rowid"
+    kept = con.execute(f"SELECT _rid FROM (SELECT rowid AS _rid, row_number() OVER ({order}) - 1 AS _n "
+                       f"FROM {relation}) WHERE {_keep_condition(rp)}").fetchnumpy()["_rid"]
+    con.register("_studio_keep", pd.DataFrame({"_rid": np.sort(kept)}))
+    try:
+        frame = _fetch(con, f"SELECT {select} FROM {relation} WHERE rowid IN (SELECT _rid FROM _studio_keep)", rp,
+                       len(kept))
+    finally:
+        con.unregister("_studio_keep")
     rp.rows_used = len(frame)
     return frame
 
