@@ -125,7 +125,8 @@ def run(inp: SearchInput) -> SearchResult:
             skipped.append({"family": best.family, "reason": "deadline passed before its outer-fold refit: the "
                                                              "default LightGBM scored that fold"})
             best = picks["lightgbm_default"]
-        if big and best.family != "lightgbm_default" and _refit_seconds(inp, best, train) > deadline.left():
+        if big and best.family != "lightgbm_default" and sizing.refit_seconds(best.fit_seconds, len(train),
+                                                                                INNER_FOLDS) > deadline.left():
             skipped.append({"family": best.family, "reason": "big table: its refit on the outer fold's rows would "
                                                              "overrun the time budget; the default LightGBM scored it"})
             best = picks["lightgbm_default"]
@@ -150,7 +151,8 @@ def run(inp: SearchInput) -> SearchResult:
     everything = np.arange(len(inp.y))
     final_picks = _search(inp, everything, _until(deadline, inp.budget, 1), deadline, skipped)
     chosen = _final_choice(inp, final_picks, fold_picks, family_scores)
-    final, final_from = _reuse_fold_model(inp, chosen, fold_fits), "every row"
+    final, final_from = sizing.final_from_folds(len(inp.y), inp.order is not None, chosen.family,
+                                                fold_fits[chosen.family]), "every row"
     if final is None:
         _tell(inp, 0.5, f"fitting the final {chosen.family} on {len(everything):,} rows",
               f"在 {len(everything):,} 行上拟合最终的 {chosen.family}")
@@ -168,22 +170,6 @@ def run(inp: SearchInput) -> SearchResult:
     board = _leaderboard(inp, shown, family_scores, chosen)
     return SearchResult(chosen, final, folds, oof, outer_scores, board, _dedupe(skipped),
                         time.perf_counter() - t0, inp.budget, fold_index, final_from)
-
-
-def _reuse_fold_model(inp: SearchInput, chosen: Pick, fold_fits: dict):
-    """A big table's final model when the folds are not time-ordered: the default LightGBM of the last outer fold,
-    already fitted on (K-1)/K of the rows with the same settings — refitting on every row would cost another
-    1.25 fold fits for a quarter more rows of a table whose learning curve is flat by then. With time-ordered folds
-    the last fold never saw the newest rows, so the final model is refitted on every row as usual."""
-    if not sizing.is_big(len(inp.y)) or inp.order is not None or chosen.family != "lightgbm_default":
-        return None
-    return fold_fits[chosen.family][-1]
-
-
-def _refit_seconds(inp: SearchInput, pick: Pick, train: np.ndarray) -> float:
-    """A pick's refit time on `train`, from its fit time in the search (on fewer rows: fit time grows ~ rows)."""
-    searched = min(len(train), sizing.SEARCH_ROWS) * (INNER_FOLDS - 1) / INNER_FOLDS
-    return pick.fit_seconds * len(train) / max(searched, 1.0)
 
 
 def _until(deadline: Deadline, budget: float, searches_left: int) -> float:
