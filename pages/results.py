@@ -16,6 +16,7 @@ from ui.pareto import show_tuning
 from ui.firsthour import (goal_colour, reset_what_if, scenario_choice, show_consequences, show_quality_words,
                           show_solver, show_verdict, template_of, what_if_outcome)
 from ui.savings import show_savings
+from ui.scale import show_scale
 from ui.scoring import show_apply
 from ui.widgets import guard, num, page_start, pick_succeeded_run, status_text
 
@@ -107,6 +108,8 @@ with guard():
 
 with guard():
     show_leaderboard(result)  # model search: the candidates compared on the same folds
+with guard():
+    show_scale(result)  # big tables: rows used of rows bound, samples, learning curve
 
 
 def solver_caption(predicted: dict) -> None:

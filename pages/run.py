@@ -7,6 +7,7 @@ from engine import api
 from ui import auth
 from ui.cluster import cluster_field, run_cluster
 from ui.i18n import bilingual, t
+from ui.scale import budget_caption
 from ui.widgets import guard, page_start, seconds, status_text
 
 page_start()
@@ -33,6 +34,7 @@ with guard():
                           format_func=lambda i: labels.get(i, i))
     st.session_state["current_run"] = run_id
     st.query_params["run"] = run_id
+    st.caption(budget_caption())  # a table larger than this trains on a stratified sample (issue 21)
 
 
 def step_name(step: dict) -> str:

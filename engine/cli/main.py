@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 from engine import api
 from engine.core.errors import InvalidInput, Issue, StudioError
 from engine.core.i18n import Msg, cli_lang, text_of
+from engine.core.memory import MEMORY_BUDGET
 from engine.pipeline.executor import ProgressEvent
 from engine.store.profiling.text import summary_lines
 
@@ -24,23 +26,47 @@ def _print_json(data: Any) -> None:
 
 
 class ProgressBar:
-    """A one-line bar on stderr (a line per step when stderr is not a terminal)."""
+    """A one-line bar on stderr with the step's own message (fold k of K, trials, rows) and an estimate of the
+    time the step has left; when stderr is not a terminal, a line per step and, during a long step, its message
+    at most every `every` seconds (a log that shows the run is alive)."""
 
-    def __init__(self, stream=sys.stderr, width: int = 28):
+    def __init__(self, stream=sys.stderr, width: int = 28, every: float = 15.0):
         self.stream, self.width, self.tty, self.last = stream, width, stream.isatty(), None
+        self.every, self.step, self.step_started, self.logged = every, None, 0.0, 0.0
 
     def __call__(self, event: ProgressEvent) -> None:
+        now = time.monotonic()
+        if event.step != self.step:
+            self.step, self.step_started, self.logged = event.step, now, now
         filled = int(round(event.fraction * self.width))
         bar = "#" * filled + "." * (self.width - filled)
-        text = f"[{bar}] {event.index + 1}/{event.total} {event.step}: {event.message}"
+        left = step_time_left(event, now - self.step_started)
+        eta = f" (~{_duration(left)} left in step)" if left is not None else ""
+        text = f"[{bar}] {event.index + 1}/{event.total} {event.step}: {event.message}{eta}"
         if self.tty:
-            self.stream.write("\r" + text[:120].ljust(120))
+            self.stream.write("\r" + text[:160].ljust(160))
             if event.fraction >= 1.0:
                 self.stream.write("\n")
         elif (event.step, event.message) != self.last and event.message in ("running", "cached"):
             self.stream.write(text + "\n")
+        elif now - self.logged >= self.every and event.message not in ("done", "running", "cached"):
+            self.stream.write(text + "\n")
+            self.logged = now
         self.last = (event.step, event.message)
         self.stream.flush()
+
+
+def step_time_left(event: ProgressEvent, elapsed: float) -> float | None:
+    """Seconds the current step still needs at its pace so far (None until a twentieth of it is done)."""
+    inside = min(max(event.fraction * event.total - event.index, 0.0), 1.0)
+    if inside < 0.05 or inside >= 1.0 or elapsed < 2.0:
+        return None
+    return elapsed * (1.0 - inside) / inside
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
 class ProgressLine:
@@ -192,6 +218,11 @@ def cmd_demo(args) -> int:
 
 
 def cmd_run(args) -> int:
+    if getattr(args, "memory_budget", None):
+        if args.memory_budget <= 0:
+            raise InvalidInput(Issue(Msg(f"--memory-budget must be a positive number of MB, not {args.memory_budget:g}",
+                                         f"--memory-budget 必须是正的 MB 数，而不是 {args.memory_budget:g}")))
+        os.environ[MEMORY_BUDGET.env_mb] = str(args.memory_budget)
     progress = None if args.quiet else ProgressBar()
     result = api.run_recipe(args.recipe, db=args.db, out_dir=args.out, overrides=args.set, on_progress=progress,
                             cluster=args.cluster)
@@ -318,6 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for result.json and artifacts")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe value (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--memory-budget", type=float, metavar="MB", help=f"{MEMORY_BUDGET.label} for this run "
+                   f"(sets {MEMORY_BUDGET.env_mb}; default {round(MEMORY_BUDGET.default_share * 100)}%% of RAM): a larger table "
+                   "trains on a stratified sample with a learning curve")
     p.add_argument("--cluster", metavar="local[:N]|tcp://HOST:8786", default=None,
                    help="run the heavy steps (folds, trials, large fits) on a Dask cluster: local[:N] starts N worker "
                         "processes here, tcp://HOST:8786 uses a running `dask scheduler` (default: the "

@@ -126,6 +126,25 @@ def fit_lgbm(x: pd.DataFrame, y: np.ndarray, params: dict, setup: Setup,
     return lgb.train(params, train, num_boost_round=rounds, valid_sets=sets, callbacks=callbacks)
 
 
+def binned_dataset(x: pd.DataFrame, y: np.ndarray, params: dict) -> lgb.Dataset:
+    """The whole table binned once (big tables: fold fits take row subsets of it instead of copying and binning their
+    rows again, as LightGBM's own cv does; the bin edges come from the features, never the target)."""
+    dataset_params = {k: v for k, v in params.items() if k != "n_estimators"}
+    return lgb.Dataset(x, y, feature_name=lgb_names(x.columns), params=dataset_params, free_raw_data=True).construct()
+
+
+def fit_binned(full: lgb.Dataset, rows: np.ndarray, params: dict, setup: Setup) -> lgb.Booster:
+    """Fit on `rows` of a binned table (same params as it was binned with)."""
+    params = dict(params)
+    rounds = params.pop("n_estimators", MAX_TREES)
+
+    def check(env) -> None:
+        if env.iteration % 25 == 0:
+            setup.check()
+    train = full if len(rows) == full.num_data() else full.subset(np.sort(rows))
+    return lgb.train(params, train, num_boost_round=rounds, callbacks=[check])
+
+
 # -- smooth and ExtraTrees -------------------------------------------------------------------------------------
 def smooth_grid(x: pd.DataFrame, rows: int, task: str) -> list[tuple[int, float]]:
     numeric = sum(1 for j in range(x.shape[1]) if not isinstance(x.iloc[:, j].dtype, pd.CategoricalDtype))

@@ -33,6 +33,8 @@ class FeatureCoder:
         return cls(list(features), levels, integer)
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if not self.levels and all(frame[c].dtype == "float64" for c in self.features):
+            return frame[self.features]   # already the model matrix: shared, not copied (copy-on-write keeps it safe)
         out = {}
         for col in self.features:
             s = frame[col]

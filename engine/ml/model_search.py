@@ -28,7 +28,7 @@ import pandas as pd
 from engine.core import compute
 from engine.core.i18n import Msg
 from engine.ml import candidates as cand
-from engine.ml import distributed, smooth
+from engine.ml import distributed, sizing, smooth
 from engine.ml.lgbm import splits
 
 INNER_FOLDS = 3
@@ -49,6 +49,23 @@ class SearchInput:
     setup: cand.Setup
     progress: Callable[[float, str], None] = field(default=lambda f, m: None)
     winners: list[dict] = field(default_factory=list)   # tuned settings that won earlier folds (warm start)
+    stage: tuple[int, int] = (0, 1)                      # (outer fold being searched, outer folds + 1): progress
+    binned: object = None                                # big tables: the table binned once (lgb.Dataset)
+
+
+def _tell(inp: SearchInput, part: float, en: str, zh: str) -> None:
+    """Progress inside the current outer fold (`part` 0..1 of it), with the fold named: the CLI line and the Run
+    page move during a long fold instead of freezing on its first message."""
+    i, stages = inp.stage
+    head_en = f"outer fold {i + 1}/{stages - 1}" if i < stages - 1 else "final pick"
+    head_zh = f"外层第 {i + 1}/{stages - 1} 折" if i < stages - 1 else "最终选择"
+    inp.progress((i + min(max(part, 0.0), 0.99)) / stages, Msg(f"model search, {head_en}: {en}",
+                                                                f"模型搜索，{head_zh}：{zh}"))
+
+
+def _search_key(inp: SearchInput) -> np.ndarray | None:
+    """What a search's sample is spread along: time when there is one, else the target (stratified)."""
+    return inp.order if inp.order is not None else inp.y
 
 
 @dataclass
@@ -75,6 +92,7 @@ class SearchResult:
     seconds: float
     budget: float
     fold_index: list[int] = field(default_factory=list)   # outer fold of each fold model
+    final_from: str = "every row"                          # the rows the final model was fitted on
 
 
 class Deadline:
@@ -97,8 +115,10 @@ def run(inp: SearchInput) -> SearchResult:
     fold_fits: dict[str, list] = {f: [None] * k for f in inp.families}
     oof = np.full(len(inp.y), np.nan)
     outer_scores, skipped, fold_picks = [], [], {}
+    big = sizing.is_big(len(inp.y))
     for i, (train, test) in enumerate(inp.outer):
-        inp.progress(i / (k + 1), Msg(f"model search: outer fold {i + 1}/{k}", f"模型搜索：外层第 {i + 1}/{k} 折"))
+        inp.stage = (i, k + 1)
+        _tell(inp, 0.0, "searching", "搜索中")
         picks = _search(inp, train, _until(deadline, inp.budget, k + 1 - i), deadline, skipped)
         best = _best(picks)
         for family, pick in picks.items():
@@ -107,10 +127,20 @@ def run(inp: SearchInput) -> SearchResult:
             skipped.append({"family": best.family, "reason": "deadline passed before its outer-fold refit: the "
                                                              "default LightGBM scored that fold"})
             best = picks["lightgbm_default"]
+        if big and best.family != "lightgbm_default" and sizing.refit_seconds(best.fit_seconds, len(train),
+                                                                                INNER_FOLDS) > deadline.left():
+            skipped.append({"family": best.family, "reason": "big table: its refit on the outer fold's rows would "
+                                                             "overrun the time budget; the default LightGBM scored it"})
+            best = picks["lightgbm_default"]
         for family, pick in sorted(picks.items(), key=lambda kv: kv[0] != best.family):
             if family != best.family and deadline.passed():   # the pick's refit is needed; the others' are not
                 skipped.append({"family": family, "reason": "time budget used up before its outer-fold refit"})
                 continue
+            if big and family not in (best.family, "lightgbm_default"):
+                skipped.append({"family": family, "reason": f"big table ({len(inp.y):,} rows): an outer fold "
+                                                            "refits only the pick and the default LightGBM"})
+                continue
+            _tell(inp, 0.5, f"refitting {family} on {len(train):,} rows", f"在 {len(train):,} 行上重新拟合 {family}")
             model = _fit(inp, family, pick.settings, train)
             pred = model.predict(inp.x.iloc[test])
             family_scores[family][i] = cand.score(inp.task, inp.y[test], pred)
@@ -118,11 +148,19 @@ def run(inp: SearchInput) -> SearchResult:
             if family == best.family:
                 oof[test] = pred
                 outer_scores.append(family_scores[family][i])
-    inp.progress(k / (k + 1), Msg("model search: final pick on every row", "模型搜索：在全部行上最终选择"))
+    inp.stage = (k, k + 1)
+    _tell(inp, 0.0, "searching", "搜索中")
     everything = np.arange(len(inp.y))
     final_picks = _search(inp, everything, _until(deadline, inp.budget, 1), deadline, skipped)
     chosen = _final_choice(inp, final_picks, fold_picks, family_scores)
-    final = _fit(inp, chosen.family, chosen.settings, everything)
+    final, final_from = sizing.final_from_folds(len(inp.y), inp.order is not None, chosen.family,
+                                                fold_fits[chosen.family]), "every row"
+    if final is None:
+        _tell(inp, 0.5, f"fitting the final {chosen.family} on {len(everything):,} rows",
+              f"在 {len(everything):,} 行上拟合最终的 {chosen.family}")
+        final = _fit(inp, chosen.family, chosen.settings, everything)
+    else:
+        final_from = f"outer fold {len(inp.outer)} ({len(inp.outer[-1][0]):,} training rows)"
     folds, fold_index = [], []          # the chosen family's outer-fold models (intervals, importance)
     for i, (m, (tr, _)) in enumerate(zip(fold_fits[chosen.family], inp.outer)):
         if m is None and deadline.passed() and folds:
@@ -133,7 +171,7 @@ def run(inp: SearchInput) -> SearchResult:
              if f in final_picks or f in fold_picks}
     board = _leaderboard(inp, shown, family_scores, chosen)
     return SearchResult(chosen, final, folds, oof, outer_scores, board, _dedupe(skipped),
-                        time.perf_counter() - t0, inp.budget, fold_index)
+                        time.perf_counter() - t0, inp.budget, fold_index, final_from)
 
 
 def _until(deadline: Deadline, budget: float, searches_left: int) -> float:
@@ -174,12 +212,21 @@ def _best(picks: dict[str, Pick]) -> Pick:
 
 
 def _search(inp: SearchInput, rows: np.ndarray, until: float, deadline: Deadline, skipped: list) -> dict[str, Pick]:
-    """Every family on the inner folds of `rows`; the default always, the others while time is left."""
+    """Every family on the inner folds of `rows` (at most sizing.SEARCH_ROWS of them, spread along time or the
+    target); the default always, the others while time is left."""
+    rows = sizing.spread(rows, sizing.SEARCH_ROWS, _search_key(inp))
     inner = _inner(inp, rows)
+    _tell(inp, 0.05, f"default LightGBM on {len(rows):,} rows × {len(inner)} inner folds",
+          f"默认 LightGBM，{len(rows):,} 行 × {len(inner)} 个内层折")
     picks = {"lightgbm_default": _score_fixed(inp, rows, inner, "lightgbm_default", {})}
-    for family in sorted(inp.families, key=ORDER.index):
+    for n, family in enumerate(sorted(inp.families, key=ORDER.index)):
         if family == "lightgbm_default":
             continue
+        if family in ("smooth", "extra_trees") and sizing.is_big(len(inp.y)):
+            skipped.append({"family": family, "reason": f"big table (≥ {sizing.BIG_ROWS:,} rows): only LightGBM "
+                                                        "is refitted on every row (memory and time)"})
+            continue
+        _tell(inp, 0.1 + 0.3 * n / len(inp.families), f"searching {family}", f"搜索 {family}")
         warm = family == "lightgbm_tuned" and bool(inp.winners)   # an earlier fold's winner: one trial at least
         if deadline.passed() or (time.monotonic() >= until and not warm):
             skipped.append({"family": family, "reason": "time budget used up"})
@@ -211,6 +258,8 @@ def _inner(inp: SearchInput, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndar
 def _fit(inp: SearchInput, family: str, settings: dict, rows: np.ndarray):
     if family in ("lightgbm_default", "lightgbm_tuned") and len(rows) == len(inp.y) and distributed.partitioned(inp.x):
         return _fit_across_cluster(inp, family, settings)
+    if family == "lightgbm_default" and sizing.is_big(len(inp.y)) and len(rows) > sizing.SEARCH_ROWS:
+        return _fit_binned(inp, rows)
     return _fit_rows(inp.x, inp.y, family, settings, inp.setup, rows)
 
 
@@ -230,6 +279,16 @@ def _fit_rows(x_all: pd.DataFrame, y_all: np.ndarray, family: str, settings: dic
     if family == "smooth":
         return cand.fit_smooth_model(x, y, settings, setup)
     return cand.fit_extra_trees(x, y, settings, setup)
+
+
+def _fit_binned(inp: SearchInput, rows: np.ndarray):
+    """A big table's default-LightGBM refits (outer folds, final model) share one binned copy of the table: binning
+    runs once instead of per fit, and no fold copies its raw rows (sizing.py)."""
+    params = cand.default_params(inp.setup)
+    if inp.binned is None:
+        _tell(inp, 0.45, f"binning {len(inp.y):,} rows once for the refits", f"对 {len(inp.y):,} 行做一次分箱，供各次重新拟合使用")
+        inp.binned = cand.binned_dataset(inp.x, inp.y, params)
+    return cand.fit_binned(inp.binned, rows, params, inp.setup)
 
 
 def _score_fixed(inp: SearchInput, rows, inner, family: str, settings: dict) -> Pick:
@@ -319,6 +378,7 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
             trial.report(float(np.nanmean(scores)), step)
             if trial.should_prune():
                 raise optuna.TrialPruned()
+        _tell(inp, 0.35, f"tuning trial {trial.number + 1} done", f"调参试验 {trial.number + 1} 完成")
         # refits see (folds) / (folds - 1) times the rows: a few more trees than early stopping found
         trees = int(np.ceil(np.mean(iterations) * len(inner) / max(len(inner) - 1, 1)))
         info[trial.number] = {"params": {**params, "n_estimators": trees}, "std": float(np.nanstd(scores)),

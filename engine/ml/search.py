@@ -97,6 +97,9 @@ def window(score, point: pd.Series, box: Box, col: str, floor: float, steps: int
     return float(min(grid[lo], point[col])), float(max(grid[hi], point[col]))
 
 
+ENVELOPE_ROWS = 50_000   # historical points the trust region is built from at most (issue 21: big tables)
+
+
 class TrustRegion:
     """Keeps candidates near historical operation: the distance (in box-width units) to the nearest historical
     point must not exceed what is typical between historical points themselves (a quantile of their NN distances).
@@ -110,6 +113,9 @@ class TrustRegion:
         spread = history[self.cols].quantile([0.01, 0.99])
         self.scale = np.array([max(float(spread.loc[0.99, c] - spread.loc[0.01, c]), 1e-12) for c in self.cols])
         points = history[self.cols].dropna().drop_duplicates().to_numpy(float) / self.scale
+        if len(points) > ENVELOPE_ROWS:   # a big table: the envelope from an even sample (its own NN distances)
+            points = points[np.random.default_rng(0).choice(len(points), ENVELOPE_ROWS, replace=False)]
+        self.points_used = len(points)
         self.enabled = len(self.cols) > 0 and len(points) >= 3
         if not self.enabled:
             self.radius = float("inf")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.pipeline.context import StepContext
@@ -23,6 +24,21 @@ class DropUselessParams(OpParams):
                                    help_zh="某一取值占比超过此值的(近)常量列将被删除")
 
 
+def _dominant_share(s: pd.Series, max_dominant: float) -> float:
+    """Share of the most common value (missing counts as a value). On a big numeric column, when only a share
+    above one half can matter, exactly and without hashing a million values: such a value must be the median."""
+    if len(s) < 100_000 or max_dominant < 0.5 or not pd.api.types.is_float_dtype(s):
+        return float(s.value_counts(normalize=True, dropna=False).iloc[0])
+    values = s.to_numpy()
+    missing = np.isnan(values)
+    if missing.mean() > 0.5:
+        return float(missing.mean())
+    present = values[~missing]
+    middle = np.partition(present, len(present) // 2)[len(present) // 2]
+    share = float((present == middle).sum() / len(values))
+    return share if share > 0.5 else min(share, 0.5)   # below one half: no value can reach max_dominant
+
+
 def _example() -> tuple[dict, dict]:
     from engine.sim.tiny import tiny_plant
 
@@ -35,7 +51,9 @@ def drop_useless(params: DropUselessParams, ctx: StepContext, frame: pd.DataFram
     if params.target not in frame.columns:
         raise StudioError(Msg(f"target column '{params.target}' is not in the data", f"目标列 '{params.target}' 不在数据中"))
     n = len(frame)
-    frame = frame[frame[params.target].notna()]
+    has_target = frame[params.target].notna()
+    if not has_target.all():        # a big table with every target filled is passed on, not copied
+        frame = frame[has_target]
     if frame.empty:
         raise StudioError(Msg(f"target column '{params.target}' is empty in every row; choose another target",
                               f"目标列 '{params.target}' 每一行都是空的；请换一个目标"))
@@ -46,7 +64,7 @@ def drop_useless(params: DropUselessParams, ctx: StepContext, frame: pd.DataFram
             continue
         s = frame[col]
         missing = float(s.isna().mean())
-        dominant = float(s.value_counts(normalize=True, dropna=False).iloc[0])
+        dominant = _dominant_share(s, params.max_dominant)
         if missing > params.max_missing:
             dropped.append({"name": col, "reason": "missing", "value": round(missing, 4)})
         elif dominant > params.max_dominant:

@@ -17,7 +17,7 @@ from engine.pipeline.context import StepContext
 from engine.core.errors import StudioError
 from engine.core.i18n import Msg
 from engine.ml import candidates as cand
-from engine.ml import model_search
+from engine.ml import model_search, sizing
 from engine.ml.bagging import merge_boosters
 from engine.ml.frame import FeatureCoder, as_target, usable_features
 from engine.ml.lgbm import ModelBundle, _threads, fold_metrics, shap_importance, splits, summarize
@@ -67,10 +67,17 @@ class ModelSearchParams(OpParams):
         return max(self.folds * 5, 20)
 
 
+BIG_TABLE_BUDGET = 30.0
+
+
 def default_budget(rows: int, columns: int) -> float:
-    """Seconds: 15 for small tables, growing with the cells, at most 180. AI_STUDIO_SEARCH_BUDGET caps it (the
-    test suite sets a tiny cap; a recipe's own time_budget is never capped)."""
+    """Seconds: 15 for small tables, growing with the cells, at most 180; on a big table (≥ sizing.BIG_ROWS rows)
+    at most BIG_TABLE_BUDGET, as its searches run on samples of ≤ sizing.SEARCH_ROWS rows whose needs do not grow
+    with the table (the refits on every row are outside the budget). AI_STUDIO_SEARCH_BUDGET caps it (the test
+    suite sets a tiny cap; a recipe's own time_budget is never capped)."""
     budget = min(180.0, max(15.0, 5.0 + rows * columns / 2000.0))
+    if sizing.is_big(rows):
+        budget = min(budget, BIG_TABLE_BUDGET)
     cap = os.environ.get("AI_STUDIO_SEARCH_BUDGET", "").strip()
     try:
         return float(min(budget, float(cap))) if cap and float(cap) > 0 else float(budget)
@@ -109,8 +116,8 @@ def search(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame) -> 
                        default_trees=params.n_estimators, default_rate=params.learning_rate)
     budget = params.time_budget or default_budget(len(frame), len(features))
     families = ["lightgbm_default"] + [f for f in dict.fromkeys(params.candidates) if f != "lightgbm_default"]
-    found = model_search.run(model_search.SearchInput(x, y, task, outer, order, groups, families, budget, setup,
-                                                       ctx.progress))
+    searched = model_search.SearchInput(x, y, task, outer, order, groups, families, budget, setup, ctx.progress)
+    found = model_search.run(searched)
     ctx.progress(0.95, Msg("importance and intervals", "重要性与区间"))
     final = _final(found, x, y, setup, params.bag)
     cuts = _thresholds(y, found.oof, outer) if task == "classification" else [0.5] * len(outer)
@@ -129,13 +136,17 @@ def search(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame) -> 
     if task == "classification":
         metrics["threshold"] = {"final": round(cut, 6), "folds": [round(t, 6) for t in cuts],
                                 "chosen_by": "out-of-fold predictions of the other outer folds"}
-    importances, directions = _importance(found.fold_models, x, [outer[i] for i in found.fold_index], task, y,
-                                          ctx.seed)
+    ctx.progress(0.96, Msg("key parameters (SHAP on a sample of test rows)", "关键参数（在测试行样本上计算 SHAP）"))
+    explained = sizing.explain_rows([outer[i][1] for i in found.fold_index], ctx.seed)
+    importances, directions = _importance(found.fold_models, x, [(outer[i][0], rows) for i, rows in
+                                                                 zip(found.fold_index, explained)], task, y, ctx.seed)
     importance = _rank(features, importances, directions, params.top_k)
     report = {"features_used": features, "features_skipped": skipped_features, "monotone": params.monotone,
               "model": found.chosen.family, "final_model_average_of": params.bag if _is_booster(final) else 1,
               "predicted_vs_actual": _sample_pairs(y[scored], found.oof[scored], ctx.seed),
               "residual_std": float(np.std(residual)) if len(residual) > 1 else None}
+    report["sizing"] = _sizing(frame, x, y, outer, order, found, setup, task, explained, ctx, searched.binned)
+    searched.binned = None
     leaderboard = {"rows": found.leaderboard, "chosen": found.chosen.family,
                    "metric": "r2" if task == "regression" else "auc", "cv": metrics["cv"], "folds": len(outer),
                    "inner_folds": model_search.INNER_FOLDS, "budget_seconds": round(budget, 3),
@@ -144,6 +155,34 @@ def search(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame) -> 
                    "chosen_settings": {k: v for k, v in found.chosen.settings.items() if k != "params"}}
     return {"model": bundle, "metrics": metrics, "importance": importance, "report": report,
             "leaderboard": leaderboard}
+
+
+def _sizing(frame, x, y, outer, order, found, setup, task, explained, ctx, binned=None) -> dict:
+    """What was computed on samples (result.json `scale`), and the learning curve when the run trains on a sample
+    of the bound table (the data binding marks such a frame)."""
+    sample = frame.attrs.get("sample")
+    out = {"rows_trained": int(len(frame)), "final_model_from": found.final_from, "search_rows_max": sizing.SEARCH_ROWS,
+           "search_sampled": len(frame) > sizing.SEARCH_ROWS, "explain_rows": int(sum(len(r) for r in explained)),
+           "big_table": sizing.is_big(len(frame))}
+    if not sample:
+        return out
+    default = next((r for r in found.leaderboard if r["model"] == "lightgbm_default"), None)
+    last = len(outer) - 1
+    full = default["folds"][last] if default and len(default.get("folds", [])) == len(outer) else None
+    train, test = outer[last]
+    params = cand.default_params(setup)
+    metric = "r2" if task == "regression" else "auc"
+
+    def fit_score(rows: np.ndarray) -> float:
+        ctx.progress(0.97, Msg(f"learning curve: {len(rows):,} rows", f"学习曲线：{len(rows):,} 行"))
+        model = (cand.fit_binned(binned, rows, params, setup) if binned is not None else
+                 cand.fit_lgbm(x.iloc[rows], y[rows], params, setup))
+        return cand.score(task, y[test], model.predict(x.iloc[test]))
+
+    key = order if order is not None else y
+    out["learning_curve"] = sizing.learning_curve(fit_score, train, key, full, metric, sample.get("rows_total"))
+    out["learning_curve"]["fold"] = last + 1
+    return out
 
 
 def _check_input(params: ModelSearchParams, frame: pd.DataFrame, features: list[str]) -> None:
@@ -181,7 +220,14 @@ def _final(found, x: pd.DataFrame, y: np.ndarray, setup: cand.Setup, bag: int):
 
 def _threshold(y: np.ndarray, pred: np.ndarray) -> float:
     grid = np.unique(np.quantile(pred, np.linspace(0.0, 1.0, 101)))
-    return float(grid[int(np.argmax([balanced_accuracy_score(y, (pred >= t).astype(int)) for t in grid]))])
+    positive = y == 1
+    if positive.all() or not positive.any() or not np.isin(y, (0, 1)).all():
+        return float(grid[int(np.argmax([balanced_accuracy_score(y, (pred >= t).astype(int)) for t in grid]))])
+    # the same balanced accuracy for every cut at once (sorted scores; a million rows take milliseconds, not 101 passes)
+    pos, neg = np.sort(pred[positive]), np.sort(pred[~positive])
+    recall_pos = 1.0 - np.searchsorted(pos, grid, side="left") / len(pos)
+    recall_neg = np.searchsorted(neg, grid, side="left") / len(neg)
+    return float(grid[int(np.argmax((recall_pos + recall_neg) / 2.0))])
 
 
 def _thresholds(y: np.ndarray, oof: np.ndarray, outer: list) -> list[float]:

@@ -84,6 +84,8 @@ class LocalExecutor(Executor):
         keys, values, records = self.keys(pipeline), {}, []
         needed = self._needed(pipeline, keys)
         total = len(pipeline.steps)
+        last_source_use = max((i for i, s in enumerate(pipeline.steps)
+                               if any(ref.step is None for ref in s.inputs.values())), default=-1)
         try:
             for index, step in enumerate(pipeline.steps):
                 if cancelled():
@@ -102,6 +104,8 @@ class LocalExecutor(Executor):
                     values[step.id], op_seconds = self._run_step(pipeline, step, index, total, run_id, values, keys,
                                                                  records, on_event, cancelled, started, t0)
                     on_event(ProgressEvent(step.id, index, total, (index + 1) / total, "done"))
+                if index == last_source_use:
+                    values.pop(None, None)  # the bound table: no later step reads it (a big table is freed early)
                 elapsed = time.perf_counter() - t0
                 record = StepRecord(step.id, step.op.key, "cached" if cached else "done", cached, op_seconds, started,
                                     _now(), io_seconds=elapsed - op_seconds)
@@ -165,5 +169,5 @@ class LocalExecutor(Executor):
         if ref.step is None:
             if None not in values:  # the bound data, loaded once and only if a step that runs needs it
                 values[None] = pipeline.source.load()
-            return values[None].copy()
+            return values[None].copy(deep=False)  # copy-on-write: a step that changes it gets its own copy
         return values[ref.step][ref.output]

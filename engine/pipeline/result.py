@@ -15,6 +15,7 @@ import numpy as np
 from engine import __version__
 from engine.pipeline.executor import Execution
 from engine.pipeline.graph import Pipeline
+from engine.pipeline.scale import scale_section
 
 FORMAT_VERSION = 1
 CONTRACT_KEYS = ("run_id", "status", "template", "recipe", "data", "metrics", "key_parameters", "recommendations",
@@ -50,6 +51,9 @@ def build(run_id: str, status: str, pipeline: Pipeline, execution: Execution | N
     if outputs.get("test_reduction"):      # test_item_reduction template: items kept/dropped, miss rate, curve
         result["test_reduction"] = outputs["test_reduction"]
     result.update({k: outputs[k] for k in _OPTIONAL_TOP if outputs.get(k)})
+    scale = scale_section(pipeline, outputs)
+    if scale:                              # big tables: rows used of rows bound, samples, learning curve (issue 21)
+        result["scale"] = scale
     if error:
         result["error"] = error
     return result

@@ -48,9 +48,11 @@ def build_report(result: dict, lang: str = "en", *, profile: dict | None = None,
     else:
         from engine.report.firsthour import verdict_section
         from engine.report.model_search import sections as search_sections
+        from engine.report.scale import sections as scale_sections
 
         sections = [verdict_section(result, lang), _summary(result, pred, lang, economics), _data(result, lang, profile),
-                    _model(result, lang), *search_sections(result, lang, _section), _keys(result, lang),
+                    _model(result, lang), *search_sections(result, lang, _section),
+                    *scale_sections(result, lang, _section, _fig), _keys(result, lang),
                     _recommendations(result, pred, lang), _trial(result, pred, lang), _appendix(result, lang)]
     return {"lang": lang, "title": title, "subtitle": result["recipe"].get("name"),
             "run_id": result["run_id"], "status": result["status"],

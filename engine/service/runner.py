@@ -22,6 +22,7 @@ from engine.pipeline.compiler import check_template_data
 from engine.pipeline.context import Cancelled
 from engine.pipeline.executor import Executor, LocalExecutor, ProgressEvent, StepFailed
 from engine.pipeline.graph import Pipeline
+from engine.pipeline.scale import plan_source
 from engine.pipeline.library import TemplateLibrary
 from engine.service import recipes
 from engine.service.access import local_principal
@@ -83,6 +84,7 @@ def prepare_run(source: str | Path | dict, *, db=None, overrides: list[str] | No
     operating-system user, cli:<login>) owns the run."""
     started = time.perf_counter()
     pipeline = compile_recipe(source, db=db, overrides=overrides)
+    plan_source(pipeline)  # only the columns the run uses; a stratified sample over the memory budget
     cat = catalog(db)
     run_id = run_id or new_run_id()
     user = user or local_principal().name

@@ -26,6 +26,7 @@ from engine.core.i18n import Msg
 from engine.service.scoring import Loaded, load_run_model
 
 CHUNK_ROWS = 100_000
+DUCKDB_MEMORY = "256MB"   # the private connection that checks the input (issue 21: scoring memory stays near a chunk)
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
             "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "BOOLEAN")
 _RELATION = "score_input"
@@ -73,6 +74,7 @@ def score(catalog: Catalog, run_id: str, run_dir: str | Path, *, data: pd.DataFr
     collect = (out is None and into is None) if collect is None else collect
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="score-") as tmp, duckdb.connect() as con:
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")  # its checks scan the input: no need to read far ahead
         source = Source(con, Path(tmp), chunk_rows)
         data = model.source_data(data, Path(tmp)) if data is not None else data
         _open(source, catalog, data, table)

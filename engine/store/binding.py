@@ -23,7 +23,8 @@ from engine.store.catalog import INTERNAL_PREFIX, Catalog, quote
 from engine.core.dtypes import dtype_class, matches
 from engine.core.errors import InvalidInput, Issue
 from engine.core.i18n import Msg
-from engine.store.ingest import describe_file, read_file_frame, sha256_file
+from engine.store import reading
+from engine.store.ingest import bound
 from engine.schema.recipe import DataBinding
 
 
@@ -40,6 +41,9 @@ class DataSource:
     # column -> (rows, rows where it has a value, distinct values): lets validation refuse a too-small table or a
     # constant target before a run starts
     column_stats: Callable[[str], tuple[int, int, int]] | None = None
+    # (a connection context, the relation to select from): lets a run read only its columns, or a sample
+    relation: Callable[[], tuple] | None = None
+    read_plan: reading.ReadPlan | None = None
 
     def stats(self, column: str) -> tuple[int, int, int] | None:
         if self.column_stats is None or column not in self.columns:
@@ -52,9 +56,35 @@ class DataSource:
         return _STATS[key]
 
     def load(self) -> pd.DataFrame:
-        frame = self.loader()
+        if self.read_plan is not None and self.relation is not None:
+            opened, relation = self.relation()
+            with opened as con:
+                frame = reading.read(con, relation, self.read_plan)
+            if self.read_plan.sampled:  # model steps see it (learning curve) through pandas' attrs
+                frame.attrs["sample"] = self.read_plan.describe()
+        else:
+            frame = self.loader()
         self.rows = len(frame)
         return frame
+
+    def plan_read(self, columns: list[str], *, time: str | None, target: str | None,
+                  budget_mb: float | None = None) -> reading.ReadPlan | None:
+        """Read only `columns`, and a stratified sample when they exceed the memory budget (the fingerprint then
+        names the sample, so a cached step never mixes a sample with the whole table)."""
+        if self.relation is None:
+            return None
+        rows = self.rows if self.rows is not None else self._count()
+        self.read_plan = reading.plan(rows, [c for c in self.columns if c in set(columns)], time=time, target=target,
+                                      budget_mb=budget_mb)
+        if self.read_plan.sampled:
+            self.fingerprint = hashlib.sha256(f"{self.fingerprint}|sample:{self.read_plan.rows_used}:"
+                                              f"{self.read_plan.stratum}".encode()).hexdigest()
+        return self.read_plan
+
+    def _count(self) -> int:
+        opened, relation = self.relation()
+        with opened as con:
+            return int(con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
 
 
 _SELECT_HINT = Msg("a data binding is one SELECT ... FROM a data-factory table [JOIN ...] [WHERE ...]; CTEs (WITH) are fine",
@@ -193,16 +223,25 @@ def resolve(binding: DataBinding, catalog: Catalog, base_dir: Path | None = None
         info = catalog.table_info(binding.table)
         return DataSource(Msg(f"table {info.name}", f"表 {info.name}"), info.columns, info.fingerprint,
                           lambda: catalog.read_table(info.name), info.rows,
-                          lambda col: _sql_stats(catalog, quote(info.name), col))
+                          lambda col: _sql_stats(catalog, quote(info.name), col),
+                          lambda: (catalog.connect(), quote(info.name)))
     if binding.file:
         path = Path(binding.file)
         if not path.is_absolute() and base_dir is not None and not path.exists():
             path = base_dir / path
         check_file_root(path, base_dir, catalog)
-        columns = describe_file(path, binding.sheet)
+        db, file_fingerprint = bound.staged(path, binding.sheet)
+        with bound.connect(db) as con:
+            columns = {r[0]: r[1] for r in con.execute(f'DESCRIBE "{bound.TABLE}"').fetchall()}
+            rows = int(con.execute(f'SELECT count(*) FROM "{bound.TABLE}"').fetchone()[0])
+        table = f'"{bound.TABLE}"'
+
+        def stats(col: str) -> tuple[int, int, int]:
+            with bound.connect(db) as con:
+                return _stats_on(con, table, col)
         return DataSource(Msg(f"file {path}", f"文件 {path}"), columns, hashlib.sha256(
-            f"{sha256_file(path)}|{binding.sheet}".encode()).hexdigest(),
-            lambda: read_file_frame(path, binding.sheet)[0], None, lambda col: _frame_stats(path, binding.sheet, col))
+            f"{file_fingerprint}|{binding.sheet}".encode()).hexdigest(),
+            lambda: bound.read_file_frame(path, binding.sheet)[0], rows, stats, lambda: (bound.connect(db), table))
     return _resolve_sql(binding.sql, catalog)
 
 
@@ -225,18 +264,17 @@ def _resolve_sql(sql: str, catalog: Catalog) -> DataSource:
             return c.execute(sql).df()
 
     return DataSource(Msg("sql query", "SQL 查询"), columns, fingerprint, load, None,
-                      lambda col: _sql_stats(catalog, f"({sql})", col))
+                      lambda col: _sql_stats(catalog, f"({sql})", col), lambda: (catalog.connect(), f"({sql})"))
 
 
 def _sql_stats(catalog: Catalog, source: str, column: str) -> tuple[int, int, int]:
-    c = quote(column)
     with catalog.connect() as con:
-        return con.execute(f"SELECT count(*), count({c}), count(DISTINCT {c}) FROM {source}").fetchone()
+        return _stats_on(con, source, column)
 
 
-def _frame_stats(path: Path, sheet, column: str) -> tuple[int, int, int]:
-    values = read_file_frame(path, sheet)[0][column]
-    return len(values), int(values.notna().sum()), int(values.nunique())
+def _stats_on(con, source: str, column: str) -> tuple[int, int, int]:
+    c = quote(column)
+    return con.execute(f"SELECT count(*), count({c}), count(DISTINCT {c}) FROM {source}").fetchone()
 
 
 __all__ = ["DataSource", "check_select", "dtype_class", "matches", "quote", "resolve"]
