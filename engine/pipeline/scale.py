@@ -12,15 +12,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.core.memory import MEMORY_BUDGET, table_mb
 from engine.pipeline.graph import Pipeline
 
 
-def used_columns(pipeline: Pipeline) -> list[str]:
-    """Columns of the source a run may touch: every role but `ignore`, and any column a step's parameters name
-    (conservative: a column whose name occurs anywhere in the parameters' text, e.g. inside a filter expression)."""
+IGNORED_SHARE = 0.25  # ignored columns are read too while the whole table stays under this share of the budget
+
+
+def used_columns(pipeline: Pipeline, with_ignored: bool = False) -> list[str]:
+    """Columns of the source a run may touch: every role but `ignore` (with it when `with_ignored`), and any column a
+    step's parameters name (conservative: a column whose name occurs anywhere in the parameters' text, e.g. inside a
+    filter expression)."""
     source = pipeline.source
-    ignored = set(pipeline.roles.get("ignore", []))
-    named = {c for role, cols in pipeline.roles.items() if role != "ignore" for c in cols}
+    ignored = set() if with_ignored else set(pipeline.roles.get("ignore", []))
+    named = {c for role, cols in pipeline.roles.items() if role != "ignore" or with_ignored for c in cols}
     text = json.dumps([s.params.model_dump(mode="json") for s in pipeline.steps], ensure_ascii=False, default=str)
     text += json.dumps(pipeline.recipe.get("expert") or {}, ensure_ascii=False, default=str)
     return [c for c in source.columns if c in named or (c not in ignored and c in text)]
@@ -29,11 +34,16 @@ def used_columns(pipeline: Pipeline) -> list[str]:
 def plan_source(pipeline: Pipeline, budget_mb: float | None = None) -> dict | None:
     """Plan the read of the bound table (columns, sample); returns the plan's description (None: read as before)."""
     source = pipeline.source
-    if source is None or not hasattr(source, "plan_read"):
+    if source is None or not hasattr(source, "plan_read") or source.relation is None:
         return None
     time = (pipeline.roles.get("time") or [None])[0]
     target = (pipeline.roles.get("target") or [None])[0]
-    planned = source.plan_read(used_columns(pipeline), time=time, target=target, budget_mb=budget_mb)
+    budget = MEMORY_BUDGET.mb() if budget_mb is None else float(budget_mb)
+    rows = source.rows if source.rows is not None else source._count()
+    # a small table keeps the columns the expert set aside: the run's checks look at them (meters computed from the
+    # target, issue 16); a big one reads only what the model uses
+    small = table_mb(rows or 0, len(source.columns)) <= IGNORED_SHARE * budget
+    planned = source.plan_read(used_columns(pipeline, with_ignored=small), time=time, target=target, budget_mb=budget)
     return planned.describe() if planned is not None else None
 
 

@@ -50,10 +50,10 @@ def curve_figure(curve: dict, lang: str) -> go.Figure:
 
 
 def sections(result: dict, lang: str, section, fig) -> list[dict]:
-    """[the data-size section] (no blocks when result.json has no `scale`)."""
+    """[the data-size section] when the run sampled its table or treated it as big; else none."""
     scale = result.get("scale") or {}
-    if not scale:
-        return []
+    if not (scale.get("sampled") or scale.get("big_table") or (scale.get("learning_curve") or {}).get("points")):
+        return []   # a table read whole and small: nothing about its size is worth a section
     blocks = []
     if scale.get("rows_used") is not None:
         key = "sampled" if scale.get("sampled") else "whole"
