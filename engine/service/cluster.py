@@ -93,7 +93,7 @@ def open_session(spec: ClusterSpec) -> ClusterSession:
     started = time.monotonic()
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if spec.kind == "local":
-        with _plain_main():
+        with plain_main():
             cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
@@ -116,7 +116,7 @@ def open_session(spec: ClusterSpec) -> ClusterSession:
 
 
 @contextmanager
-def _plain_main():
+def plain_main():
     """Worker processes start by `spawn`, which re-runs the parent's __main__ file in each child — under Streamlit
     that is the page script (app.py), which must not run in a worker. While the workers start, __main__ is an empty
     module (a worker restarted later by its nanny finds the real one, guarded by `if __name__ == "__main__"`)."""

@@ -24,7 +24,10 @@ distributed = pytest.importorskip("distributed")
 def _cluster(**config):
     import dask
 
-    with dask.config.set(config):
+    from engine.service.cluster import plain_main
+
+    # spawn re-runs __main__'s file in each worker: after an AppTest in this process that is a page script
+    with dask.config.set(config), plain_main():
         return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                         silence_logs=40)
 
