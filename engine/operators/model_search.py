@@ -138,10 +138,10 @@ def search(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame) -> 
               "residual_std": float(np.std(residual)) if len(residual) > 1 else None}
     leaderboard = {"rows": found.leaderboard, "chosen": found.chosen.family,
                    "metric": "r2" if task == "regression" else "auc", "cv": metrics["cv"], "folds": len(outer),
-                   "inner_folds": model_search.INNER_FOLDS, "budget_seconds": round(budget, 3),
+                   "inner_folds": model_search.inner_count(len(frame)), "budget_seconds": round(budget, 3),
                    "budget_from": "params" if params.time_budget else "table size",
                    "seconds": round(found.seconds, 3), "skipped": found.skipped,
-                   "chosen_settings": {k: v for k, v in found.chosen.settings.items() if k != "params"}}
+                   "chosen_settings": {k: v for k, v in found.chosen.settings.items() if k not in ("params", "blend")}}
     return {"model": bundle, "metrics": metrics, "importance": importance, "report": report,
             "leaderboard": leaderboard}
 
@@ -171,8 +171,8 @@ def _is_booster(model) -> bool:
 
 def _final(found, x: pd.DataFrame, y: np.ndarray, setup: cand.Setup, bag: int):
     """The final model; a chosen LightGBM is averaged over `bag` seeds (smoother for the optimiser)."""
-    if not _is_booster(found.final) or bag <= 1:
-        return found.final
+    if not _is_booster(found.final) or bag <= 1 or found.chosen.settings.get("blend"):
+        return found.final      # a tuned blend is already an average of several models
     params = (cand.default_params(setup) if found.chosen.family == "lightgbm_default"
               else dict(found.chosen.settings["params"]))
     extra = [cand.fit_lgbm(x, y, {**params, "seed": setup.seed + i}, setup) for i in range(1, bag)]
