@@ -10,7 +10,7 @@ A copy adds nothing given its driver, while the driver still adds what the copy'
 driver out costs more than twice what leaving the candidate out costs, the candidate is judged a copy. When the
 copy's noise is too small for the outcome to tell the two apart (partial F-tests inconclusive), the other columns
 correlated with the pair decide the same way: each is regressed on both, and the copy is the one that adds nothing
-to its driver for nearly all of them (and the outcome must not say it adds to its driver). Its
+to its driver for nearly all of them (and the outcome must not say it adds to its driver at p < 0.01). Its
 importance goes to the driver's group and it is not selected (so it gets no recommended value). `copies` in the
 result lists every judgement with its evidence; a parameter in expert.force is never judged a copy (overruled).
 """
@@ -186,18 +186,18 @@ def _verdict(a: str, b: str, p_a: float, p_b: float, f_a: float, f_b: float, oth
 
     First the outcome: the copy adds nothing to its driver (p > 0.05) while the driver adds to it (p < 0.01). When
     the noise is too small for the outcome to tell them apart, the other columns decide (at least 2 take sides, 80 %
-    of them with the driver) — provided the outcome does not say the copy adds."""
+    of them with the driver) — provided the outcome does not say the copy adds (p < 0.01, the driver's bar)."""
     by_outcome = "partial F-tests on what the other key parameters leave of the outcome: does each add to a cubic " \
                  "in the other (copy: p > 0.05 while its driver p < 0.01)"
     copy, driver, p_copy, p_driver = (a, b, p_a, p_b) if f_a < f_b else (b, a, p_b, p_a)
     clear, judged_by = p_driver < 0.01 and p_copy > 0.05, by_outcome
     if not clear and others >= ATTENUATION_MIN_OTHERS and max(a_stronger, 1 - a_stronger) >= ATTENUATION_SHARE:
         copy, driver, p_copy, p_driver = (b, a, p_b, p_a) if a_stronger >= 0.5 else (a, b, p_a, p_b)
-        clear = p_copy > 0.05
+        clear = p_copy > 0.01        # the outcome would say the copy adds as clearly as a driver must
         judged_by = (f"{others} other columns correlated with the pair take sides: "
                      f"{100 * max(a_stronger, 1 - a_stronger):.0f} % follow the driver once the copy is known and "
                      f"not the copy once the driver is (a setting plus noise of its own); the outcome does not say "
-                     f"the copy adds to its driver (p > 0.05)")
+                     f"the copy adds to its driver (p > 0.01)")
     return {"copy": copy, "of": driver, "clear": clear, "p_copy_adds": float(f"{p_copy:.3g}"),
             "p_driver_adds": float(f"{p_driver:.3g}"), "others_correlated": others,
             "driver_stronger_share": round(max(a_stronger, 1 - a_stronger), 3), "judged_by": judged_by}
