@@ -90,4 +90,4 @@ def test_the_other_columns_side_with_the_setting_when_the_outcome_cannot_tell():
     verdict = _verdict("temp", "temp_pv", 0.3, 0.4, 1.0, 0.9, others, temp_side)   # outcome: inconclusive
     assert (verdict["copy"], verdict["of"], verdict["clear"]) == ("temp_pv", "temp", True)
     assert "take sides" in verdict["judged_by"]
-    assert not _verdict("temp", "temp_pv", 0.5, 0.003, 1.0, 4.0, others, temp_side)["clear"]  # the copy adds: no
+    assert not _verdict("temp", "temp_pv", 0.005, 0.003, 5.0, 6.0, others, temp_side)["clear"]  # both add: no
