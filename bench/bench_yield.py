@@ -107,7 +107,7 @@ def copies(seeds: list[int], folder: Path, effect: float = COPIES_EFFECT) -> lis
     """The issue's scenario: 1,500 batches, 400 parameters, 20 drivers, and 10 downstream readings of drivers — the
     driver plus small noise (r 0.97-0.995), measured — listed among the controllables, top 20 listed. Per seed, in
     the same run: the same line WITHOUT the readings (reference, template 1.1.0), the plain baseline on the line
-    with them (template 1.1.0: key parameters v1, no copy judgement) and the current template (1.2.0: copies
+    with them (template 1.1.0: key parameters v1, no copy judgement) and the current template (1.3.0: copies
     judged). Driver recall in the top 20 (the 20 drivers and the context driver: at most 20/21 = 0.952) and the
     captured share of the achievable uplift. Batches without a time role (shuffled folds): with this line's slow
     drift and only 1,500 batches, time-ordered folds leave the first fold ~200 batches for 400 parameters."""
@@ -118,7 +118,7 @@ def copies(seeds: list[int], folder: Path, effect: float = COPIES_EFFECT) -> lis
         row = {"seed": seed}
         for name, n_copies, template in (("no copies", 0, "yield_improvement@1.1.0"),
                                           ("plain", 10, "yield_improvement@1.1.0"),
-                                          ("studio", 10, "yield_improvement@1.2.0")):
+                                          ("studio", 10, "yield_improvement@1.3.0")):
             line = make_line(n_params=400, n_drivers=20, rows=1500, seed=seed, copies_as_controllable=n_copies,
                              effect=effect)
             result, wall, cpu = run_batches(line, folder, f"copies_{seed}_{n_copies}", template, top_k=20)
@@ -171,7 +171,7 @@ def run_wide(line, folder: Path, template: str) -> tuple[dict, float, float]:
     return run_batches(line, folder, "wide", template, goal="maximize")
 
 
-def wide(folder: Path, templates: tuple[str, ...] = ("yield_improvement@1.1.0", "yield_improvement@1.2.0")) -> list[str]:
+def wide(folder: Path, templates: tuple[str, ...] = ("yield_improvement@1.1.0", "yield_improvement@1.3.0")) -> list[str]:
     """A SECOM-shaped pass/fail table (1,567 units × 590 sensors, ~6.6 % failures, 8 % missing values): plain
     LGBMClassifier() on stratified 5 folds, the 1.1.0 template and the current one, end to end."""
     import lightgbm as lgb
@@ -200,7 +200,7 @@ def wide(folder: Path, templates: tuple[str, ...] = ("yield_improvement@1.1.0", 
               f"[{steps(result)}]", flush=True)
         out.append(f"SECOM-shaped {template}  AUC {auc['mean']:.3f}  {wall:.1f} s wall ({cpu:.1f} s CPU)"
                    + (f"  (targets AUC ≥ 0.75, ≤ 60 s)  {verdict(auc['mean'] >= 0.75 and wall <= 60)}"
-                      if template.endswith("1.2.0") else "") + f"  ratio to plain {auc['mean'] / plain:.3f}")
+                      if template.endswith(("1.2.0", "1.3.0")) else "") + f"  ratio to plain {auc['mean'] / plain:.3f}")
     return out
 
 
@@ -232,7 +232,7 @@ def main() -> int:
     parser.add_argument("--copies-only", action="store_true")
     parser.add_argument("--copies-effect", type=float, default=COPIES_EFFECT, help="driver effect size there")
     parser.add_argument("--wide", action="store_true", help="only the SECOM-shaped pass/fail table")
-    parser.add_argument("--wide-templates", nargs="+", default=["yield_improvement@1.1.0", "yield_improvement@1.2.0"])
+    parser.add_argument("--wide-templates", nargs="+", default=["yield_improvement@1.1.0", "yield_improvement@1.3.0"])
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench_yield_"))
     os.environ["AI_STUDIO_HOME"] = str(folder / "home")

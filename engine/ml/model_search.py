@@ -6,7 +6,7 @@ settings picked by an Optuna TPE study — then the family that won the inner fo
 training rows and scored on the outer test rows it never saw. So the reported figure is that of the *procedure*
 "search, pick, refit", not the best-of-N score it picked on. A last search on every row picks the final model.
 
-The tuned family's model averages (one merged booster) its best settings and up to BLEND - 1 next best ones
+model.search@2 (version 1 does neither): the tuned family's model averages (one merged booster) its best settings and up to BLEND - 1 next best ones
 the inner folds cannot tell apart from it (within one standard error): a pick among noisy scores matters less.
 Small tables (up to SMALL_TABLE_ROWS rows) get 5 inner folds, larger ones 3.
 
@@ -55,6 +55,7 @@ class SearchInput:
     setup: cand.Setup
     progress: Callable[[float, str], None] = field(default=lambda f, m: None)
     winners: list[dict] = field(default_factory=list)   # tuned settings that won earlier folds (warm start)
+    refined: bool = True    # model.search@2: 5 inner folds for small tables, the tuned family a blend (@1: neither)
 
 
 @dataclass
@@ -214,7 +215,7 @@ def _inner(inp: SearchInput, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndar
     """Inner folds of `rows` (positions into the full table), of the same kind as the outer folds."""
     order = inp.order[rows] if inp.order is not None else None
     groups = inp.groups[rows] if inp.groups is not None else None
-    wanted = inner_count(len(inp.y))
+    wanted = inner_count(len(inp.y)) if inp.refined else INNER_FOLDS
     n_folds = wanted if groups is None else min(wanted, len(np.unique(groups)))
     local = splits(len(rows), max(n_folds, 2), inp.setup.seed + 1, order, groups, inp.y[rows], inp.task)
     return [(rows[a], rows[b]) for a, b in local]
@@ -326,8 +327,10 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
         inp.winners.insert(0, dict(best.params))
     # the next best settings join when the inner folds cannot tell them from the best (within one standard error)
     close = best.value - chosen["std"] / np.sqrt(max(len(inner), 1))
-    blend = [info[t.number]["params"] for t in done[1:BLEND] if t.value >= close]
-    settings = {"params": chosen["params"], "blend": blend, **_visible(chosen["params"]), "averaged": 1 + len(blend)}
+    blend = [info[t.number]["params"] for t in done[1:BLEND if inp.refined else 1] if t.value >= close]
+    settings = {"params": chosen["params"], **_visible(chosen["params"])}
+    if inp.refined:
+        settings.update(blend=blend, averaged=1 + len(blend))
     return Pick("lightgbm_tuned", settings, float(best.value), chosen["std"], chosen["seconds"], len(study.trials))
 
 

@@ -1,4 +1,4 @@
-"""select.key_parameters@2: key parameters that name causes, not their downstream copies.
+"""select.key_parameters@2 and @3: key parameters that name causes, not their downstream copies.
 
 Version 1 keeps two controllables that track each other as two decisions (speed and torque). But when an expert
 lists a measured value among the controllables (a thermocouple reading behind a temperature setpoint — it happens
@@ -7,7 +7,7 @@ the driver's. Version 2 decides, for each pair of controllables whose |rank corr
 which one carries the information, by refits: the same small model of the outcome on the top-ranked parameters,
 without the one and without the other (cross-validated; time-ordered with a time column, grouped with a group).
 A copy adds nothing given its driver, while the driver still adds what the copy's noise hides: when leaving the
-driver out costs more than twice what leaving the candidate out costs, the candidate is judged a copy. When the
+driver out costs more than twice what leaving the candidate out costs, the candidate is judged a copy. Version 3: when the
 copy's noise is too small for the outcome to tell the two apart (partial F-tests inconclusive), the other columns
 correlated with the pair decide the same way: each is regressed on both, and the copy is the one that adds nothing
 to its driver for nearly all of them (and the outcome must not say it adds to its driver at p < 0.01). Its
@@ -53,13 +53,28 @@ def _example() -> tuple[dict, dict]:
 
 @operator("select.key_parameters", version=2, inputs=("frame", "importance", "model"),
           outputs=("frame", "key_parameters", "groups", "copies"), example=_example)
+def key_causes_v2(params: KeyCausesParams, ctx: StepContext, frame: pd.DataFrame, importance: list[dict],
+                  model: ModelBundle) -> dict:
+    """Key parameters grouped by cause; a controllable judged a downstream copy of another (by the outcome) gives
+    way to it."""
+    return _key_causes(params, ctx, frame, importance, model, by_others=False)
+
+
+@operator("select.key_parameters", version=3, inputs=("frame", "importance", "model"),
+          outputs=("frame", "key_parameters", "groups", "copies"), example=_example)
 def key_causes(params: KeyCausesParams, ctx: StepContext, frame: pd.DataFrame, importance: list[dict],
                model: ModelBundle) -> dict:
-    """Key parameters grouped by cause; a controllable judged a downstream copy of another gives way to it."""
+    """Key parameters grouped by cause; a controllable judged a downstream copy of another (by the outcome, or by
+    the other columns when the outcome cannot tell) gives way to it."""
+    return _key_causes(params, ctx, frame, importance, model, by_others=True)
+
+
+def _key_causes(params: KeyCausesParams, ctx: StepContext, frame: pd.DataFrame, importance: list[dict],
+                model: ModelBundle, by_others: bool) -> dict:
     features, share, direction, keep = importance_shares(params, frame, importance)
     rng = np.random.default_rng(ctx.seed)
     ctx.progress(0.1, Msg("which parameters are copies of others", "哪些参数是其他参数的副本"))
-    copies = _judge_copies(params, frame, features, share, keep, ctx.seed, rng)
+    copies = _judge_copies(params, frame, features, share, keep, ctx.seed, rng, by_others)
     judged = {c["copy"]: c["of"] for c in copies if c["judged_copy"]}
     for copy, driver in judged.items():
         share[driver] += share.pop(copy)
@@ -106,7 +121,7 @@ def _pairs(params: KeyCausesParams, frame: pd.DataFrame, features: list[str], sh
 
 
 def _judge_copies(params: KeyCausesParams, frame: pd.DataFrame, features: list[str], share: dict, keep: list[str],
-                  seed: int, rng: np.random.Generator) -> list[dict]:
+                  seed: int, rng: np.random.Generator, by_others: bool = True) -> list[dict]:
     """Per pair: what the outcome left unexplained by the other top parameters (out of fold) is modelled from the
     one, the other, and both (small LightGBM, 5-fold); a candidate is a copy when it adds less than half of what
     its partner adds given it — and its partner adds something."""
@@ -122,15 +137,17 @@ def _judge_copies(params: KeyCausesParams, frame: pd.DataFrame, features: list[s
     numeric = [c for c in top if pd.api.types.is_numeric_dtype(frame[c])]
     corr = _RankCorr(frame, list(dict.fromkeys(numeric + [c for p in pairs for c in p[:2]])), params.sample_rows, rng)
     every = _RankCorr(frame, [c for c in features if pd.api.types.is_numeric_dtype(frame[c])], params.sample_rows,
-                      rng)
+                      rng) if by_others else None
     out = []
     for a, b, r in pairs:
         # the other copies of the pair (sensors tracking either) leave the base too: they would explain it away
         near = {c for c in numeric for x in (a, b) if abs(corr.row(x)[corr.index[c]]) >= 0.8 * params.copy_threshold}
         rest = _residual(frame, y, task, [c for c in top if c not in (a, b) and c not in near], folds, seed)
         f_a, p_a, f_b, p_b = _partial_tests(frame[a].to_numpy(float), frame[b].to_numpy(float), rest)
-        others, a_stronger = _attenuation(frame, every, a, b)
+        others, a_stronger = _attenuation(frame, every, a, b) if every is not None else (0, 0.5)
         verdict = _verdict(a, b, p_a, p_b, f_a, f_b, others, a_stronger)
+        if every is None:                       # version 2: the outcome alone
+            verdict = {k: v for k, v in verdict.items() if k not in ("others_correlated", "driver_stronger_share")}
         copy, driver = verdict["copy"], verdict["of"]
         taken = any(o["judged_copy"] and (copy in (o["copy"], o["of"]) or driver == o["copy"]) for o in out)
         forced = copy in keep
