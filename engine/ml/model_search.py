@@ -6,6 +6,10 @@ settings picked by an Optuna TPE study — then the family that won the inner fo
 training rows and scored on the outer test rows it never saw. So the reported figure is that of the *procedure*
 "search, pick, refit", not the best-of-N score it picked on. A last search on every row picks the final model.
 
+model.search@2 (version 1 does neither): the tuned family's model averages (one merged booster) its best settings and up to BLEND - 1 next best ones
+the inner folds cannot tell apart from it (within one standard error): a pick among noisy scores matters less.
+Small tables (up to SMALL_TABLE_ROWS rows) get 5 inner folds, larger ones 3.
+
 Leaderboard: per family, the outer-fold metric (mean ± std) of that family tuned inside each fold, its settings in
 the final search, and its mean fit seconds. `lightgbm_default` is always run first and always a row; a family
 replaces it in the final pick only when it beats it on the final search's folds, so the chosen model is never
@@ -29,9 +33,13 @@ from engine.core import compute
 from engine.core.i18n import Msg
 from engine.ml import candidates as cand
 from engine.ml import distributed, sizing, smooth
+from engine.ml.bagging import merge_boosters
 from engine.ml.lgbm import splits
 
 INNER_FOLDS = 3
+SMALL_TABLE_ROWS = 2000   # up to this many rows the inner folds are 5: trials are cheap there, and choosing on 60 %
+SMALL_INNER_FOLDS = 5     # of the rows (3 folds) picks settings for a smaller table than the refit sees
+BLEND = 3                 # the tuned family's model averages its best few settings (a noisy pick matters less)
 SEARCH_SHARE = 0.6  # of the budget for the searches; the rest for refitting the picks on the outer folds
 ORDER = ("lightgbm_default", "smooth", "extra_trees", "lightgbm_tuned")  # the tuned study takes what time is left
 
@@ -51,6 +59,7 @@ class SearchInput:
     winners: list[dict] = field(default_factory=list)   # tuned settings that won earlier folds (warm start)
     stage: tuple[int, int] = (0, 1)                      # (outer fold being searched, outer folds + 1): progress
     binned: object = None                                # big tables: the table binned once (lgb.Dataset)
+    refined: bool = True    # model.search@2: 5 inner folds for small tables, the tuned family a blend (@1: neither)
 
 
 def _tell(inp: SearchInput, part: float, en: str, zh: str) -> None:
@@ -246,11 +255,17 @@ def _search(inp: SearchInput, rows: np.ndarray, until: float, deadline: Deadline
     return {f: p for f, p in picks.items() if p is not None}
 
 
+def inner_count(rows: int) -> int:
+    """Inner folds per search: 5 for small tables (up to SMALL_TABLE_ROWS rows), else 3."""
+    return SMALL_INNER_FOLDS if rows <= SMALL_TABLE_ROWS else INNER_FOLDS
+
+
 def _inner(inp: SearchInput, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Inner folds of `rows` (positions into the full table), of the same kind as the outer folds."""
     order = inp.order[rows] if inp.order is not None else None
     groups = inp.groups[rows] if inp.groups is not None else None
-    n_folds = INNER_FOLDS if groups is None else min(INNER_FOLDS, len(np.unique(groups)))
+    wanted = inner_count(len(inp.y)) if inp.refined else INNER_FOLDS
+    n_folds = wanted if groups is None else min(wanted, len(np.unique(groups)))
     local = splits(len(rows), max(n_folds, 2), inp.setup.seed + 1, order, groups, inp.y[rows], inp.task)
     return [(rows[a], rows[b]) for a, b in local]
 
@@ -275,7 +290,8 @@ def _fit_rows(x_all: pd.DataFrame, y_all: np.ndarray, family: str, settings: dic
     if family == "lightgbm_default":
         return cand.fit_lgbm(x, y, cand.default_params(setup), setup)
     if family == "lightgbm_tuned":
-        return cand.fit_lgbm(x, y, dict(settings["params"]), setup)
+        blend = [settings["params"]] + list(settings.get("blend", []))
+        return merge_boosters([cand.fit_lgbm(x, y, dict(p), setup) for p in blend])
     if family == "smooth":
         return cand.fit_smooth_model(x, y, settings, setup)
     return cand.fit_extra_trees(x, y, settings, setup)
@@ -320,7 +336,7 @@ def _fixed_fold(fold, x: pd.DataFrame, y: np.ndarray, family: str, settings: dic
 def _score_smooth(inp: SearchInput, rows, inner, until: float) -> Pick | None:
     """Degree and penalty by inner CV (every grid point on the same folds; stops at the deadline). Regression
     solves every penalty of a degree from one SVD (engine.ml.smooth.ridge_path)."""
-    grid = cand.smooth_grid(inp.x, len(rows) * (INNER_FOLDS - 1) // INNER_FOLDS, inp.task)
+    grid = cand.smooth_grid(inp.x, len(rows) * (len(inner) - 1) // len(inner), inp.task)
     degrees = sorted({d for d, _ in grid})
     alphas = tuple(a for d, a in grid if d == degrees[0])
     results: dict[tuple, list[float]] = {}
@@ -392,15 +408,20 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
                 break
             extra -= 1
         study.optimize(objective, n_trials=1, catch=())
-    done = [t for t in study.trials if t.number in info and t.value is not None]
+    done = sorted((t for t in study.trials if t.number in info and t.value is not None), key=lambda t: -t.value)
     if not done:
         return None
-    best = max(done, key=lambda t: t.value)
+    best = done[0]
     chosen = info[best.number]
     if best.params not in inp.winners:
         inp.winners.insert(0, dict(best.params))
-    return Pick("lightgbm_tuned", {"params": chosen["params"], **_visible(chosen["params"])}, float(best.value),
-                chosen["std"], chosen["seconds"], len(study.trials))
+    # the next best settings join when the inner folds cannot tell them from the best (within one standard error)
+    close = best.value - chosen["std"] / np.sqrt(max(len(inner), 1))
+    blend = [info[t.number]["params"] for t in done[1:BLEND if inp.refined else 1] if t.value >= close]
+    settings = {"params": chosen["params"], **_visible(chosen["params"])}
+    if inp.refined:
+        settings.update(blend=blend, averaged=1 + len(blend))
+    return Pick("lightgbm_tuned", settings, float(best.value), chosen["std"], chosen["seconds"], len(study.trials))
 
 
 def _trial_on_cluster(inp: SearchInput, inner, params: dict, deadline: Deadline, trial, info: dict) -> float:
@@ -443,7 +464,7 @@ def _tuned_fold(fold, x: pd.DataFrame, y: np.ndarray, params: dict, setup: cand.
 def _visible(params: dict) -> dict:
     """The settings worth showing on the leaderboard."""
     keys = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "colsample_bytree", "subsample",
-            "reg_lambda", "max_bin", "is_unbalance", "degree", "penalty", "trees", "min_leaf")
+            "reg_lambda", "max_bin", "is_unbalance", "degree", "penalty", "trees", "min_leaf", "averaged")
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in params.items() if k in keys}
 
 
@@ -456,7 +477,7 @@ def _leaderboard(inp: SearchInput, final_picks: dict[str, Pick], family_scores: 
         if pick is None and not outer:
             continue
         en, zh = cand.LABELS[family]
-        settings = {k: v for k, v in (pick.settings if pick else {}).items() if k != "params"}
+        settings = {k: v for k, v in (pick.settings if pick else {}).items() if k not in ("params", "blend")}
         rows.append({"model": family, "label": en, "label_zh": zh, "settings": settings, "metric": metric,
                      "mean": float(np.mean(outer)) if outer else None,
                      "std": float(np.std(outer)) if len(outer) > 1 else 0.0 if outer else None,
