@@ -137,7 +137,7 @@ def run(inp: SearchInput) -> SearchResult:
                                                              "default LightGBM scored that fold"})
             best = picks["lightgbm_default"]
         if big and best.family != "lightgbm_default" and sizing.refit_seconds(best.fit_seconds, len(train),
-                                                                                INNER_FOLDS) > deadline.left():
+                                                                                _inner_folds(inp)) > deadline.left():
             skipped.append({"family": best.family, "reason": "big table: its refit on the outer fold's rows would "
                                                              "overrun the time budget; the default LightGBM scored it"})
             best = picks["lightgbm_default"]
@@ -255,6 +255,10 @@ def _search(inp: SearchInput, rows: np.ndarray, until: float, deadline: Deadline
     return {f: p for f, p in picks.items() if p is not None}
 
 
+def _inner_folds(inp: SearchInput) -> int:
+    return inner_count(len(inp.y)) if inp.refined else INNER_FOLDS
+
+
 def inner_count(rows: int) -> int:
     """Inner folds per search: 5 for small tables (up to SMALL_TABLE_ROWS rows), else 3."""
     return SMALL_INNER_FOLDS if rows <= SMALL_TABLE_ROWS else INNER_FOLDS
@@ -264,7 +268,7 @@ def _inner(inp: SearchInput, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndar
     """Inner folds of `rows` (positions into the full table), of the same kind as the outer folds."""
     order = inp.order[rows] if inp.order is not None else None
     groups = inp.groups[rows] if inp.groups is not None else None
-    wanted = inner_count(len(inp.y)) if inp.refined else INNER_FOLDS
+    wanted = _inner_folds(inp)
     n_folds = wanted if groups is None else min(wanted, len(np.unique(groups)))
     local = splits(len(rows), max(n_folds, 2), inp.setup.seed + 1, order, groups, inp.y[rows], inp.task)
     return [(rows[a], rows[b]) for a, b in local]
