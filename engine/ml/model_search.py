@@ -56,7 +56,8 @@ class SearchInput:
     budget: float
     setup: cand.Setup
     progress: Callable[[float, str], None] = field(default=lambda f, m: None)
-    winners: list[dict] = field(default_factory=list)   # tuned settings that won earlier folds (warm start)
+    winners: list[dict] = field(default_factory=list)   # tuned settings that won the outer folds (warm start of the
+    #   final pick only: an outer fold's search must not start from settings chosen on rows that include its test rows)
     stage: tuple[int, int] = (0, 1)                      # (outer fold being searched, outer folds + 1): progress
     binned: object = None                                # big tables: the table binned once (lgb.Dataset)
     refined: bool = True    # model.search@2: 5 inner folds for small tables, the tuned family a blend (@1: neither)
@@ -236,7 +237,7 @@ def _search(inp: SearchInput, rows: np.ndarray, until: float, deadline: Deadline
                                                         "is refitted on every row (memory and time)"})
             continue
         _tell(inp, 0.1 + 0.3 * n / len(inp.families), f"searching {family}", f"搜索 {family}")
-        warm = family == "lightgbm_tuned" and bool(inp.winners)   # an earlier fold's winner: one trial at least
+        warm = family == "lightgbm_tuned" and bool(_warm_starts(inp))   # an outer fold's winner: one trial at least
         if deadline.passed() or (time.monotonic() >= until and not warm):
             skipped.append({"family": family, "reason": "time budget used up"})
             continue
@@ -253,6 +254,13 @@ def _search(inp: SearchInput, rows: np.ndarray, until: float, deadline: Deadline
             if pick is not None:
                 picks[family] = pick
     return {f: p for f, p in picks.items() if p is not None}
+
+
+def _warm_starts(inp: SearchInput) -> list[dict]:
+    """Settings to try first: the outer folds' winners, in the final pick only. Every other outer fold's training rows
+    include this fold's test rows, so starting an outer fold from them would leak into the nested figure."""
+    i, stages = inp.stage
+    return inp.winners if i == stages - 1 else []
 
 
 def _inner_folds(inp: SearchInput) -> int:
@@ -372,7 +380,7 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
     sampler = optuna.samplers.TPESampler(seed=inp.setup.seed, n_startup_trials=5)
     study = optuna.create_study(direction="maximize", sampler=sampler,
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0))
-    for guess in inp.winners + cand.FIRST_GUESSES:   # earlier folds' winners first
+    for guess in _warm_starts(inp) + cand.FIRST_GUESSES:   # the outer folds' winners first (final pick)
         study.enqueue_trial({k: v for k, v in guess.items() if inp.task == "classification" or k != "is_unbalance"},
                             skip_if_exists=True)
     info: dict[int, dict] = {}
@@ -405,7 +413,7 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
                               "seconds": float(np.mean(seconds))}
         return float(np.nanmean(scores))
 
-    extra = 1 if inp.winners else 0        # past its share, one trial of an earlier fold's winner still runs
+    extra = 1 if _warm_starts(inp) else 0  # past its share, one trial of an outer fold's winner still runs
     while not deadline.passed():
         if time.monotonic() >= until:
             if info or extra == 0:
