@@ -33,7 +33,7 @@ from engine.core import compute
 from engine.core.i18n import Msg
 from engine.ml import candidates as cand
 from engine.ml import distributed, sizing, smooth
-from engine.ml.bagging import merge_boosters
+from engine.ml import search_tasks as tasks
 from engine.ml.lgbm import splits
 
 INNER_FOLDS = 3
@@ -287,26 +287,13 @@ def _fit(inp: SearchInput, family: str, settings: dict, rows: np.ndarray):
         return _fit_across_cluster(inp, family, settings)
     if family == "lightgbm_default" and sizing.is_big(len(inp.y)) and len(rows) > sizing.SEARCH_ROWS:
         return _fit_binned(inp, rows)
-    return _fit_rows(inp.x, inp.y, family, settings, inp.setup, rows)
+    return tasks.fit_rows(inp.x, inp.y, family, settings, inp.setup, rows)
 
 
 def _fit_across_cluster(inp: SearchInput, family: str, settings: dict):
     """The final LightGBM on every row of a large table: one model over the Dask workers' partitions."""
     params = cand.default_params(inp.setup) if family == "lightgbm_default" else dict(settings["params"])
     return distributed.fit_partitioned(inp.x, inp.y, params)
-
-
-def _fit_rows(x_all: pd.DataFrame, y_all: np.ndarray, family: str, settings: dict, setup: cand.Setup,
-              rows: np.ndarray):
-    x, y = x_all.iloc[rows], y_all[rows]
-    if family == "lightgbm_default":
-        return cand.fit_lgbm(x, y, cand.default_params(setup), setup)
-    if family == "lightgbm_tuned":
-        blend = [settings["params"]] + list(settings.get("blend", []))
-        return merge_boosters([cand.fit_lgbm(x, y, dict(p), setup) for p in blend])
-    if family == "smooth":
-        return cand.fit_smooth_model(x, y, settings, setup)
-    return cand.fit_extra_trees(x, y, settings, setup)
 
 
 def _fit_binned(inp: SearchInput, rows: np.ndarray):
@@ -321,28 +308,13 @@ def _fit_binned(inp: SearchInput, rows: np.ndarray):
 
 def _score_fixed(inp: SearchInput, rows, inner, family: str, settings: dict) -> Pick:
     """A family with fixed settings on every inner fold: the folds are tasks (side by side on a Dask cluster)."""
-    setup = inp.setup if compute.active() is None else replace(inp.setup, check=_no_check)
-    task = partial(_fixed_fold, family=family, settings=settings, setup=setup)
+    setup = inp.setup if compute.active() is None else replace(inp.setup, check=tasks.no_check)
+    task = partial(tasks.fixed_fold, family=family, settings=settings, setup=setup)
     done = compute.map_tasks(task, inner, shared={"x": inp.x, "y": inp.y}, check=inp.setup.check, keep_shared=True)
     scores, seconds = [d[0] for d in done], [d[1] for d in done]
     shown = cand.default_params(inp.setup) if family == "lightgbm_default" else settings
     return Pick(family, _visible(shown), float(np.nanmean(scores)), float(np.nanstd(scores)),
                 float(np.mean(seconds)))
-
-
-def _no_check() -> None:
-    """A task on another machine cannot see this run's cancel button: the run checks between tasks instead."""
-
-
-def _fixed_fold(fold, x: pd.DataFrame, y: np.ndarray, family: str, settings: dict, setup: cand.Setup):
-    """(score, fit seconds) of one inner fold — a task, here or on a cluster worker (with that worker's threads)."""
-    train, test = fold
-    if compute.in_worker():
-        setup = replace(setup, threads=compute.worker_threads(setup.threads))
-    t = time.perf_counter()
-    model = _fit_rows(x, y, family, settings, setup, train)
-    seconds = time.perf_counter() - t
-    return cand.score(setup.task, y[test], model.predict(x.iloc[test])), seconds
 
 
 def _score_smooth(inp: SearchInput, rows, inner, until: float) -> Pick | None:
@@ -443,7 +415,8 @@ def _trial_on_cluster(inp: SearchInput, inner, params: dict, deadline: Deadline,
 
     if deadline.left() <= 0:
         raise optuna.TrialPruned()
-    task = partial(_tuned_fold, params=params, setup=replace(inp.setup, check=_no_check), seconds=deadline.left())
+    setup = replace(inp.setup, check=tasks.no_check)
+    task = partial(tasks.tuned_fold, params=params, setup=setup, seconds=deadline.left())
     done = compute.map_tasks(task, inner, shared={"x": inp.x, "y": inp.y}, check=inp.setup.check, keep_shared=True)
     if any(d is None for d in done):
         raise optuna.TrialPruned()
@@ -454,23 +427,6 @@ def _trial_on_cluster(inp: SearchInput, inner, params: dict, deadline: Deadline,
     info[trial.number] = {"params": {**params, "n_estimators": trees}, "std": float(np.nanstd(scores)),
                           "seconds": float(np.mean([d[2] for d in done]))}
     return float(np.nanmean(scores))
-
-
-def _tuned_fold(fold, x: pd.DataFrame, y: np.ndarray, params: dict, setup: cand.Setup, seconds: float):
-    """(score, best iteration, fit seconds) of a tuned trial on one inner fold with early stopping — a task; None
-    when the search's time ran out during the fit (the time left is passed in: clocks differ between machines)."""
-    train, test = fold
-    if compute.in_worker():
-        setup = replace(setup, threads=compute.worker_threads(setup.threads))
-        params = {**params, "num_threads": setup.threads}
-    t = time.perf_counter()
-    try:
-        booster = cand.fit_lgbm(x.iloc[train], y[train], params, setup, valid=(x.iloc[test], y[test]),
-                                stop_at=time.monotonic() + seconds)
-    except cand.OutOfTime:
-        return None
-    pred = booster.predict(x.iloc[test], num_iteration=booster.best_iteration or None)
-    return cand.score(setup.task, y[test], pred), max(booster.best_iteration, 1), time.perf_counter() - t
 
 
 def _visible(params: dict) -> dict:
