@@ -6,6 +6,10 @@ settings picked by an Optuna TPE study — then the family that won the inner fo
 training rows and scored on the outer test rows it never saw. So the reported figure is that of the *procedure*
 "search, pick, refit", not the best-of-N score it picked on. A last search on every row picks the final model.
 
+model.search@2 (version 1 does neither): the tuned family's model averages (one merged booster) its best settings and up to BLEND - 1 next best ones
+the inner folds cannot tell apart from it (within one standard error): a pick among noisy scores matters less.
+Small tables (up to SMALL_TABLE_ROWS rows) get 5 inner folds, larger ones 3.
+
 Leaderboard: per family, the outer-fold metric (mean ± std) of that family tuned inside each fold, its settings in
 the final search, and its mean fit seconds. `lightgbm_default` is always run first and always a row; a family
 replaces it in the final pick only when it beats it on the final search's folds, so the chosen model is never
@@ -29,9 +33,13 @@ from engine.core import compute
 from engine.core.i18n import Msg
 from engine.ml import candidates as cand
 from engine.ml import distributed, sizing, smooth
+from engine.ml import search_tasks as tasks
 from engine.ml.lgbm import splits
 
 INNER_FOLDS = 3
+SMALL_TABLE_ROWS = 2000   # up to this many rows the inner folds are 5: trials are cheap there, and choosing on 60 %
+SMALL_INNER_FOLDS = 5     # of the rows (3 folds) picks settings for a smaller table than the refit sees
+BLEND = 3                 # the tuned family's model averages its best few settings (a noisy pick matters less)
 SEARCH_SHARE = 0.6  # of the budget for the searches; the rest for refitting the picks on the outer folds
 ORDER = ("lightgbm_default", "smooth", "extra_trees", "lightgbm_tuned")  # the tuned study takes what time is left
 
@@ -48,9 +56,11 @@ class SearchInput:
     budget: float
     setup: cand.Setup
     progress: Callable[[float, str], None] = field(default=lambda f, m: None)
-    winners: list[dict] = field(default_factory=list)   # tuned settings that won earlier folds (warm start)
+    winners: list[dict] = field(default_factory=list)   # tuned settings that won the outer folds (warm start of the
+    #   final pick only: an outer fold's search must not start from settings chosen on rows that include its test rows)
     stage: tuple[int, int] = (0, 1)                      # (outer fold being searched, outer folds + 1): progress
     binned: object = None                                # big tables: the table binned once (lgb.Dataset)
+    refined: bool = True    # model.search@2: 5 inner folds for small tables, the tuned family a blend (@1: neither)
 
 
 def _tell(inp: SearchInput, part: float, en: str, zh: str) -> None:
@@ -128,7 +138,7 @@ def run(inp: SearchInput) -> SearchResult:
                                                              "default LightGBM scored that fold"})
             best = picks["lightgbm_default"]
         if big and best.family != "lightgbm_default" and sizing.refit_seconds(best.fit_seconds, len(train),
-                                                                                INNER_FOLDS) > deadline.left():
+                                                                                _inner_folds(inp)) > deadline.left():
             skipped.append({"family": best.family, "reason": "big table: its refit on the outer fold's rows would "
                                                              "overrun the time budget; the default LightGBM scored it"})
             best = picks["lightgbm_default"]
@@ -227,7 +237,7 @@ def _search(inp: SearchInput, rows: np.ndarray, until: float, deadline: Deadline
                                                         "is refitted on every row (memory and time)"})
             continue
         _tell(inp, 0.1 + 0.3 * n / len(inp.families), f"searching {family}", f"搜索 {family}")
-        warm = family == "lightgbm_tuned" and bool(inp.winners)   # an earlier fold's winner: one trial at least
+        warm = family == "lightgbm_tuned" and bool(_warm_starts(inp))   # an outer fold's winner: one trial at least
         if deadline.passed() or (time.monotonic() >= until and not warm):
             skipped.append({"family": family, "reason": "time budget used up"})
             continue
@@ -246,11 +256,28 @@ def _search(inp: SearchInput, rows: np.ndarray, until: float, deadline: Deadline
     return {f: p for f, p in picks.items() if p is not None}
 
 
+def _warm_starts(inp: SearchInput) -> list[dict]:
+    """Settings to try first: the outer folds' winners, in the final pick only. Every other outer fold's training rows
+    include this fold's test rows, so starting an outer fold from them would leak into the nested figure."""
+    i, stages = inp.stage
+    return inp.winners if i == stages - 1 else []
+
+
+def _inner_folds(inp: SearchInput) -> int:
+    return inner_count(len(inp.y)) if inp.refined else INNER_FOLDS
+
+
+def inner_count(rows: int) -> int:
+    """Inner folds per search: 5 for small tables (up to SMALL_TABLE_ROWS rows), else 3."""
+    return SMALL_INNER_FOLDS if rows <= SMALL_TABLE_ROWS else INNER_FOLDS
+
+
 def _inner(inp: SearchInput, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Inner folds of `rows` (positions into the full table), of the same kind as the outer folds."""
     order = inp.order[rows] if inp.order is not None else None
     groups = inp.groups[rows] if inp.groups is not None else None
-    n_folds = INNER_FOLDS if groups is None else min(INNER_FOLDS, len(np.unique(groups)))
+    wanted = _inner_folds(inp)
+    n_folds = wanted if groups is None else min(wanted, len(np.unique(groups)))
     local = splits(len(rows), max(n_folds, 2), inp.setup.seed + 1, order, groups, inp.y[rows], inp.task)
     return [(rows[a], rows[b]) for a, b in local]
 
@@ -260,25 +287,13 @@ def _fit(inp: SearchInput, family: str, settings: dict, rows: np.ndarray):
         return _fit_across_cluster(inp, family, settings)
     if family == "lightgbm_default" and sizing.is_big(len(inp.y)) and len(rows) > sizing.SEARCH_ROWS:
         return _fit_binned(inp, rows)
-    return _fit_rows(inp.x, inp.y, family, settings, inp.setup, rows)
+    return tasks.fit_rows(inp.x, inp.y, family, settings, inp.setup, rows)
 
 
 def _fit_across_cluster(inp: SearchInput, family: str, settings: dict):
     """The final LightGBM on every row of a large table: one model over the Dask workers' partitions."""
     params = cand.default_params(inp.setup) if family == "lightgbm_default" else dict(settings["params"])
     return distributed.fit_partitioned(inp.x, inp.y, params)
-
-
-def _fit_rows(x_all: pd.DataFrame, y_all: np.ndarray, family: str, settings: dict, setup: cand.Setup,
-              rows: np.ndarray):
-    x, y = x_all.iloc[rows], y_all[rows]
-    if family == "lightgbm_default":
-        return cand.fit_lgbm(x, y, cand.default_params(setup), setup)
-    if family == "lightgbm_tuned":
-        return cand.fit_lgbm(x, y, dict(settings["params"]), setup)
-    if family == "smooth":
-        return cand.fit_smooth_model(x, y, settings, setup)
-    return cand.fit_extra_trees(x, y, settings, setup)
 
 
 def _fit_binned(inp: SearchInput, rows: np.ndarray):
@@ -293,8 +308,8 @@ def _fit_binned(inp: SearchInput, rows: np.ndarray):
 
 def _score_fixed(inp: SearchInput, rows, inner, family: str, settings: dict) -> Pick:
     """A family with fixed settings on every inner fold: the folds are tasks (side by side on a Dask cluster)."""
-    setup = inp.setup if compute.active() is None else replace(inp.setup, check=_no_check)
-    task = partial(_fixed_fold, family=family, settings=settings, setup=setup)
+    setup = inp.setup if compute.active() is None else replace(inp.setup, check=tasks.no_check)
+    task = partial(tasks.fixed_fold, family=family, settings=settings, setup=setup)
     done = compute.map_tasks(task, inner, shared={"x": inp.x, "y": inp.y}, check=inp.setup.check, keep_shared=True)
     scores, seconds = [d[0] for d in done], [d[1] for d in done]
     shown = cand.default_params(inp.setup) if family == "lightgbm_default" else settings
@@ -302,25 +317,10 @@ def _score_fixed(inp: SearchInput, rows, inner, family: str, settings: dict) -> 
                 float(np.mean(seconds)))
 
 
-def _no_check() -> None:
-    """A task on another machine cannot see this run's cancel button: the run checks between tasks instead."""
-
-
-def _fixed_fold(fold, x: pd.DataFrame, y: np.ndarray, family: str, settings: dict, setup: cand.Setup):
-    """(score, fit seconds) of one inner fold — a task, here or on a cluster worker (with that worker's threads)."""
-    train, test = fold
-    if compute.in_worker():
-        setup = replace(setup, threads=compute.worker_threads(setup.threads))
-    t = time.perf_counter()
-    model = _fit_rows(x, y, family, settings, setup, train)
-    seconds = time.perf_counter() - t
-    return cand.score(setup.task, y[test], model.predict(x.iloc[test])), seconds
-
-
 def _score_smooth(inp: SearchInput, rows, inner, until: float) -> Pick | None:
     """Degree and penalty by inner CV (every grid point on the same folds; stops at the deadline). Regression
     solves every penalty of a degree from one SVD (engine.ml.smooth.ridge_path)."""
-    grid = cand.smooth_grid(inp.x, len(rows) * (INNER_FOLDS - 1) // INNER_FOLDS, inp.task)
+    grid = cand.smooth_grid(inp.x, len(rows) * (len(inner) - 1) // len(inner), inp.task)
     degrees = sorted({d for d, _ in grid})
     alphas = tuple(a for d, a in grid if d == degrees[0])
     results: dict[tuple, list[float]] = {}
@@ -352,7 +352,7 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
     sampler = optuna.samplers.TPESampler(seed=inp.setup.seed, n_startup_trials=5)
     study = optuna.create_study(direction="maximize", sampler=sampler,
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0))
-    for guess in inp.winners + cand.FIRST_GUESSES:   # earlier folds' winners first
+    for guess in _warm_starts(inp) + cand.FIRST_GUESSES:   # the outer folds' winners first (final pick)
         study.enqueue_trial({k: v for k, v in guess.items() if inp.task == "classification" or k != "is_unbalance"},
                             skip_if_exists=True)
     info: dict[int, dict] = {}
@@ -385,22 +385,27 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
                               "seconds": float(np.mean(seconds))}
         return float(np.nanmean(scores))
 
-    extra = 1 if inp.winners else 0        # past its share, one trial of an earlier fold's winner still runs
+    extra = 1 if _warm_starts(inp) else 0  # past its share, one trial of an outer fold's winner still runs
     while not deadline.passed():
         if time.monotonic() >= until:
             if info or extra == 0:
                 break
             extra -= 1
         study.optimize(objective, n_trials=1, catch=())
-    done = [t for t in study.trials if t.number in info and t.value is not None]
+    done = sorted((t for t in study.trials if t.number in info and t.value is not None), key=lambda t: -t.value)
     if not done:
         return None
-    best = max(done, key=lambda t: t.value)
+    best = done[0]
     chosen = info[best.number]
     if best.params not in inp.winners:
         inp.winners.insert(0, dict(best.params))
-    return Pick("lightgbm_tuned", {"params": chosen["params"], **_visible(chosen["params"])}, float(best.value),
-                chosen["std"], chosen["seconds"], len(study.trials))
+    # the next best settings join when the inner folds cannot tell them from the best (within one standard error)
+    close = best.value - chosen["std"] / np.sqrt(max(len(inner), 1))
+    blend = [info[t.number]["params"] for t in done[1:BLEND if inp.refined else 1] if t.value >= close]
+    settings = {"params": chosen["params"], **_visible(chosen["params"])}
+    if inp.refined:
+        settings.update(blend=blend, averaged=1 + len(blend))
+    return Pick("lightgbm_tuned", settings, float(best.value), chosen["std"], chosen["seconds"], len(study.trials))
 
 
 def _trial_on_cluster(inp: SearchInput, inner, params: dict, deadline: Deadline, trial, info: dict) -> float:
@@ -410,7 +415,8 @@ def _trial_on_cluster(inp: SearchInput, inner, params: dict, deadline: Deadline,
 
     if deadline.left() <= 0:
         raise optuna.TrialPruned()
-    task = partial(_tuned_fold, params=params, setup=replace(inp.setup, check=_no_check), seconds=deadline.left())
+    setup = replace(inp.setup, check=tasks.no_check)
+    task = partial(tasks.tuned_fold, params=params, setup=setup, seconds=deadline.left())
     done = compute.map_tasks(task, inner, shared={"x": inp.x, "y": inp.y}, check=inp.setup.check, keep_shared=True)
     if any(d is None for d in done):
         raise optuna.TrialPruned()
@@ -423,27 +429,10 @@ def _trial_on_cluster(inp: SearchInput, inner, params: dict, deadline: Deadline,
     return float(np.nanmean(scores))
 
 
-def _tuned_fold(fold, x: pd.DataFrame, y: np.ndarray, params: dict, setup: cand.Setup, seconds: float):
-    """(score, best iteration, fit seconds) of a tuned trial on one inner fold with early stopping — a task; None
-    when the search's time ran out during the fit (the time left is passed in: clocks differ between machines)."""
-    train, test = fold
-    if compute.in_worker():
-        setup = replace(setup, threads=compute.worker_threads(setup.threads))
-        params = {**params, "num_threads": setup.threads}
-    t = time.perf_counter()
-    try:
-        booster = cand.fit_lgbm(x.iloc[train], y[train], params, setup, valid=(x.iloc[test], y[test]),
-                                stop_at=time.monotonic() + seconds)
-    except cand.OutOfTime:
-        return None
-    pred = booster.predict(x.iloc[test], num_iteration=booster.best_iteration or None)
-    return cand.score(setup.task, y[test], pred), max(booster.best_iteration, 1), time.perf_counter() - t
-
-
 def _visible(params: dict) -> dict:
     """The settings worth showing on the leaderboard."""
     keys = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "colsample_bytree", "subsample",
-            "reg_lambda", "max_bin", "is_unbalance", "degree", "penalty", "trees", "min_leaf")
+            "reg_lambda", "max_bin", "is_unbalance", "degree", "penalty", "trees", "min_leaf", "averaged")
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in params.items() if k in keys}
 
 
@@ -456,7 +445,7 @@ def _leaderboard(inp: SearchInput, final_picks: dict[str, Pick], family_scores: 
         if pick is None and not outer:
             continue
         en, zh = cand.LABELS[family]
-        settings = {k: v for k, v in (pick.settings if pick else {}).items() if k != "params"}
+        settings = {k: v for k, v in (pick.settings if pick else {}).items() if k not in ("params", "blend")}
         rows.append({"model": family, "label": en, "label_zh": zh, "settings": settings, "metric": metric,
                      "mean": float(np.mean(outer)) if outer else None,
                      "std": float(np.std(outer)) if len(outer) > 1 else 0.0 if outer else None,

@@ -6,7 +6,11 @@ Built so that the yield-improvement template can be scored against the truth:
 - history: every setpoint ran in a narrow window that drifts slowly (so the 1–99 % envelope is what is trustworthy),
   partly moved together by shared re-tuning factors (confounding);
 - decoys: sensors that are near-copies of the drivers (a measured value tracking its setpoint) and groups of sensors
-  copying each other; plus noise, missing values, constant / mostly-missing columns and one target leak.
+  copying each other; plus noise, missing values, constant / mostly-missing columns and one target leak;
+- optionally (`copies_as_controllable`), a downstream reading of each of the first few drivers — the driver plus
+  small measurement noise and a calibration offset, correlated `copy_r` with it — listed among the controllables
+  (a measured value mistaken for a setting). They come on top of `n_params` from their own random stream, so the
+  truth, the settings and the outcome are those of the line without them.
 Everything is deterministic with the seed. `score` computes what a test or the bench wants to know: driver recall in
 a list of names, and the share of the achievable uplift (inside the historical envelope) a recommendation captures.
 """
@@ -41,7 +45,8 @@ class LineConfig:
     controllable_share: float = 0.4
     units_per_batch: int = 2000    # rate: cells graded per batch (binomial noise)
     extras: bool = True            # constant, near-constant, mostly-missing and leak columns
-    copies_as_controllable: int = 0  # this many drivers' downstream copies are (wrongly) listed as controllable
+    copies_as_controllable: int = 0  # this many drivers get a downstream reading (wrongly) listed as controllable
+    copy_r: tuple[float, float] = (0.97, 0.995)  # its correlation with the driver: the driver plus small noise
     seed: int = 0
 
 
@@ -130,6 +135,8 @@ def make_line(config: LineConfig | None = None, **overrides) -> YieldLine:
     cols = {name: physical[:, j] for j, name in enumerate(sp_names)}
     cols.update({CONTEXT: context["value"], "ambient_humidity": humidity})
     cols.update({name: sensors[:, j] for j, name in enumerate(sensor_names)})
+    listed = _readings(cfg, physical, driver_idx, sp_names)
+    cols.update({name: values for name, (values, _) in listed.items()})
     frame = pd.DataFrame(cols)
     order = list(plant.permutation(frame.columns))                 # drivers must not be findable by position
     frame = _with_missing(rng, frame[order], cfg.missing)
@@ -137,13 +144,24 @@ def make_line(config: LineConfig | None = None, **overrides) -> YieldLine:
     extras = _extras(rng, cfg, outcome) if cfg.extras else pd.DataFrame(index=frame.index)
     times = pd.date_range("2025-01-01", periods=cfg.rows, freq="2h")
     frame = pd.concat([pd.DataFrame({"batch_time": times}), frame, extras, pd.Series(outcome, name=target)], axis=1)
-    listed: dict[str, str] = {}                                   # one copy per driver, the first few drivers
-    for j, k in sorted(copy_of.items()):
-        if k < cfg.copies_as_controllable and sp_names[driver_idx[k]] not in listed.values():
-            listed[sensor_names[j]] = sp_names[driver_idx[k]]
-    return YieldLine(cfg, frame, truth, target, [c for c in order if c in sp_names or c in listed],
-                     [c for c in order if c not in sp_names and c not in listed], "batch_time",
-                     list(extras.columns), listed)
+    copies = {name: driver for name, (_, driver) in listed.items()}
+    return YieldLine(cfg, frame, truth, target, [c for c in order if c in sp_names or c in copies],
+                     [c for c in order if c not in sp_names and c not in copies], "batch_time",
+                     list(extras.columns), copies)
+
+
+def _readings(cfg: LineConfig, physical, driver_idx, sp_names) -> dict[str, tuple[np.ndarray, str]]:
+    """{reading name: (values, its driver)}: the first `copies_as_controllable` drivers measured downstream — the
+    setting plus small noise (correlation `copy_r`) and a calibration offset, in the setting's units."""
+    rng = np.random.default_rng([cfg.seed, 2])
+    out = {}
+    for k, j in enumerate(driver_idx[: cfg.copies_as_controllable]):
+        x = physical[:, j]
+        r = rng.uniform(*cfg.copy_r)
+        noise = rng.normal(0, x.std() * np.sqrt(1 / r ** 2 - 1), len(x))
+        name = f"{rng.choice(AREAS)}_tc_{k + 1:03d}"
+        out[name] = (np.round(x + noise + rng.normal(0, 0.02) * x.std(), 4), sp_names[j])
+    return out
 
 
 def _slow(rng: np.random.Generator, n: int, tau: float) -> np.ndarray:

@@ -68,3 +68,15 @@ def test_smooth_model_gradient_matches_finite_differences():
                for j in range(2)]
     assert np.allclose(model.gradient(row), numeric, rtol=1e-4, atol=1e-6)
     assert abs(model.predict(row)[0] - (3 * 0.09 - 2.1)) < 0.05
+
+
+def test_version_2_uses_5_inner_folds_on_small_tables_and_version_1_keeps_3():
+    from engine.operators.model_search import search_v1
+
+    params = ModelSearchParams(target="yield", features=FEATURES, folds=3, time_budget=2.0,
+                               candidates=["lightgbm_tuned"])
+    new = search(params, StepContext("t", "search", 0), tiny_plant(150))["leaderboard"]
+    old = search_v1(params, StepContext("t", "search", 0), tiny_plant(150))["leaderboard"]
+    assert (new["inner_folds"], old["inner_folds"]) == (5, 3)
+    tuned_old = [r for r in old["rows"] if r["model"] == "lightgbm_tuned"]
+    assert all("averaged" not in r["settings"] for r in tuned_old)      # version 1: one setting, no blend

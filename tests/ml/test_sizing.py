@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.ml import candidates as cand
-from engine.ml import sizing
+from engine.ml import model_search, sizing
 from engine.operators.model_search import ModelSearchParams, search
 from engine.pipeline.context import StepContext
 from engine.sim.tiny import tiny_plant
@@ -48,7 +48,8 @@ def test_a_big_table_searches_on_samples_and_refits_only_the_pick_and_the_defaul
     out = search(ModelSearchParams(target="yield", features=FEATURES, folds=3, time_budget=20.0,
                                    candidates=["lightgbm_default", "smooth"]), ctx, frame)
     outer_train = 400                                       # 3 shuffled folds of 600 rows
-    assert max(f for f in fits if f < outer_train) <= 100   # inner fits: 2/3 of a 150-row sample
+    k = model_search.inner_count(len(frame))
+    assert max(f for f in fits if f < outer_train) <= 150 * (k - 1) / k   # inner fits: (k-1)/k of a 150-row sample
     assert not [f for f in fits if f >= outer_train]        # no full-size fit copies its rows ...
     assert binned == [outer_train] * 3                      # ... the default's refits share one binned table
     assert out["metrics"]["r2"]["mean"] > 0.5

@@ -81,3 +81,16 @@ def test_recall_counts_drivers_and_context(line):
 def test_structure_does_not_depend_on_the_length_of_history(line):
     shorter = make_line(**{**SMALL, "rows": 300})
     assert shorter.drivers == line.drivers and list(shorter.frame.columns) == list(line.frame.columns)
+
+
+def test_downstream_readings_listed_as_controllable_are_their_driver_plus_small_noise():
+    plain = make_line(n_params=120, n_drivers=8, rows=600, seed=3)
+    line = make_line(n_params=120, n_drivers=8, rows=600, seed=3, copies_as_controllable=4)
+    assert len(line.copies) == 4 and set(line.copies.values()) <= set(line.drivers)
+    assert set(line.copies) <= set(line.controllable) and not set(line.copies) & set(line.context)
+    for reading, driver in line.copies.items():
+        r = line.frame[[reading, driver]].corr().iloc[0, 1]
+        assert 0.96 <= r <= 0.999, (reading, r)
+    # the truth, the settings and the outcome are those of the line without the readings
+    assert line.frame[line.target].equals(plain.frame[plain.target])
+    assert line.drivers == plain.drivers and set(plain.controllable) < set(line.controllable)
