@@ -1,5 +1,5 @@
 """Predictive maintenance: trailing-window features per unit, computed by DuckDB window functions (the model is in
-engine/operators/pdm_model.py)."""
+engine/operators/pdm_model.py and the pdm_* modules beside it)."""
 
 from __future__ import annotations
 
