@@ -167,6 +167,8 @@ class LoadedBundle(Loaded):
             out.update(threshold=m.threshold, classes=m.classes)
         else:
             out.update(interval=list(m.residual_q))
+        if m.companions:  # predicted beside the target: '<its target>_prediction' ...
+            out["also_predicts"] = [c.target for c in m.companions.values()]
         return out
 
 
