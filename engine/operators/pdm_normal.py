@@ -9,10 +9,10 @@ import pandas as pd
 from engine.core.errors import StudioError
 from engine.core.i18n import Msg
 from engine.ml import pdm
+from engine.ml.pdm_normal import NormalBehaviour, own_baseline
+from engine.operators.pdm_alarm import alarm_metrics, alarms_by_fold
 from engine.operators.pdm_fit import PdmParams, bundle, curves, drivers, fit_cv, time_text, unit_folds
 from engine.pipeline.context import StepContext
-from engine.operators.pdm_alarm import alarm_metrics, alarms_by_fold
-
 
 
 def normal_task(params: PdmParams, ctx: StepContext, frame: pd.DataFrame, features: list[str], window: dict) -> dict:
@@ -34,14 +34,12 @@ def normal_task(params: PdmParams, ctx: StepContext, frame: pd.DataFrame, featur
         fit = fit_cv(frame, np.nan_to_num(y), rows, inputs, "regression", params, ctx, folds)
         resid = y - fit["oof"]
         sd = float(np.nanstd(resid[rows])) or 1.0
-        zs.append(_own_baseline(pd.Series(resid / sd), units, params))
+        zs.append(own_baseline(pd.Series(resid / sd), units, params.horizon, params.persist))
         fits[col] = (fit, sd)
         importances.append(fit["importance"])
     score = np.nanmax(np.vstack(zs), axis=0)
     alarms = alarms_by_fold(frame, params, score, fits[watch[0]][0]["fold_of"], folds, units, to_fail)
-    first, sd = fits[watch[0]]
-    q = (-1.645 * sd, 1.645 * sd)
-    model = bundle(frame, watch[0], "regression", first, q, window=window, features=inputs)
+    model = _normal_model(frame, params, watch, fits, inputs, window, alarms["final_threshold"])
     metrics = {"task": "regression", "pdm_task": "normal", "cv": "group", "folds": len(folds),
                "rows": int(healthy.sum()), "watch": watch, "horizon": params.horizon,
                "residual_std": {c: fits[c][1] for c in watch}, **alarm_metrics(alarms, frame, params)}
@@ -56,9 +54,11 @@ def normal_task(params: PdmParams, ctx: StepContext, frame: pd.DataFrame, featur
                                           "time": time_text(frame, params, np.array([i]))[0]} for i in last],
                                         key=lambda r: -r["risk"])},
               "features_used": inputs,
-              "note": {"en": "scoring new data predicts the first watched temperature (its expected value for the "
-                             "load and weather); the alarm needs each unit's residual history",
-                       "zh": "对新数据打分时预测第一个监测温度（给定负荷与气象下的期望值）；报警需要每台设备的残差历史"}}
+              "note": {"en": "scoring new data gives each unit's expected temperatures, residuals, alarm score, alarm "
+                             "and state (from its history in the new rows: give at least 5·H rows per unit for the "
+                             "unit's own normal)",
+                       "zh": "对新数据打分给出每台设备的期望温度、残差、报警分数、是否报警及状态（按新数据中该设备的历史计算："
+                             "每台设备至少给 5·H 行以得到它自己的正常水平）"}}
     return {"model": model, "metrics": metrics, "importance": importance, "report": report}
 
 
@@ -72,15 +72,13 @@ def _watched_share(zs: np.ndarray, score: np.ndarray, cut: float, watch: list[st
     return sorted([{"sensor": w, "share": round(float(c), 6)} for w, c in zip(watch, counts)], key=lambda r: -r["share"])
 
 
-def _own_baseline(r: pd.Series, units: np.ndarray, params: PdmParams) -> np.ndarray:
-    """Each unit's residual against its OWN normal: minus the median of its residual over the 4·H rows that ended H
-    rows ago (a slow drift then still stands out; a machine that simply runs warmer does not), then averaged over
-    `persist` rows. Only past rows are used (an expanding median while the unit's history is short)."""
-    h = params.horizon
-
-    def per_unit(s: pd.Series) -> pd.Series:
-        base = s.shift(h).rolling(4 * h, min_periods=24).median().fillna(s.expanding().median())
-        return (s - base).rolling(params.persist, min_periods=1).mean()
-
-    return r.groupby(units).transform(per_unit).to_numpy()
-
+def _normal_model(frame, params: PdmParams, watch: list[str], fits: dict, inputs: list[str], window: dict,
+                  threshold: float) -> NormalBehaviour:
+    """The final regressions of every watched temperature and the alarm rule, as scoring applies them."""
+    models = {}
+    for col in watch:
+        fit, sd = fits[col]
+        models[col] = bundle(frame, col, "regression", fit, (-1.645 * sd, 1.645 * sd), window=window, features=inputs)
+    prep = models[watch[0]].prep
+    return NormalBehaviour(params.group, params.time, watch, models, {c: fits[c][1] for c in watch}, params.horizon,
+                           params.persist, float(threshold), prep)

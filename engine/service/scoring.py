@@ -290,6 +290,6 @@ def as_kinds(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
 
 # scorers of other model kinds live beside their templates and register themselves when imported; loaded by name
 # here (a module that imports this one cannot be imported back: the layer test forbids the cycle)
-SCORER_MODULES = ("engine.service.image_scorer",)
+SCORER_MODULES = ("engine.service.image_scorer", "engine.service.pdm_scorer")
 for _module in SCORER_MODULES:
     importlib.import_module(_module)
