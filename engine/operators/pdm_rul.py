@@ -37,14 +37,16 @@ def rul_task(params: PdmParams, ctx: StepContext, frame: pd.DataFrame, features:
     now = model.predict(frame.groupby(params.group, sort=False).tail(1)) if params.group else None
     report = {"pdm": {"task": "rul", "cap": params.rul_cap, "interval": list(q), "sensors": sensors,
                       "curves": curves(frame, params, oof, y, q, "rul"),
-                      "ranking": _ranking_rul(frame, params, now) if now is not None else []},
+                      "ranking": _ranking_rul(frame, params, now, q) if now is not None else []},
               "features_used": features}
     return {"model": model, "metrics": metrics, "importance": importance, "report": report}
 
 
-def _ranking_rul(frame, params, now: np.ndarray) -> list[dict]:
+def _ranking_rul(frame, params, now: np.ndarray, q: tuple[float, float]) -> list[dict]:
+    """Each unit's RUL at its last row with the out-of-fold residual interval, the shortest first."""
     last = frame.groupby(params.group, sort=False).tail(1)
-    items = [{"unit": str(u), "rul": round(float(p), 2), "time": str(t) if params.time else None}
+    items = [{"unit": str(u), "rul": round(float(p), 2), "low": round(max(0.0, float(p) + q[0]), 2),
+              "high": round(float(p) + q[1], 2), "time": str(t) if params.time else None}
              for u, p, t in zip(last[params.group], now, last[params.time] if params.time else last.index)]
     return sorted(items, key=lambda r: r["rul"])
 
