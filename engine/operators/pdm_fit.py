@@ -86,8 +86,8 @@ def bundle(frame, target, task, fitted, residual_q=(0.0, 0.0), threshold=0.5, cl
     b = ModelBundle(target, task, fitted["coder"], fitted["final"], [], classes or [], residual_q, threshold,
                     schema=feature_schema(frame, features or fitted["coder"].features))
     if window and window.get("created"):
-        b.prep = [{"op": "pdm.window_features", "created": window["created"],
-                   "params": {k: window[k] for k in ("group", "time", "columns", "window")}}]
+        spec = window.get("spec") or {k: window[k] for k in ("group", "time", "columns", "window")}
+        b.prep = [{"op": "pdm.window_features", "created": window["created"], "params": spec}]
         b.schema = {c: v for c, v in b.schema.items() if c not in window["created"]}
     return b
 
@@ -101,8 +101,14 @@ def drivers(features: list[str], importance: np.ndarray, window: dict, top_k: in
                "importance_std": round(float(share[:, j].std()), 6), "direction": 0,
                "stability": 1.0} for r, j in enumerate(order)]
     sensors: dict[str, float] = {}
+    health = (window or {}).get("health_index") or {}
+    split = np.abs(np.asarray(health.get("weights") or [], float))
     for name, value in zip(features, mean):
         base = name.split("__")[0] if "__" in name else name
+        if base == "health_index" and split.sum() > 0:  # the index's share goes back to its sensors by |weight|
+            for sensor, part in zip(health["columns"], split / split.sum()):
+                sensors[sensor] = sensors.get(sensor, 0.0) + float(value) * float(part)
+            continue
         sensors[base] = sensors.get(base, 0.0) + float(value)
     by_sensor = [{"sensor": s, "share": round(v, 6)} for s, v in sorted(sensors.items(), key=lambda kv: -kv[1])]
     return ranked, by_sensor[:top_k]

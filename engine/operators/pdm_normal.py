@@ -10,6 +10,7 @@ from engine.core.errors import StudioError
 from engine.core.i18n import Msg
 from engine.ml import pdm
 from engine.ml.pdm_normal import NormalBehaviour, own_baseline
+from engine.ml.pdm_windows import HEALTH
 from engine.operators.pdm_alarm import alarm_metrics, alarms_by_fold
 from engine.operators.pdm_fit import PdmParams, bundle, curves, drivers, fit_cv, time_text, unit_folds
 from engine.pipeline.context import StepContext
@@ -25,7 +26,10 @@ def normal_task(params: PdmParams, ctx: StepContext, frame: pd.DataFrame, featur
     to_fail = pdm.steps_to_failure(frame, params.group, params.target) if params.group else np.full(len(frame), np.nan)
     units = frame[params.group].to_numpy()
     healthy = ~((to_fail >= 0) & (to_fail <= params.horizon))
-    inputs = [c for c in features if c not in watch and not any(c.startswith(f"{w}__") for w in watch)]
+    # the inputs: load and weather, never a watched temperature nor what is built from it (the health index mixes
+    # every sensor, so it is left out too)
+    inputs = [c for c in features if c not in watch and not any(c.startswith(f"{w}__") for w in watch)
+              and not c.startswith(HEALTH)]
     folds = unit_folds(frame, params.group, np.zeros(len(frame)), params.folds, ctx.seed, False)
     zs, models, importances, fits = [], {}, [], {}
     for col in watch:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from engine.ml.artifact import SavedModel, save_bundle
-from engine.ml.pdm import window_sql
+from engine.ml.pdm_windows import spec_of, windows_sql
 from engine.ml.pdm_normal import NormalBehaviour
 from engine.service.scoring import Loaded, Scorer, _q, as_kinds, register_scorer
 
@@ -72,7 +72,7 @@ class LoadedNormal(Loaded):
         m = self.model
         if m.prep:
             p = m.prep[0]["params"]
-            sql = window_sql(source.relation, p["group"], p["time"], p["columns"], p["window"])
+            sql = windows_sql(source.relation, spec_of(p))
         else:
             sql = f"SELECT * FROM {source.relation} ORDER BY {_q(m.group)}, {_q(m.time)}"
         frame = pd.concat(list(source.sql_frames(sql, chunk_rows)), ignore_index=True)

@@ -138,10 +138,10 @@ class LoadedBundle(Loaded):
             yield from super().batches(source, columns, chunk_rows)
             return
         if self.model.prep[0].get("op") == "pdm.window_features":  # DuckDB windows over the input, then chunks
-            from engine.ml.pdm import window_sql
+            from engine.ml.pdm_windows import spec_of, windows_sql
 
             p = self.model.prep[0]["params"]
-            sql = window_sql(source.relation, p["group"], p["time"], p["columns"], p["window"])
+            sql = windows_sql(source.relation, spec_of(p))
             if self.latest:  # each unit's last row: its current state
                 sql = f"SELECT * FROM ({sql}) QUALIFY row_number() OVER (PARTITION BY {_q(p['group'])} " \
                       f"ORDER BY {_q(p['time'])} DESC) = 1 ORDER BY {_q(p['group'])}"
