@@ -5,8 +5,10 @@ so this generates data with the same shape and conventions: units (engines) that
 manufacturing variation, one operating condition (three settings with small noise), 21 sensors of which several are
 constant, an exponential degradation that grows until failure; training units run to failure, test units stop at a
 random cycle before it and the benchmark scores the RUL at each test unit's last cycle (true RUL 7–145 cycles).
-Sensor names follow C-MAPSS (s1..s21); sensitivities and noise are chosen so the sensors are about as informative as
-FD001's (a noisy HPC-degradation signature on s2, s3, s4, s7, s8, s9, s11–s15, s17, s20, s21).
+Sensor names follow C-MAPSS (s1..s21), with FD001's recording precision (s17 whole numbers, s15/s21 four decimals);
+an HPC-degradation signature on s2, s3, s4, s7, s8, s9, s11–s15, s17, s20, s21 whose noise is calibrated on FD001's
+published training-set statistics: each sensor's mean, std, min and max over the 100 training engines match FD001's
+within a few per cent (tests/sim/test_pdm_sims.py), as do the lives (128–362 cycles, mean ≈ 206, right-skewed).
 """
 
 from __future__ import annotations
