@@ -124,9 +124,15 @@ def _persistent(raw: np.ndarray, units: np.ndarray, persist: int) -> np.ndarray:
 
 def threshold_for_false_alarms(prob: np.ndarray, units: np.ndarray, to_failure: np.ndarray, horizon: int,
                                budget: float, persist: int = 1) -> float:
-    """The lowest probability cut whose false alarm episodes stay within `budget` (a count over these rows)."""
-    grid = np.unique(np.quantile(prob, np.linspace(0.5, 1.0, 121)))
+    """The lowest probability cut whose false alarm episodes stay within `budget` (a count over these rows). The cuts
+    tried are quantiles from the median up, denser towards the top (a budget of a few alarms per unit-year sits in the
+    top fraction of a per-cent of the rows, where an even grid would jump past it)."""
+    finite = prob[np.isfinite(prob)]
+    if not len(finite):
+        return float("inf")
+    levels = 1.0 - np.geomspace(0.5, 0.5 / max(2, len(finite)), 300)
+    grid = np.unique(np.quantile(finite, levels))
     for cut in grid:
         if evaluate_alarms(prob, float(cut), units, to_failure, horizon, persist)["false_alarms"] <= budget:
             return float(cut)
-    return float(np.nextafter(prob.max(), np.inf))
+    return float(np.nextafter(finite.max(), np.inf))
