@@ -72,3 +72,17 @@ def test_windows_v2_means_slopes_and_health_index_match_pandas():
     x = np.arange(30.0)
     assert np.isclose(u["health_index__slope30"].iloc[-1], np.polyfit(x, hi.iloc[-30:], 1)[0])
     assert u["health_index"].iloc[-20:].mean() > u["health_index"].iloc[:20].mean()  # grows with wear
+
+
+def test_false_alarm_threshold_reaches_a_budget_in_the_top_rows():
+    """A budget of a few alarm episodes in 100,000 healthy rows lies in the top few hundredths of a per-cent: the cut
+    found lets exactly the budget through (an even quantile grid stopped far above it)."""
+    rng = np.random.default_rng(0)
+    score = rng.normal(0, 1, 100_000)
+    peaks = rng.choice(100_000, 6, replace=False)
+    score[peaks] = 10.0 + np.arange(6)  # six isolated excursions, the largest by far
+    units = np.zeros(100_000, dtype=int)
+    to_failure = np.full(100_000, -1.0)
+    cut = pdm.threshold_for_false_alarms(score, units, to_failure, horizon=10, budget=3)
+    assert 12.0 < cut <= 13.0  # the three highest peaks alarm, the fourth does not
+    assert pdm.evaluate_alarms(score, cut, units, to_failure, 10)["false_alarms"] == 3
