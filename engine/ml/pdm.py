@@ -76,21 +76,30 @@ def nasa_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 # ---------------------------------------------------------------- alarms
 
-def alarm_episodes(alarm: np.ndarray, units: np.ndarray) -> np.ndarray:
-    """Rows where an alarm episode starts (the alarm switches on within a unit)."""
+def alarm_episodes(alarm: np.ndarray, units: np.ndarray, gap: int = 1) -> np.ndarray:
+    """Rows where an alarm episode starts (the alarm switches on within a unit). With `gap` > 1 an alarm that clears
+    for fewer than `gap` rows and comes back is the same episode (a flickering alarm is one alarm, not many)."""
     prev = np.concatenate([[False], alarm[:-1]])
     new_unit = np.concatenate([[True], units[1:] != units[:-1]])
-    return alarm & (~prev | new_unit)
+    starts = alarm & (~prev | new_unit)
+    if gap <= 1 or not len(alarm):
+        return starts
+    idx = np.arange(len(alarm))
+    last_on = np.maximum.accumulate(np.concatenate([[-1], np.where(alarm, idx, -1)[:-1]]))  # last alarm row before
+    first = np.maximum.accumulate(np.where(new_unit, idx, 0))  # the unit's first row
+    recent = (last_on >= first) & (idx - last_on <= gap)
+    return starts & ~recent
 
 
 def evaluate_alarms(prob: np.ndarray, threshold: float, units: np.ndarray, to_failure: np.ndarray,
                     horizon: int, persist: int = 1) -> dict:
     """Alarm = probability ≥ threshold for `persist` rows in a row. A failure is caught when an alarm starts within
     the `horizon` rows before it (lead = rows from the first such alarm to the failure); an alarm episode starting
-    elsewhere is false. Rows must be ordered by unit and time."""
+    elsewhere is false (an alarm off for fewer than `persist` rows before it returns continues its episode). Rows
+    must be ordered by unit and time."""
     raw = prob >= threshold
     alarm = _persistent(raw, units, persist)
-    starts = alarm_episodes(alarm, units)
+    starts = alarm_episodes(alarm, units, gap=persist)
     in_window = (to_failure >= 1) & (to_failure <= horizon)
     false = int(np.sum(starts & ~in_window))
     caught, leads, failures = 0, [], 0

@@ -65,7 +65,7 @@ def alarms_by_fold(frame, params, score, fold_of, folds, units, to_fail) -> dict
             totals[key] += ev[key]
         totals["leads"] += ev["leads"]
         alarm = pdm._persistent(score[mine] >= cut, units[mine], params.persist)
-        starts = mine[pdm.alarm_episodes(alarm, units[mine])]
+        starts = mine[pdm.alarm_episodes(alarm, units[mine], gap=params.persist)]
         timeline += [{"unit": str(units[i]), "time": time_text(frame, params, np.array([i]))[0]} for i in starts]
     fail_rows = np.flatnonzero(np.nan_to_num(to_fail, nan=-1) == 0)
     failures = [{"unit": str(units[i]), "time": time_text(frame, params, np.array([i]))[0]} for i in fail_rows]

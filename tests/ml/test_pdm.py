@@ -86,3 +86,12 @@ def test_false_alarm_threshold_reaches_a_budget_in_the_top_rows():
     cut = pdm.threshold_for_false_alarms(score, units, to_failure, horizon=10, budget=3)
     assert 12.0 < cut <= 13.0  # the three highest peaks alarm, the fourth does not
     assert pdm.evaluate_alarms(score, cut, units, to_failure, 10)["false_alarms"] == 3
+
+
+def test_a_flickering_alarm_is_one_episode_within_the_gap():
+    alarm = np.array([1, 0, 1, 1, 0, 0, 0, 1, 0, 1], dtype=bool)
+    units = np.array([0] * 8 + [1] * 2)
+    assert pdm.alarm_episodes(alarm, units).nonzero()[0].tolist() == [0, 2, 7, 9]
+    # off for 1 row → same episode; off for 3 rows (gap 2) → a new one; a new unit always starts its own
+    assert pdm.alarm_episodes(alarm, units, gap=2).nonzero()[0].tolist() == [0, 7, 9]
+    assert pdm.alarm_episodes(alarm, units, gap=4).nonzero()[0].tolist() == [0, 9]
