@@ -31,8 +31,13 @@ def can_save(bundle: ModelBundle) -> bool:
 
 
 def save_bundle(bundle: ModelBundle, folder: Path) -> dict:
-    """Write the final model into `folder`; return the manifest fields that describe how to apply it."""
+    """Write the final model into `folder` (and each companion model into a sub-folder of its name); return the
+    manifest fields that describe how to apply it."""
     folder.mkdir(parents=True, exist_ok=True)
+    companions = {}
+    for name, other in (getattr(bundle, "companions", None) or {}).items():
+        if other is not None and can_save(other):
+            companions[name] = {"folder": f"companion_{name}", **save_bundle(other, folder / f"companion_{name}")}
     if hasattr(bundle.final, "model_to_string"):
         (folder / BOOSTER_FILE).write_text(bundle.final.model_to_string(), encoding="utf-8")
         final = "lightgbm"
@@ -43,7 +48,7 @@ def save_bundle(bundle: ModelBundle, folder: Path) -> dict:
             "levels": bundle.coder.levels, "integer": list(bundle.coder.integer), "classes": list(bundle.classes),
             "threshold": float(bundle.threshold), "residual_q": [float(v) for v in bundle.residual_q],
             "schema": bundle.schema or {}, "prep": list(getattr(bundle, "prep", []) or []),
-            "lightgbm_version": lgb.__version__}
+            "lightgbm_version": lgb.__version__, "companions": companions}
 
 
 @dataclass
@@ -59,6 +64,7 @@ class SavedModel:
     residual_q: tuple[float, float]
     schema: dict = field(default_factory=dict)
     prep: list = field(default_factory=list)
+    companions: dict = field(default_factory=dict)  # name -> SavedModel applied beside this one
 
     @classmethod
     def load(cls, folder: Path, manifest: dict) -> "SavedModel":
@@ -68,9 +74,11 @@ class SavedModel:
             booster = lgb.Booster(model_str=(folder / BOOSTER_FILE).read_text(encoding="utf-8"))
         coder = FeatureCoder(list(manifest["features"]), dict(manifest.get("levels") or {}),
                              list(manifest.get("integer") or []))
+        companions = {name: cls.load(folder / spec["folder"], spec)
+                      for name, spec in (manifest.get("companions") or {}).items()}
         return cls(manifest["target"], manifest["task"], coder, booster, list(manifest.get("classes") or []),
                    float(manifest.get("threshold", 0.5)), tuple(manifest.get("residual_q") or (0.0, 0.0)),
-                   dict(manifest.get("schema") or {}), list(manifest.get("prep") or []))
+                   dict(manifest.get("schema") or {}), list(manifest.get("prep") or []), companions)
 
     @property
     def derived(self) -> list[str]:
@@ -78,9 +86,12 @@ class SavedModel:
         return [c for step in self.prep for c in step.get("created", [])]
 
     def kinds(self) -> dict[str, str]:
-        """Raw input column -> the kind it must have (numeric, bool, category)."""
-        return {c: (self.schema.get(c) or {}).get("kind", "category" if c in self.coder.levels else "numeric")
-                for c in self.coder.features if c not in self.derived}
+        """Raw input column -> the kind it must have (numeric, bool, category), the companions' inputs included."""
+        out = {}
+        for model in [self, *self.companions.values()]:
+            out.update({c: (model.schema.get(c) or {}).get("kind", "category" if c in model.coder.levels else "numeric")
+                        for c in model.coder.features if c not in self.derived and c not in out})
+        return out
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """prediction (+ prediction_low/high for a regression, probability for a classification) and out_of_range."""
@@ -94,7 +105,12 @@ class SavedModel:
             negative, positive = (self.classes + [0, 1])[:2] if len(self.classes) == 2 else (0, 1)
             out["probability"] = raw
             out["prediction"] = np.where(raw >= self.threshold, positive, negative)
-        out["out_of_range"] = self.outside(frame)
+        flag = self.outside(frame)
+        for name, other in self.companions.items():  # e.g. the output model: '<its target>_prediction' ...
+            extra = other.predict(frame)
+            flag = flag | extra.pop("out_of_range").to_numpy()
+            out.update({f"{other.target}_{col}": extra[col].to_numpy() for col in extra.columns})
+        out["out_of_range"] = flag
         return pd.DataFrame(out, index=frame.index)
 
     def outside(self, frame: pd.DataFrame) -> np.ndarray:

@@ -34,6 +34,9 @@ class ModelBundle:
     threshold: float = 0.5  # classification: probability from which a unit is called positive (inner CV)
     schema: dict = field(default_factory=dict)  # feature -> {kind, min, max} of the training rows (scoring checks)
     prep: list = field(default_factory=list)  # how features derive from raw columns at scoring time (e.g. windows)
+    # models applied beside this one at scoring time, each adding its own '<target>_prediction' columns (e.g. the
+    # energy template's output model, whose demand constraint the recommendation keeps): name -> ModelBundle
+    companions: dict = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:

@@ -76,21 +76,30 @@ def nasa_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 # ---------------------------------------------------------------- alarms
 
-def alarm_episodes(alarm: np.ndarray, units: np.ndarray) -> np.ndarray:
-    """Rows where an alarm episode starts (the alarm switches on within a unit)."""
+def alarm_episodes(alarm: np.ndarray, units: np.ndarray, gap: int = 1) -> np.ndarray:
+    """Rows where an alarm episode starts (the alarm switches on within a unit). With `gap` > 1 an alarm that clears
+    for fewer than `gap` rows and comes back is the same episode (a flickering alarm is one alarm, not many)."""
     prev = np.concatenate([[False], alarm[:-1]])
     new_unit = np.concatenate([[True], units[1:] != units[:-1]])
-    return alarm & (~prev | new_unit)
+    starts = alarm & (~prev | new_unit)
+    if gap <= 1 or not len(alarm):
+        return starts
+    idx = np.arange(len(alarm))
+    last_on = np.maximum.accumulate(np.concatenate([[-1], np.where(alarm, idx, -1)[:-1]]))  # last alarm row before
+    first = np.maximum.accumulate(np.where(new_unit, idx, 0))  # the unit's first row
+    recent = (last_on >= first) & (idx - last_on <= gap)
+    return starts & ~recent
 
 
 def evaluate_alarms(prob: np.ndarray, threshold: float, units: np.ndarray, to_failure: np.ndarray,
                     horizon: int, persist: int = 1) -> dict:
     """Alarm = probability ≥ threshold for `persist` rows in a row. A failure is caught when an alarm starts within
     the `horizon` rows before it (lead = rows from the first such alarm to the failure); an alarm episode starting
-    elsewhere is false. Rows must be ordered by unit and time."""
+    elsewhere is false (an alarm off for fewer than `persist` rows before it returns continues its episode). Rows
+    must be ordered by unit and time."""
     raw = prob >= threshold
     alarm = _persistent(raw, units, persist)
-    starts = alarm_episodes(alarm, units)
+    starts = alarm_episodes(alarm, units, gap=persist)
     in_window = (to_failure >= 1) & (to_failure <= horizon)
     false = int(np.sum(starts & ~in_window))
     caught, leads, failures = 0, [], 0
@@ -124,9 +133,15 @@ def _persistent(raw: np.ndarray, units: np.ndarray, persist: int) -> np.ndarray:
 
 def threshold_for_false_alarms(prob: np.ndarray, units: np.ndarray, to_failure: np.ndarray, horizon: int,
                                budget: float, persist: int = 1) -> float:
-    """The lowest probability cut whose false alarm episodes stay within `budget` (a count over these rows)."""
-    grid = np.unique(np.quantile(prob, np.linspace(0.5, 1.0, 121)))
+    """The lowest probability cut whose false alarm episodes stay within `budget` (a count over these rows). The cuts
+    tried are quantiles from the median up, denser towards the top (a budget of a few alarms per unit-year sits in the
+    top fraction of a per-cent of the rows, where an even grid would jump past it)."""
+    finite = prob[np.isfinite(prob)]
+    if not len(finite):
+        return float("inf")
+    levels = 1.0 - np.geomspace(0.5, 0.5 / max(2, len(finite)), 300)
+    grid = np.unique(np.quantile(finite, levels))
     for cut in grid:
         if evaluate_alarms(prob, float(cut), units, to_failure, horizon, persist)["false_alarms"] <= budget:
             return float(cut)
-    return float(np.nextafter(prob.max(), np.inf))
+    return float(np.nextafter(finite.max(), np.inf))

@@ -70,6 +70,7 @@ def energy_models(params: EnergyModelParams, ctx: StepContext, frame: pd.DataFra
     output_model = None
     if params.output is not None:
         output_model, report["output_model"] = _output_model(params, base, ctx, frame)
+        trained["model"].companions = {"output": output_model}  # scoring predicts the output beside the target
     return {"frame": frame, "model": trained["model"], "metrics": trained["metrics"],
             "importance": trained["importance"], "report": report, "output_model": output_model}
 

@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import inspect
 import pkgutil
+import sys
 import typing
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -58,13 +59,30 @@ _LOADED = False
 
 
 def _code_hash(fn: Callable) -> str:
-    """Hash of the operator's whole module source: a change to a helper beside it also invalidates the cache."""
+    """Hash of the operator's whole module source and of the modules of its own package it imports from (directly
+    or through them): a change to a helper beside it, or in a helper module it was split into, invalidates the cache."""
     module = inspect.getmodule(fn)
     try:
-        source = inspect.getsource(module) if module else inspect.getsource(fn)
+        source = "".join(inspect.getsource(m) for m in _own_package_modules(module)) if module \
+            else inspect.getsource(fn)
     except (OSError, TypeError):
         source = fn.__qualname__
     return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def _own_package_modules(module) -> list:
+    """`module` first, then the modules of the same package whose names it imports, transitively, in a fixed order."""
+    package = module.__name__.rpartition(".")[0] + "."
+    found, todo = {module.__name__: module}, [module]
+    while todo:
+        for value in list(vars(todo.pop()).values()):
+            name = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+            if isinstance(name, str) and name.startswith(package) and name not in found:
+                other = sys.modules.get(name)
+                if other is not None:
+                    found[name] = other
+                    todo.append(other)
+    return [module] + [found[n] for n in sorted(found) if n != module.__name__]
 
 
 def operator(op_id: str, *, version: int = 1, inputs: tuple[str, ...] = (), outputs: tuple[str, ...] = ("frame",),

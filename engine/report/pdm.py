@@ -31,11 +31,14 @@ _T = {
                "健康随时间变化（交叉验证外预测：每台设备由未见过它的模型预测）"),
     "timeline": ("Alarm timeline", "报警时间线"), "alarm_start": ("alarm", "报警"), "failure": ("failure", "故障"),
     "predicted": ("predicted", "预测"), "actual": ("actual (capped)", "实际（截断）"), "band": ("interval", "区间"),
-    "yes": ("yes", "是"), "no": ("no", "否"), "hours": ("{v} h", "{v} 小时"), "steps": ("{v} steps", "{v} 步"),
+    "alarm_level": ("alarm level", "报警线"), "yes": ("yes", "是"), "no": ("no", "否"), "hours": ("{v} h", "{v} 小时"),
+    "steps": ("{v} steps", "{v} 步"),
     "scoring": ("Scoring live units: python -m engine score RUN --table NEW --latest gives each unit's current "
                 "{what}.", "对在役设备打分：python -m engine score 运行 --table 新表 --latest 给出每台设备当前的{what}。"),
     "what_rul": ("remaining life with its interval", "剩余寿命及区间"),
-    "what_alarm": ("risk and alarm", "风险与报警"), "per_year": ("year", "年"), "per_steps": ("365 steps", "365 步"),
+    "what_alarm": ("risk score, alarm and state (normal-behaviour runs: also each temperature's expected value and "
+                   "residual)", "风险分、是否报警与状态（正常行为模型还给出每个温度的期望值与残差）"),
+    "per_year": ("year", "年"), "per_steps": ("365 steps", "365 步"),
 }
 
 
@@ -98,6 +101,9 @@ def curves_figure(result: dict, lang: str, units: int = 6) -> go.Figure | None:
         if c.get("actual") is not None:
             fig.add_trace(go.Scatter(x=c["time"], y=c["actual"], mode="lines", line=dict(dash="dot", width=1),
                                      name=f"{c['unit']} {t('actual', lang)}"))
+    if p.get("threshold") is not None and p["task"] != "rul":  # the alarm level the risk is compared with
+        fig.add_hline(y=float(p["threshold"]), line=dict(dash="dash", color="#c23030", width=1),
+                      annotation_text=t("alarm_level", lang))
     fig.update_layout(xaxis_title=t("time_axis", lang),
                       yaxis_title=t("rul_now" if p["task"] == "rul" else "risk", lang))
     return fig
@@ -124,6 +130,8 @@ def ranking_rows(result: dict, lang: str, limit: int = 20) -> list[dict]:
         row = {t("unit", lang): r["unit"], t("time", lang): r.get("time") or ""}
         if "rul" in r:
             row[t("rul_now", lang)] = num(r["rul"])
+            if r.get("low") is not None:
+                row[t("band", lang)] = f"{num(r['low'])} – {num(r['high'])}"
         else:
             row[t("risk", lang)] = num(r["risk"])
             row[t("alarm", lang)] = t("yes" if r["alarm"] else "no", lang)

@@ -138,10 +138,10 @@ class LoadedBundle(Loaded):
             yield from super().batches(source, columns, chunk_rows)
             return
         if self.model.prep[0].get("op") == "pdm.window_features":  # DuckDB windows over the input, then chunks
-            from engine.ml.pdm import window_sql
+            from engine.ml.pdm_windows import spec_of, windows_sql
 
             p = self.model.prep[0]["params"]
-            sql = window_sql(source.relation, p["group"], p["time"], p["columns"], p["window"])
+            sql = windows_sql(source.relation, spec_of(p))
             if self.latest:  # each unit's last row: its current state
                 sql = f"SELECT * FROM ({sql}) QUALIFY row_number() OVER (PARTITION BY {_q(p['group'])} " \
                       f"ORDER BY {_q(p['time'])} DESC) = 1 ORDER BY {_q(p['group'])}"
@@ -167,6 +167,8 @@ class LoadedBundle(Loaded):
             out.update(threshold=m.threshold, classes=m.classes)
         else:
             out.update(interval=list(m.residual_q))
+        if m.companions:  # predicted beside the target: '<its target>_prediction' ...
+            out["also_predicts"] = [c.target for c in m.companions.values()]
         return out
 
 
@@ -288,6 +290,6 @@ def as_kinds(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
 
 # scorers of other model kinds live beside their templates and register themselves when imported; loaded by name
 # here (a module that imports this one cannot be imported back: the layer test forbids the cycle)
-SCORER_MODULES = ("engine.service.image_scorer",)
+SCORER_MODULES = ("engine.service.image_scorer", "engine.service.pdm_scorer")
 for _module in SCORER_MODULES:
     importlib.import_module(_module)

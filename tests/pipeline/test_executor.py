@@ -134,3 +134,17 @@ def test_uplift_interval_contains_the_value_and_bands_stay_observed(demo_db, fas
     if (goal == "maximize" and pred["recommended"]["value"] > hi) or (
             goal == "minimize" and pred["recommended"]["value"] < lo):
         assert any("beyond anything observed" in w["en"] for w in pred["warnings"])
+
+
+def test_an_operators_code_hash_covers_the_helper_modules_it_was_split_into():
+    """model.pdm lives in operators/pdm_model.py but its tasks in pdm_rul, pdm_alarm, pdm_normal, pdm_classify and
+    pdm_fit: the step cache's code hash reads them all, so a change to any of them recomputes the step."""
+    import importlib
+
+    from engine.pipeline import registry
+
+    spec = registry.get("model.pdm")
+    names = [m.__name__ for m in registry._own_package_modules(importlib.import_module(spec.module))]
+    assert names[0] == "engine.operators.pdm_model"
+    assert {f"engine.operators.pdm_{k}" for k in ("rul", "alarm", "normal", "classify", "fit")} <= set(names)
+    assert not any(n.startswith("engine.ml") for n in names)  # only the operator's own package

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from tests.conftest import REPO, run_cli
 
@@ -69,7 +70,8 @@ def test_scoring_builds_the_same_windows_from_each_units_history(db, fleet, rul_
         api.score(rul_run["run_id"], short, db=db)
 
 
-def test_normal_behaviour_on_a_small_wind_farm_alarms_and_reports(db, tmp_path):
+@pytest.fixture(scope="module")
+def wind(db):
     from engine.sim.wind import make_wind_farm
 
     farm = make_wind_farm(turbines=6, days=150, faulty=3, seed=4)
@@ -77,7 +79,11 @@ def test_normal_behaviour_on_a_small_wind_farm_alarms_and_reports(db, tmp_path):
     recipe = api.read_recipe(REPO / "recipes" / "pdm_wind_sim.yaml")
     recipe["data"] = {"table": "wind_small"}
     recipe["params"].update({"folds": 3, "n_estimators": 40})
-    result = api.run_recipe(recipe, db=db)
+    return farm, api.run_recipe(recipe, db=db)
+
+
+def test_normal_behaviour_on_a_small_wind_farm_alarms_and_reports(db, wind, tmp_path):
+    farm, result = wind
     alarms = result["metrics"]["alarms"]
     assert result["metrics"]["pdm_task"] == "normal" and alarms["failures"] == 3
     assert alarms["caught"] >= 2 and alarms["mean_lead_hours"] > 24
@@ -98,3 +104,32 @@ def test_ai4i_failure_modes_are_flagged_as_leaks_and_left_out(db, tmp_path):
     assert flagged == {c: "fires only with the target" for c in ("TWF", "HDF", "PWF", "OSF")}
     assert not {"TWF", "HDF", "PWF", "OSF"} & set(result["outputs"]["pdm"]["features_used"])
     assert result["metrics"]["auc"]["mean"] > 0.95 and result["metrics"]["f1"]["mean"] > 0.7
+
+
+def test_scoring_a_normal_behaviour_run_gives_residuals_alarms_and_each_units_state(db, wind):
+    """The saved normal-behaviour model scores new rows with every watched temperature's expected value and residual,
+    the alarm score, the alarm at the run's threshold and the unit's state; --latest gives each unit's current state."""
+    farm, result = wind
+    res = api.score(result["run_id"], table="wind_small", db=db)
+    out = res.frame
+    watch = ["gearbox_bearing_temp_c", "generator_winding_temp_c"]
+    assert res.model["task"] == "normal_behaviour" and res.model["watch"] == watch and res.rows == len(farm.frame)
+    for col in watch:
+        assert {f"expected_{col}", f"residual_{col}"} <= set(out.columns)
+    threshold = res.model["threshold"]
+    assert (out["alarm"] == (out["alarm_score"] >= threshold)).all()
+    assert set(out["state"]) <= {"alarm", "normal", "warming_up"}
+    # the expected temperature follows the actual one on healthy rows (a model of it, not a constant)
+    merged = out.merge(farm.frame, on=["turbine", "timestamp"])
+    assert np.corrcoef(merged["expected_gearbox_bearing_temp_c"], merged["gearbox_bearing_temp_c"])[0, 1] > 0.9
+    # alarms come before the failures: at least 2 of the 3 faulty turbines alarm in the 21 days before theirs
+    warned = 0
+    for f in farm.faults.itertuples():
+        mine = merged[(merged["turbine"] == f.turbine) & (merged["timestamp"] < f.failure)
+                      & (merged["timestamp"] >= f.failure - pd.Timedelta(days=21))]
+        warned += bool(mine["alarm"].any())
+    assert warned >= 2
+    now = api.score(result["run_id"], table="wind_small", latest=True, db=db).frame
+    assert sorted(now["turbine"]) == sorted(farm.frame["turbine"].unique()) and now["turbine"].is_unique
+    last = merged.sort_values("timestamp").groupby("turbine").tail(1).set_index("turbine")
+    assert np.allclose(now.set_index("turbine").loc[last.index, "alarm_score"], last["alarm_score"])

@@ -211,6 +211,34 @@ def test_energy_model_with_rolling_context_rebuilds_its_windows(db, tmp_path):
     assert np.allclose(merged["prediction"], merged["prediction_s"])
 
 
+def test_energy_output_model_is_kept_and_scored_beside_the_target(db, tmp_path):
+    """With an output column the energy run's demand model is saved with the target's model: scoring predicts both
+    (the output as '<output>_prediction' with its interval), after a reload from the run folder."""
+    from engine.sim.boiler import make_boiler
+
+    frame = make_boiler(rows=300, seed=3).frame
+    api.ingest_frame(frame, "boiler_output", db=db)
+    recipe = {"template": "energy_saving", "name": "boiler output", "data": {"table": "boiler_output"},
+              "roles": {"target": "efficiency_pct", "controllable": ["excess_o2_pct", "primary_air_share"],
+                        "context": ["steam_load_pct", "coal_cv_mj_kg"], "time": "timestamp",
+                        "ignore": ["fuel_gj_per_t_steam"]},
+              "params": {"goal": "maximize", "folds": 3, "n_estimators": 40, "rolling_window": 0, "time_limit": 2,
+                         "output": "coal_feed_tph"}}
+    run = _run(db, recipe)
+    manifest = json.loads((Path(run["run_dir"]) / "model" / "model.json").read_text(encoding="utf-8"))
+    assert manifest["companions"]["output"]["target"] == "coal_feed_tph"
+    new = make_boiler(rows=80, seed=4).frame
+    res = api.score(run["run_id"], new.drop(columns=["efficiency_pct", "coal_feed_tph"]), db=db)
+    out = res.frame
+    assert {"prediction", "coal_feed_tph_prediction", "coal_feed_tph_prediction_low",
+            "coal_feed_tph_prediction_high", "out_of_range"} <= set(out.columns)
+    assert res.model["also_predicts"] == ["coal_feed_tph"]
+    assert (out["coal_feed_tph_prediction_low"] <= out["coal_feed_tph_prediction"]).all()
+    # the demand model predicts the feed it was trained on (not a copy of the efficiency column)
+    assert np.corrcoef(out["coal_feed_tph_prediction"], new["coal_feed_tph"])[0, 1] > 0.8
+    assert not np.allclose(out["coal_feed_tph_prediction"], out["prediction"])
+
+
 def test_a_template_without_a_model_of_the_target_says_so(db):
     """Test-item reduction keeps a plan of test items, not a model of the verdict: scoring says there is none."""
     from engine.sim.check_items import make_test_line

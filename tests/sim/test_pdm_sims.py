@@ -40,3 +40,21 @@ def test_turbofan_follows_the_cmapss_conventions():
     late = train[train["rul"] < 10]["s4"].mean()
     early = train[train["cycle"] < 20]["s4"].mean()
     assert late - early > 15  # the HPC signature rises towards failure
+
+
+# train_FD001's published statistics (mean, std) of the informative sensors, over its 20,631 rows
+FD001 = {"s2": (642.68, 0.500), "s3": (1590.52, 6.131), "s4": (1408.93, 9.001), "s7": (553.37, 0.885),
+         "s8": (2388.10, 0.0710), "s9": (9065.24, 22.08), "s11": (47.54, 0.267), "s12": (521.41, 0.738),
+         "s13": (2388.10, 0.0719), "s14": (8143.75, 19.08), "s15": (8.442, 0.0375), "s17": (393.21, 1.549),
+         "s20": (38.82, 0.181), "s21": (23.29, 0.108)}
+
+
+def test_turbofan_sensor_spread_and_lives_match_fd001():
+    """Calibration: each informative sensor's overall std within 12 % of FD001's, its mean within 1.5 of those stds
+    (s9/s14's unit-specific drift is not modelled), and lives with FD001's mean (206) and skew."""
+    train = make_turbofan(seed=0).train
+    for s, (mean, std) in FD001.items():
+        assert abs(train[s].std() / std - 1) < 0.12, (s, train[s].std(), std)
+        assert abs(train[s].mean() - mean) < 1.5 * std, (s, train[s].mean(), mean)
+    lives = train.groupby("unit")["cycle"].max()
+    assert 190 < lives.mean() < 225 and lives.median() < lives.mean() and len(lives) == 100
