@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from engine.cli.main import ProgressBar, step_time_left
+from engine.cli.progress import ProgressBar, step_time_left
 from engine.pipeline.executor import ProgressEvent
 
 
