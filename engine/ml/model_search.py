@@ -33,6 +33,7 @@ from engine.core import compute
 from engine.core.i18n import Msg
 from engine.ml import candidates as cand
 from engine.ml import distributed, sizing, smooth
+from engine.ml import search_board as board_of
 from engine.ml import search_tasks as tasks
 from engine.ml.lgbm import splits
 
@@ -179,8 +180,8 @@ def run(inp: SearchInput) -> SearchResult:
         fold_index.append(i)
     shown = {f: final_picks.get(f) or max(fold_picks[f], key=lambda p: p.score) for f in inp.families
              if f in final_picks or f in fold_picks}
-    board = _leaderboard(inp, shown, family_scores, chosen)
-    return SearchResult(chosen, final, folds, oof, outer_scores, board, _dedupe(skipped),
+    board = board_of.leaderboard(inp.task, inp.families, shown, family_scores, chosen.family)
+    return SearchResult(chosen, final, folds, oof, outer_scores, board, board_of.dedupe(skipped),
                         time.perf_counter() - t0, inp.budget, fold_index, final_from)
 
 
@@ -313,7 +314,7 @@ def _score_fixed(inp: SearchInput, rows, inner, family: str, settings: dict) -> 
     done = compute.map_tasks(task, inner, shared={"x": inp.x, "y": inp.y}, check=inp.setup.check, keep_shared=True)
     scores, seconds = [d[0] for d in done], [d[1] for d in done]
     shown = cand.default_params(inp.setup) if family == "lightgbm_default" else settings
-    return Pick(family, _visible(shown), float(np.nanmean(scores)), float(np.nanstd(scores)),
+    return Pick(family, board_of.visible(shown), float(np.nanmean(scores)), float(np.nanstd(scores)),
                 float(np.mean(seconds)))
 
 
@@ -402,7 +403,7 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
     # the next best settings join when the inner folds cannot tell them from the best (within one standard error)
     close = best.value - chosen["std"] / np.sqrt(max(len(inner), 1))
     blend = [info[t.number]["params"] for t in done[1:BLEND if inp.refined else 1] if t.value >= close]
-    settings = {"params": chosen["params"], **_visible(chosen["params"])}
+    settings = {"params": chosen["params"], **board_of.visible(chosen["params"])}
     if inp.refined:
         settings.update(blend=blend, averaged=1 + len(blend))
     return Pick("lightgbm_tuned", settings, float(best.value), chosen["std"], chosen["seconds"], len(study.trials))
@@ -427,40 +428,3 @@ def _trial_on_cluster(inp: SearchInput, inner, params: dict, deadline: Deadline,
     info[trial.number] = {"params": {**params, "n_estimators": trees}, "std": float(np.nanstd(scores)),
                           "seconds": float(np.mean([d[2] for d in done]))}
     return float(np.nanmean(scores))
-
-
-def _visible(params: dict) -> dict:
-    """The settings worth showing on the leaderboard."""
-    keys = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "colsample_bytree", "subsample",
-            "reg_lambda", "max_bin", "is_unbalance", "degree", "penalty", "trees", "min_leaf", "averaged")
-    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in params.items() if k in keys}
-
-
-def _leaderboard(inp: SearchInput, final_picks: dict[str, Pick], family_scores: dict, chosen: Pick) -> list[dict]:
-    metric = "r2" if inp.task == "regression" else "auc"
-    rows = []
-    for family in inp.families:
-        outer = [s for s in family_scores[family] if s is not None]
-        pick = final_picks.get(family)
-        if pick is None and not outer:
-            continue
-        en, zh = cand.LABELS[family]
-        settings = {k: v for k, v in (pick.settings if pick else {}).items() if k not in ("params", "blend")}
-        rows.append({"model": family, "label": en, "label_zh": zh, "settings": settings, "metric": metric,
-                     "mean": float(np.mean(outer)) if outer else None,
-                     "std": float(np.std(outer)) if len(outer) > 1 else 0.0 if outer else None,
-                     "folds": [round(float(s), 6) for s in outer], "outer_folds_scored": len(outer),
-                     "selection_score": pick.score if pick else None, "fit_seconds": round(pick.fit_seconds, 4)
-                     if pick else None, "trials": pick.trials if pick else 0, "chosen": family == chosen.family})
-    rows.sort(key=lambda r: -(r["mean"] if r["mean"] is not None else -np.inf))
-    return rows
-
-
-def _dedupe(skipped: list[dict]) -> list[dict]:
-    seen, out = set(), []
-    for s in skipped:
-        key = (s["family"], s["reason"])
-        if key not in seen:
-            seen.add(key)
-            out.append({**s, "times": sum(1 for t in skipped if (t["family"], t["reason"]) == key)})
-    return out
