@@ -56,3 +56,18 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 300):
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "engine", *args], cwd=REPO, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def open_app(page: str, lang: str = "en", **state):
+    """An AppTest of the studio switched to `page` in `lang` with `state` in the session, checked for exceptions
+    (signed in by tests/ui/conftest.py's autouse fixture)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.session_state["lang"] = lang
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import api
+from tests.conftest import open_app
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,23 +21,12 @@ def concrete_run(demo_db):
                           overrides=["folds=3", "n_estimators=40", "n_samples=200"])["run_id"]
 
 
-def _open(page: str, lang: str, **state) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.session_state["lang"] = lang
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def _by_key(widgets, prefix: str):
     return next(w for w in widgets if (w.key or "").startswith(prefix))
 
 
 def test_results_page_scores_a_table_and_keeps_the_predictions(concrete_run, demo_db):
-    at = _open("pages/results.py", "en", results_run=concrete_run)
+    at = open_app("pages/results.py", "en", results_run=concrete_run)
     assert "Apply to new data" in [s.value for s in at.subheader]
     _by_key(at.radio, "apply_how.results").set_value("A data-factory table").run()
     _by_key(at.selectbox, "apply_table.results").set_value("concrete").run()
@@ -54,7 +44,7 @@ def test_results_page_scores_a_table_and_keeps_the_predictions(concrete_run, dem
 
 
 def test_history_page_upload_in_chinese_and_a_missing_column_is_named(concrete_run, tmp_path):
-    at = _open("pages/history.py", "zh")
+    at = open_app("pages/history.py", "zh")
     assert any(e.label.startswith("应用到新数据") for e in at.expander)
     good = pd.read_csv(REPO / "data" / "demo" / "concrete.csv").head(30)
     uploader = _by_key(at.get("file_uploader"), "apply_file.history")

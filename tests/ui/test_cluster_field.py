@@ -10,25 +10,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import api
+from tests.conftest import open_app
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _open(page: str, lang: str = "en", **state) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.session_state["lang"] = lang
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_run_page_cluster_field_checks_the_value(studio_home, monkeypatch, lang):
     monkeypatch.chdir(REPO)
-    at = _open("pages/run.py", lang)
+    at = open_app("pages/run.py", lang)
     label = "Dask cluster for new runs" if lang == "en" else "新运行使用的 Dask 集群"
     assert label in [e.label for e in at.expander]
     field = at.text_input(key="run_cluster_field")
@@ -47,7 +37,7 @@ def test_run_page_cluster_field_checks_the_value(studio_home, monkeypatch, lang)
 def test_run_page_field_starts_from_the_setting(studio_home, monkeypatch):
     monkeypatch.chdir(REPO)
     monkeypatch.setenv("AI_STUDIO_CLUSTER", "tcp://plant-dask:8786")
-    at = _open("pages/run.py")
+    at = open_app("pages/run.py")
     assert at.text_input(key="run_cluster_field").value == "tcp://plant-dask:8786"
 
 
@@ -64,7 +54,7 @@ def _build_and_run(at: AppTest) -> AppTest:
 def test_build_runs_on_the_cluster_of_the_field(demo_db, monkeypatch):
     monkeypatch.chdir(REPO)
     monkeypatch.setenv("AI_STUDIO_SEARCH_BUDGET", "1")
-    at = _build_and_run(_open("pages/build.py", run_cluster="local:2"))
+    at = _build_and_run(open_app("pages/build.py", run_cluster="local:2"))
     run_id = at.session_state["current_run"]
     assert at.title[0].value == "Run"
     assert api.wait_run(run_id, 120)["status"] == "succeeded"
@@ -76,7 +66,7 @@ def test_build_refuses_a_cluster_that_does_not_answer(demo_db, monkeypatch):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
-    at = _build_and_run(_open("pages/build.py", run_cluster=address))
+    at = _build_and_run(open_app("pages/build.py", run_cluster=address))
     assert "current_run" not in at.session_state
     assert any(address in e.value and "dask scheduler" in e.value for e in at.error), [e.value for e in at.error]
     assert api.runs() == []
