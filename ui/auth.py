@@ -92,13 +92,18 @@ def _login() -> None:
         password = st.text_input(t("auth_password"), type="password", key="login_password")
         submitted = st.form_submit_button(t("auth_login"), type="primary")
     if submitted:
-        try:
-            session = api.login(name.strip(), password, address=client_address(), via="ui")
-        except StudioError as exc:
-            st.error(bilingual(exc))
-            return
-        st.session_state[TOKEN] = session.token
-        st.rerun()
+        _sign_in(api.login, name, password)
+
+
+def _sign_in(open_session, name: str, password: str) -> None:
+    """Open a session (login or the first admin) and keep its token; a refusal is shown, never raised."""
+    try:
+        session = open_session(name.strip(), password, address=client_address(), via="ui")
+    except StudioError as exc:
+        st.error(bilingual(exc))
+        return
+    st.session_state[TOKEN] = session.token
+    st.rerun()
 
 
 def _first_admin() -> None:
@@ -117,13 +122,7 @@ def _first_admin() -> None:
         if password != again:
             st.error(t("auth_passwords_differ"))
             return
-        try:
-            session = api.setup_first_admin(name.strip(), password, address=client_address(), via="ui")
-        except StudioError as exc:
-            st.error(bilingual(exc))
-            return
-        st.session_state[TOKEN] = session.token
-        st.rerun()
+        _sign_in(api.setup_first_admin, name, password)
 
 
 def sidebar(user: api.Principal) -> None:
