@@ -19,7 +19,7 @@ def test_a_log_gets_the_steps_messages_during_a_long_step(monkeypatch):
     stream = io.StringIO()
     bar = ProgressBar(stream, every=0.0)
     clock = iter([0.0, 10.0, 20.0, 30.0, 40.0])
-    monkeypatch.setattr("engine.cli.main.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("engine.cli.progress.time.monotonic", lambda: next(clock))
     bar(ProgressEvent("train", 1, 3, 1 / 3, "running"))
     bar(ProgressEvent("train", 1, 3, 1.2 / 3, "model search, outer fold 1/5: searching"))
     bar(ProgressEvent("train", 1, 3, 1.5 / 3, "model search, outer fold 3/5: refitting"))
