@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_models.py [--budget 300] [--folds 10] [--data ccpp concrete]
 
 Baseline, measured in the same run: `LGBMRegressor()` (library defaults) cross-validated on the same 10 shuffled
-folds (scikit-learn's `cross_val_score`). Studio: the `model.search` operator (engine/ml/model_search.py) with
+folds (scikit-learn's `cross_val_score`). Studio: the `model.search@3` operator (engine/ml/model_search.py; what quick_model 1.3.0 and recipe_tuning 1.3.0 run) with
 the given time budget; its R² is the NESTED figure (each outer fold searched and picked on its training rows only),
 the one result.json reports — not the best-of-N selection score. Targets: R² >= 0.970 (CCPP), >= 0.950 (Concrete).
 """
@@ -44,7 +44,7 @@ def plain(frame: pd.DataFrame, target: str, folds: int) -> tuple[float, float, f
 
 def studio(frame: pd.DataFrame, target: str, folds: int, budget: float, candidates: list[str]) -> tuple[dict, float]:
     from engine.pipeline.context import StepContext
-    from engine.operators.model_search import ModelSearchParams, search
+    from engine.operators.model_search import ModelSearchParams, search_v3 as search
 
     params = ModelSearchParams(target=target, features=[c for c in frame.columns if c != target], folds=folds,
                                time_budget=budget, candidates=candidates)

@@ -9,6 +9,8 @@ Why merge instead of keeping a list: a booster's raw score is the sum of its tre
 boosters with every leaf value divided by k sum to the average raw score. The merged model is an ordinary
 `lgb.Booster`: prediction, SHAP (`pred_contrib`), the MILP encoder and its verification work on it unchanged.
 For a binary model the average is taken on the raw (log-odds) scale, then the sigmoid applies, as in one model.
+Piecewise-linear leaves (`linear_tree`) merge too — their constants and coefficients are scaled like leaf values —
+and a merged model may hold both kinds of trees (model.search@3 blends them); such a model has no SHAP and no MILP.
 """
 
 from __future__ import annotations
@@ -17,9 +19,21 @@ import re
 
 import lightgbm as lgb
 
-from engine.core.i18n import Msg
 
-_NUMBERS = re.compile(r"^(leaf_value|internal_value)=(.*)$", re.M)
+_NUMBERS = re.compile(r"^(leaf_value|internal_value|leaf_const|leaf_coeff)=(.*)$", re.M)
+_NUMBER = re.compile(r"[^\s]+")
+
+
+def is_linear(booster) -> bool:
+    """A LightGBM booster with piecewise-linear leaves (`linear_tree`): no SHAP (LightGBM does not compute it for
+    them) and no exact MILP (engine.optim routes it to the verified multi-start optimiser). Cached on the booster."""
+    if not isinstance(booster, lgb.Booster):
+        return False
+    cached = getattr(booster, "_studio_linear", None)
+    if cached is None:
+        cached = "is_linear=1" in booster.model_to_string()
+        booster._studio_linear = cached
+    return cached
 
 
 def merge_boosters(boosters: list[lgb.Booster]) -> lgb.Booster:
@@ -37,8 +51,6 @@ def merge_boosters(boosters: list[lgb.Booster]) -> lgb.Booster:
 
 def _split(text: str) -> tuple[str, list[str], str]:
     """(header, tree blocks each ending in a blank line, the parameters section after the trees)."""
-    if "is_linear=1" in text:
-        raise ValueError(Msg("linear trees cannot be merged", "线性树无法合并"))
     start, end = text.index("\nTree=") + 1, text.index("end of trees")
     blocks = [b.strip("\n") + "\n\n\n" for b in re.split(r"\n(?=Tree=\d+\n)", text[start:end]) if b.strip()]
     tail = text[end + len("end of trees"):]
@@ -48,7 +60,8 @@ def _split(text: str) -> tuple[str, list[str], str]:
 
 def _scaled(tree: str, scale: float) -> str:
     def scale_line(match: re.Match) -> str:
-        values = " ".join(repr(float(v) * scale) for v in match.group(2).split())
+        # every number scaled, the spacing kept (a linear leaf's coefficients are separated by two spaces per leaf)
+        values = _NUMBER.sub(lambda m: repr(float(m.group(0)) * scale), match.group(2))
         return f"{match.group(1)}={values}"
 
     return _NUMBERS.sub(scale_line, tree)

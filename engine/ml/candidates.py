@@ -47,6 +47,7 @@ class Setup:
     wide: bool = False              # many more columns than the rows can support: regularise, screen
     default_trees: int = 100        # the plain LightGBM row's trees and learning rate (a recipe may set them)
     default_rate: float = 0.1
+    linear_leaves: bool = False     # model.search@3: the tuned LightGBM may choose piecewise-linear leaves (regression)
     check: Callable[[], None] = field(default=lambda: None)   # raises to cancel
 
 
@@ -87,7 +88,16 @@ def tuned_params(trial, setup: Setup) -> dict:
               "verbose": -1}
     if setup.task == "classification":
         params["is_unbalance"] = trial.suggest_categorical("is_unbalance", [True, False])
+    if linear_allowed(setup) and trial.suggest_categorical("linear_tree", [False, True]):
+        params.update(linear_tree=True, linear_lambda=trial.suggest_float("linear_lambda", 0.01, 10.0, log=True))
     return _with_monotone(params, setup)
+
+
+def linear_allowed(setup: Setup) -> bool:
+    """Piecewise-linear leaves (LightGBM `linear_tree`) are in the tuned space for a regression on a table that is not
+    wide and has no monotone directions (LightGBM does not hold the directions inside a linear leaf)."""
+    return setup.linear_leaves and setup.task == "regression" and not setup.wide and not (
+        setup.monotone and any(setup.monotone))
 
 
 # good first guesses, tried before TPE proposes its own (small/slow/regularised corners of the space)
@@ -99,6 +109,17 @@ FIRST_GUESSES = [
     {"learning_rate": 0.05, "num_leaves": 8, "min_child_samples": 30, "colsample_bytree": 0.5, "subsample": 0.8,
      "reg_lambda": 5.0, "max_bin": 255, "is_unbalance": True},
 ]
+# with piecewise-linear leaves in the space (model.search@3): the first guess again with linear leaves and a moderate
+# penalty on their coefficients; the guesses above are tried with constant leaves
+LINEAR_GUESS = {**FIRST_GUESSES[0], "linear_tree": True, "linear_lambda": 1.0}
+
+
+def first_guesses(setup: Setup) -> list[dict]:
+    """The settings a study tries first, with only the keys its space has."""
+    guesses = [dict(g) for g in FIRST_GUESSES]
+    if linear_allowed(setup):
+        guesses = [{**g, "linear_tree": False} for g in guesses] + [dict(LINEAR_GUESS)]
+    return [{k: v for k, v in g.items() if setup.task == "classification" or k != "is_unbalance"} for g in guesses]
 
 
 def fit_lgbm(x: pd.DataFrame, y: np.ndarray, params: dict, setup: Setup,

@@ -9,6 +9,11 @@ training rows and scored on the outer test rows it never saw. So the reported fi
 model.search@2 (version 1 does neither): the tuned family's model averages (one merged booster) its best settings and up to BLEND - 1 next best ones
 the inner folds cannot tell apart from it (within one standard error): a pick among noisy scores matters less.
 Small tables (up to SMALL_TABLE_ROWS rows) get 5 inner folds, larger ones 3.
+model.search@3 (Setup.linear_leaves): for a regression the tuned study may also choose piecewise-linear leaves
+(LightGBM `linear_tree`, its coefficient penalty `linear_lambda`), and the averaged settings hold both kinds of leaves
+when the inner folds cannot tell the best of each kind apart (smooth physical responses are learnt by trees as a
+staircase; a linear piece per leaf follows the slope). Such a model has no SHAP (importance by shuffling) and no
+exact MILP (the optimiser's verified multi-start path takes it: engine/optim/smooth.py).
 
 Leaderboard: per family, the outer-fold metric (mean ± std) of that family tuned inside each fold, its settings in
 the final search, and its mean fit seconds. `lightgbm_default` is always run first and always a row; a family
@@ -284,11 +289,16 @@ def _inner(inp: SearchInput, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndar
 
 
 def _fit(inp: SearchInput, family: str, settings: dict, rows: np.ndarray):
-    if family in ("lightgbm_default", "lightgbm_tuned") and len(rows) == len(inp.y) and distributed.partitioned(inp.x):
+    if family in ("lightgbm_default", "lightgbm_tuned") and len(rows) == len(inp.y) and distributed.partitioned(inp.x) \
+            and not _linear_settings(settings):   # LightGBM fits linear leaves with its serial learner only
         return _fit_across_cluster(inp, family, settings)
     if family == "lightgbm_default" and sizing.is_big(len(inp.y)) and len(rows) > sizing.SEARCH_ROWS:
         return _fit_binned(inp, rows)
     return tasks.fit_rows(inp.x, inp.y, family, settings, inp.setup, rows)
+
+
+def _linear_settings(settings: dict) -> bool:
+    return any(p.get("linear_tree") for p in [settings.get("params") or {}, *settings.get("blend", [])])
 
 
 def _fit_across_cluster(inp: SearchInput, family: str, settings: dict):
@@ -353,7 +363,7 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
     sampler = optuna.samplers.TPESampler(seed=inp.setup.seed, n_startup_trials=5)
     study = optuna.create_study(direction="maximize", sampler=sampler,
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0))
-    for guess in _warm_starts(inp) + cand.FIRST_GUESSES:   # the outer folds' winners first (final pick)
+    for guess in _warm_starts(inp) + cand.first_guesses(inp.setup):   # the outer folds' winners first (final pick)
         study.enqueue_trial({k: v for k, v in guess.items() if inp.task == "classification" or k != "is_unbalance"},
                             skip_if_exists=True)
     info: dict[int, dict] = {}
@@ -402,11 +412,29 @@ def _tune(inp: SearchInput, rows, inner, until: float, deadline: Deadline) -> Pi
         inp.winners.insert(0, dict(best.params))
     # the next best settings join when the inner folds cannot tell them from the best (within one standard error)
     close = best.value - chosen["std"] / np.sqrt(max(len(inner), 1))
-    blend = [info[t.number]["params"] for t in done[1:BLEND if inp.refined else 1] if t.value >= close]
+    members = [t for t in done[1:BLEND if inp.refined else 1] if t.value >= close]
+    if cand.linear_allowed(inp.setup):
+        members = _both_leaf_kinds(done, members, close)
+    blend = [info[t.number]["params"] for t in members]
     settings = {"params": chosen["params"], **board_of.visible(chosen["params"])}
     if inp.refined:
         settings.update(blend=blend, averaged=1 + len(blend))
+    if cand.linear_allowed(inp.setup):
+        settings["linear_leaves"] = sum(bool(p.get("linear_tree")) for p in [chosen["params"], *blend])
     return Pick("lightgbm_tuned", settings, float(best.value), chosen["std"], chosen["seconds"], len(study.trials))
+
+
+def _both_leaf_kinds(done: list, members: list, close: float) -> list:
+    """model.search@3: when the best settings and the next ones averaged with them all have the same kind of leaves
+    (constant or linear), the best trial of the other kind replaces the last of them (or joins) if the inner folds
+    cannot tell it from the best either — two kinds of error average out better than two of one kind."""
+    kinds = {bool(t.params.get("linear_tree")) for t in [done[0], *members]}
+    if len(kinds) > 1:
+        return members
+    other = next((t for t in done[1:] if bool(t.params.get("linear_tree")) not in kinds and t.value >= close), None)
+    if other is None:
+        return members
+    return (members[:BLEND - 2] if len(members) >= BLEND - 1 else members) + [other]
 
 
 def _trial_on_cluster(inp: SearchInput, inner, params: dict, deadline: Deadline, trial, info: dict) -> float:

@@ -11,7 +11,8 @@ from engine.ml import candidates as cand
 def visible(params: dict) -> dict:
     """The settings worth showing on the leaderboard."""
     keys = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "colsample_bytree", "subsample",
-            "reg_lambda", "max_bin", "is_unbalance", "degree", "penalty", "trees", "min_leaf", "averaged")
+            "reg_lambda", "max_bin", "is_unbalance", "degree", "penalty", "trees", "min_leaf", "averaged",
+            "linear_tree", "linear_lambda", "linear_leaves")
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in params.items() if k in keys}
 
 

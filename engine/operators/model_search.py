@@ -18,7 +18,7 @@ from engine.core.errors import StudioError
 from engine.core.i18n import Msg
 from engine.ml import candidates as cand
 from engine.ml import model_search, sizing
-from engine.ml.bagging import merge_boosters
+from engine.ml.bagging import is_linear, merge_boosters
 from engine.ml.frame import FeatureCoder, as_target, usable_features
 from engine.ml.lgbm import ModelBundle, _threads, fold_metrics, shap_importance, splits, summarize
 from engine.operators.model import _rank, _sample_pairs, _time_order, _weak_folds
@@ -109,7 +109,18 @@ def search(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame) -> 
     return _search(params, ctx, frame, refined=True)
 
 
-def _search(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame, refined: bool) -> dict:
+@operator("model.search", version=3, inputs=("frame",),
+          outputs=("model", "metrics", "importance", "report", "leaderboard"), example=_example)
+def search_v3(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame) -> dict:
+    """Model search as version 2, plus piecewise-linear leaves in the tuned LightGBM's space (regression).
+
+    The tuned model averages the best of both leaf kinds when the inner folds cannot tell them apart; nested-CV
+    metrics and a leaderboard as before."""
+    return _search(params, ctx, frame, refined=True, linear=True)
+
+
+def _search(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame, refined: bool,
+            linear: bool = False) -> dict:
     features, skipped_features = usable_features(frame, [c for c in params.features if c in frame.columns
                                                          and c != params.target])
     _check_input(params, frame, features)
@@ -125,7 +136,7 @@ def _search(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame, re
     monotone = [int(params.monotone.get(c, 0)) if c not in coder.levels else 0 for c in features]
     setup = cand.Setup(task, ctx.seed, _threads(len(frame) * len(features)), monotone,
                        wide=len(features) > len(frame) / 10, check=lambda: _cancel_check(ctx),
-                       default_trees=params.n_estimators, default_rate=params.learning_rate)
+                       default_trees=params.n_estimators, default_rate=params.learning_rate, linear_leaves=linear)
     budget = params.time_budget or default_budget(len(frame), len(features))
     families = ["lightgbm_default"] + [f for f in dict.fromkeys(params.candidates) if f != "lightgbm_default"]
     searched = model_search.SearchInput(x, y, task, outer, order, groups, families, budget, setup, ctx.progress,
@@ -258,12 +269,13 @@ def _thresholds(y: np.ndarray, oof: np.ndarray, outer: list) -> list[float]:
 def _importance(models: list, x: pd.DataFrame, outer: list, task: str, y: np.ndarray,
                 seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Per fold: mean |SHAP| for LightGBM; for other models, the mean |change of prediction| when a column is
-    shuffled on the fold's test rows (a model-agnostic sensitivity) with the direction of that change."""
+    shuffled on the fold's test rows (a model-agnostic sensitivity) with the direction of that change; LightGBM with
+    linear leaves is one of the others (LightGBM has no SHAP for it)."""
     rng = np.random.default_rng(seed)
     imps, dirs = [], []
     for model, (_, test) in zip(models, outer):
         xt = x.iloc[test]
-        if _is_booster(model):
+        if _is_booster(model) and not is_linear(model):
             imp, direction = shap_importance(model, xt)
         else:
             base = model.predict(xt)

@@ -28,14 +28,18 @@ from engine.optim.problem import Infeasible, Problem, Solution, _check_fixed_con
 
 STARTS = 12
 SAMPLES = 2000
+PIECEWISE_ITERATIONS = 40   # linear-leaf trees: a local polish of the best sampled starts (the slope is piecewise)
 
 
 class SmoothAdapter:
     """A smooth model seen the way engine.optim.decode.verify sees an ensemble: raw_predict(point) on the
-    output scale (identity link)."""
+    output scale (identity link). A model without exact gradients (LightGBM with linear leaves: piecewise linear,
+    with steps at its splits) gets central differences over `steps` (a fraction of each decision's range, so the
+    slope seen is the trend over neighbouring pieces, not one leaf's)."""
 
-    def __init__(self, model, feature_names: list[str]):
+    def __init__(self, model, feature_names: list[str], steps: dict[str, float] | None = None):
         self.model, self.features = model, list(feature_names)
+        self.steps = steps or {}
 
     def row(self, point: dict[str, float]) -> np.ndarray:
         return np.array([[point[f] for f in self.features]], dtype=float)
@@ -43,13 +47,34 @@ class SmoothAdapter:
     def raw_predict(self, point: dict[str, float]) -> float:
         return float(self.model.predict(self.row(point))[0])
 
+    def predict_points(self, points: list[dict[str, float]]) -> np.ndarray:
+        """Many points in one call (a booster's per-call overhead is most of a one-row prediction)."""
+        return np.asarray(self.model.predict(np.array([[p[f] for f in self.features] for p in points], dtype=float)))
+
     def from_raw(self, value: float) -> float:
         return value
 
     def gradient(self, point: dict[str, float], names: list[str]) -> np.ndarray:
+        if not hasattr(self.model, "gradient"):
+            return self._differences(point, names)
         grad = self.model.gradient(self.row(point)[0])
         index = {f: j for j, f in enumerate(self.features)}
         return np.array([grad[index[f]] if f in index else 0.0 for f in names])
+
+
+    def _differences(self, point: dict[str, float], names: list[str]) -> np.ndarray:
+        moved = [f for f in names if f in self.features and self.steps.get(f, 0.0) > 0]
+        out = np.zeros(len(names))
+        if not moved:
+            return out
+        rows = []
+        for f in moved:
+            for sign in (1.0, -1.0):
+                rows.append(self.row({**point, f: point[f] + sign * self.steps[f]})[0])
+        pred = self.model.predict(np.array(rows)).reshape(-1, 2)
+        for k, f in enumerate(moved):
+            out[names.index(f)] = (pred[k, 0] - pred[k, 1]) / (2.0 * self.steps[f])
+        return out
 
 
 @dataclass
@@ -68,13 +93,30 @@ def is_smooth(model) -> bool:
     return getattr(model, "kind", None) == "smooth"
 
 
+def is_linear_trees(model) -> bool:
+    """LightGBM with piecewise-linear leaves (`linear_tree`, model.search@3): the MILP does not encode them; the
+    multi-start path here optimises them, verified at the returned point like every other answer."""
+    if not hasattr(model, "model_to_string"):
+        return False
+    cached = getattr(model, "_studio_linear", None)
+    if cached is None:
+        cached = "is_linear=1" in model.model_to_string()
+        model._studio_linear = cached
+    return cached
+
+
+def needs_multistart(model) -> bool:
+    return is_smooth(model) or is_linear_trees(model)
+
+
 def solve_smooth(problem: Problem) -> SmoothSolution:
     started = time.perf_counter()
     _check_fixed_constraints(problem)
     names = list(problem.decision)
     features = problem.feature_names or names
-    objective = [(w, SmoothAdapter(m, features)) for w, m in problem.objective]
-    specs = [(s, SmoothAdapter(s.booster, s.feature_names or features)) for s in problem.specs]
+    steps = {f: 0.01 * (problem.decision[f].start()[1] - problem.decision[f].start()[0]) for f in names}
+    objective = [(w, SmoothAdapter(m, features, steps)) for w, m in problem.objective]
+    specs = [(s, SmoothAdapter(s.booster, s.feature_names or features, steps)) for s in problem.specs]
     ensembles = {f"objective{i}": a for i, (_, a) in enumerate(objective)}
     ensembles.update({f"spec{i}": a for i, (_, a) in enumerate(specs)})
     sign = 1.0 if problem.goal == "maximize" else -1.0
@@ -92,15 +134,22 @@ def solve_smooth(problem: Problem) -> SmoothSolution:
         g = sum(w * a.gradient(p, names) for w, a in objective)
         return g + np.array([problem.linear_objective.get(f, 0.0) for f in names])
 
+    def values(xs: np.ndarray) -> np.ndarray:
+        points = [point_of(x) for x in xs]
+        return sum(w * a.predict_points(points) for w, a in objective) + np.array(
+            [sum(c * p[f] for f, c in problem.linear_objective.items()) for p in points])
+
     constraints = _linear(problem, names) + _specs(specs, names, point_of)
+    iterations = 300 if all(is_smooth(m) for _, m in problem.objective) and all(
+        is_smooth(s.booster) for s in problem.specs) else PIECEWISE_ITERATIONS
     box = np.array([problem.decision[f].start() for f in names], dtype=float).reshape(-1, 2)
     deadline = started + 0.9 * problem.time_limit
     results = []
-    for x0, bounds in _starts(problem, names, box, value, sign):
+    for x0, bounds in _starts(problem, names, box, values, sign):
         if time.perf_counter() > deadline and results:
             break
-        found = _local(x0, bounds, value, grad, sign, constraints)
-        found = _integers(problem, names, found, bounds, value, grad, sign, constraints)
+        found = _local(x0, bounds, value, grad, sign, constraints, iterations)
+        found = _integers(problem, names, found, bounds, value, grad, sign, constraints, iterations)
         if found is not None:
             check = verify(problem, ensembles, point_of(found), value(found))
             if check["ok"]:
@@ -148,7 +197,7 @@ def _specs(specs, names: list[str], point_of) -> list[dict]:
     return out
 
 
-def _starts(problem: Problem, names: list[str], box: np.ndarray, value, sign: float):
+def _starts(problem: Problem, names: list[str], box: np.ndarray, values, sign: float):
     """(start, bounds) pairs: the best of random points and historical settings by the objective alone; with a
     trust region each start's bounds are the envelope cut to the box of its nearest historical setting."""
     rng = np.random.default_rng(0)
@@ -162,7 +211,7 @@ def _starts(problem: Problem, names: list[str], box: np.ndarray, value, sign: fl
         points = np.vstack([np.clip(hist, box[:, 0], box[:, 1]), points[: SAMPLES // 4]])
     if problem.start:
         points = np.vstack([[problem.start[f] for f in names], points])
-    scores = np.array([sign * value(p) for p in points])
+    scores = sign * values(points)
     order = np.argsort(-scores)
     picked = list(order[: STARTS - 2]) + list(rng.choice(len(points), min(2, len(points)), replace=False))
     if problem.start:
@@ -181,10 +230,11 @@ def _starts(problem: Problem, names: list[str], box: np.ndarray, value, sign: fl
         yield np.clip(points[k], bounds[:, 0], bounds[:, 1]), bounds
 
 
-def _local(x0: np.ndarray, bounds: np.ndarray, value, grad, sign: float, constraints: list[dict]) -> np.ndarray | None:
+def _local(x0: np.ndarray, bounds: np.ndarray, value, grad, sign: float, constraints: list[dict],
+           iterations: int = 300) -> np.ndarray | None:
     res = minimize(lambda x: -sign * value(x), x0, jac=lambda x: -sign * grad(x), method="SLSQP",
                    bounds=[tuple(b) for b in bounds], constraints=constraints,
-                   options={"maxiter": 300, "ftol": 1e-12})
+                   options={"maxiter": iterations, "ftol": 1e-12})
     x = np.clip(res.x, bounds[:, 0], bounds[:, 1])
     ok = all(c["fun"](x) >= -TOLERANCE * 0.1 if c["type"] == "ineq" else abs(c["fun"](x)) <= TOLERANCE * 0.1
              for c in constraints)
@@ -192,7 +242,7 @@ def _local(x0: np.ndarray, bounds: np.ndarray, value, grad, sign: float, constra
 
 
 def _integers(problem: Problem, names: list[str], x: np.ndarray | None, bounds: np.ndarray, value, grad,
-              sign: float, constraints: list[dict]) -> np.ndarray | None:
+              sign: float, constraints: list[dict], iterations: int = 300) -> np.ndarray | None:
     """Integer settings: rounded, held, and the continuous ones solved again around them."""
     ints = [j for j, f in enumerate(names) if problem.decision[f].integer]
     if x is None or not ints:
@@ -201,4 +251,4 @@ def _integers(problem: Problem, names: list[str], x: np.ndarray | None, bounds: 
     for j in ints:
         v = float(np.clip(np.round(x[j]), np.ceil(bounds[j, 0]), np.floor(bounds[j, 1])))
         held[j] = [v, v]
-    return _local(np.clip(x, held[:, 0], held[:, 1]), held, value, grad, sign, constraints)
+    return _local(np.clip(x, held[:, 0], held[:, 1]), held, value, grad, sign, constraints, iterations)

@@ -27,9 +27,9 @@ from engine.optim.warm import warm_start
 
 def solve(problem: Problem) -> Solution:
     models = [m for _, m in problem.objective] + [s.booster for s in problem.specs]
-    if any(getattr(m, "kind", None) == "smooth" for m in models):   # a smooth model: engine/optim/smooth.py
-        from engine.optim.smooth import solve_smooth
+    from engine.optim.smooth import needs_multistart, solve_smooth
 
+    if any(needs_multistart(m) for m in models):   # a smooth model or linear-leaf trees: engine/optim/smooth.py
         return solve_smooth(problem)
     started = time.perf_counter()
     _check_fixed_constraints(problem)

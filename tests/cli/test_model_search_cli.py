@@ -14,7 +14,7 @@ def test_leaderboard_in_result_and_report_both_languages(demo_db, tmp_path):
                    "time_budget=3", "--set", "n_samples=200")
     assert proc.returncode == 0, proc.stderr
     result = json.loads((out / "result.json").read_text(encoding="utf-8"))
-    assert result["template"]["version"] == "1.2.0"
+    assert result["template"]["version"] == "1.3.0"
     board = result["outputs"]["leaderboard"]
     assert board["rows"][0]["model"] in {"lightgbm_default", "lightgbm_tuned", "smooth"}
     assert any(r["model"] == "lightgbm_default" for r in board["rows"])

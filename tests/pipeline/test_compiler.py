@@ -64,7 +64,7 @@ def test_text_column_as_numeric_target(tmp_path, demo_db, db):
 
 def test_unknown_template_version_and_unknown_template(tmp_path, demo_db):
     path = _recipe(tmp_path, "template: quick_model@9.0.0\nname: x\ndata: {table: concrete}\n")
-    with pytest.raises(InvalidInput, match=r"no version 9.0.0; versions: 1.0.0, 1.1.0, 1.2.0 — change the pin to quick_model@1.2.0"):
+    with pytest.raises(InvalidInput, match=r"no version 9.0.0; versions: 1.0.0, 1.1.0, 1.2.0, 1.3.0 — change the pin to quick_model@1.3.0"):
         api.compile_recipe(path, db=demo_db)
     path = _recipe(tmp_path, "template: quick_modle\nname: x\ndata: {table: concrete}\n")
     with pytest.raises(InvalidInput, match="did you mean 'quick_model'"):
