@@ -200,5 +200,14 @@ def wide_blend(x: pd.DataFrame, y: np.ndarray, fold_idx: list, cv: dict, params:
         return BlendBundle(**fields, additive=additive, fold_additive=folds["fold_additive"])
 
     models = {**folds["models"], "average": {"weight_additive": WEIGHT,
-                                               "shortlist": len(additive.columns) if additive else 0}}
+                                               "shortlist": len(additive.columns) if additive else 0,
+                                               "shortlist_stability": _stability(additive, folds["fold_additive"])}}
     return {"bundle": bundle, "cut": cut, "models": models}
+
+
+def _stability(final: AdditiveModel | None, folds: list) -> float | None:
+    """Mean share of the final shortlist that each fold's own screening also kept (1: the same columns)."""
+    if final is None or not folds or any(f is None for f in folds):
+        return None
+    kept = set(final.columns)
+    return round(float(np.mean([len(kept & set(f.columns)) / len(kept) for f in folds])), 3)

@@ -115,3 +115,10 @@ def test_score_test_ranks_curved_effects_first():
     scores = score_test(z, y)
     assert set(np.argsort(-scores)[:2]) == {3, 7}
     assert np.median(scores) < 10          # χ² with 3 degrees of freedom under no effect
+
+
+def test_v3_wide_path_is_deterministic_and_reports_shortlist_stability():
+    frame = _curved(400, 150)
+    runs = [lightgbm_cv_v3(_v3_params(150), StepContext("t", "train", 7), frame)["metrics"] for _ in range(2)]
+    assert runs[0] == runs[1]
+    assert 0.0 < runs[0]["models"]["average"]["shortlist_stability"] <= 1.0
