@@ -62,7 +62,7 @@ def train_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame,
              adjust=None, blend=None) -> dict:
     """lightgbm_cv's work; `adjust(lgb params, task, rows, features) -> (lgb params, note | None)` may change the
     LightGBM settings once the task and the table's shape are known (model.lightgbm_cv@2's wide-table rule); when
-    it did (a note), `blend(x, y, fold_idx, cv, lgb params, seed, tune_threshold, bundle)` may average other
+    it did (a note), `blend(x, y, fold_idx, cv, lgb params, seed, final=booster)` may average other
     models into the fold predictions and the bundle (model.lightgbm_cv@3): it rewrites cv's out-of-fold
     predictions, per-fold metrics and thresholds and returns {"bundle", "cut", "models"}."""
     features = [c for c in params.features if c in frame.columns and c != params.target]
@@ -98,7 +98,7 @@ def train_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame,
     ctx.progress(len(fold_idx) / (len(fold_idx) + 1), Msg("final model", "最终模型"))
     x = coder.transform(frame)
     final = fit_final(x, y, lgbp, ctx.seed, params.bag)  # across a Dask cluster's workers when large
-    blended = blend(x, y, fold_idx, cv, lgbp, ctx.seed, params.tune_threshold, final) if blend else None
+    blended = blend(x, y, fold_idx, cv, lgbp, ctx.seed, final=final) if blend else None
     if blended:
         cut = blended["cut"]
     else:
@@ -121,6 +121,8 @@ def train_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame,
         metrics["threshold"] = {"final": round(cut, 6), "folds": [round(t, 6) for t in cv["thresholds"]],
                                 "chosen_by": "inner cross-validation on training rows" if params.tune_threshold
                                 else "fixed at 0.5"}
+        if blended:
+            metrics["threshold"]["chosen_by"] = blended["chosen_by"]
     importance = _rank(features, cv["importances"], cv["directions"], params.top_k)
     report = {"features_used": features, "features_skipped": skipped, "monotone": params.monotone,
               "final_model_average_of": params.bag, "final_model_across_cluster": partitioned(x),
