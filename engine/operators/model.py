@@ -59,9 +59,12 @@ def lightgbm_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame) -
 
 
 def train_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame,
-             adjust=None) -> dict:
+             adjust=None, blend=None) -> dict:
     """lightgbm_cv's work; `adjust(lgb params, task, rows, features) -> (lgb params, note | None)` may change the
-    LightGBM settings once the task and the table's shape are known (model.lightgbm_cv@2's wide-table rule)."""
+    LightGBM settings once the task and the table's shape are known (model.lightgbm_cv@2's wide-table rule); when
+    it did (a note), `blend(x, y, fold_idx, cv, lgb params, seed, final=booster)` may average other
+    models into the fold predictions and the bundle (model.lightgbm_cv@3): it rewrites cv's out-of-fold
+    predictions, per-fold metrics and thresholds and returns {"bundle", "cut", "models"}."""
     features = [c for c in params.features if c in frame.columns and c != params.target]
     features, skipped = usable_features(frame, features)
     if not features:
@@ -89,25 +92,37 @@ def train_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame,
     order = _time_order(frame, params.time)
     groups = frame[params.group].to_numpy() if params.group else None
     fold_idx = splits(len(frame), params.folds, ctx.seed, order, groups, y, task)
-    cv = cross_validate(frame, params.target, y, task, coder, lgbp, fold_idx, ctx.progress, params.tune_threshold)
+    blend = blend if note is not None else None
+    cv = cross_validate(frame, params.target, y, task, coder, lgbp, fold_idx, ctx.progress,
+                        params.tune_threshold and blend is None)
     ctx.progress(len(fold_idx) / (len(fold_idx) + 1), Msg("final model", "最终模型"))
     x = coder.transform(frame)
     final = fit_final(x, y, lgbp, ctx.seed, params.bag)  # across a Dask cluster's workers when large
-    cut = inner_threshold(x, y, lgbp, ctx.seed) if task == "classification" and params.tune_threshold else 0.5
+    blended = blend(x, y, fold_idx, cv, lgbp, ctx.seed, final=final) if blend else None
+    if blended:
+        cut = blended["cut"]
+    else:
+        cut = inner_threshold(x, y, lgbp, ctx.seed) if task == "classification" and params.tune_threshold else 0.5
     scored = ~np.isnan(cv["oof"])
     residual = y[scored] - cv["oof"][scored]
     bundle = ModelBundle(params.target, task, coder, final, cv["models"], classes,
                          (float(np.quantile(residual, 0.05)), float(np.quantile(residual, 0.95))), cut,
                          schema=feature_schema(frame, features))
+    if blended:
+        bundle = blended["bundle"](bundle)
     metrics = {"task": task, "folds": len(fold_idx), "cv": "time-ordered" if order is not None else
                ("group" if groups is not None else "shuffled"), "rows": int(len(frame)), **summarize(cv["per_fold"])}
     metrics["warnings"] = _weak_folds(cv["per_fold"], task)
     if note:
         metrics["settings"] = note
+    if blended:
+        metrics["models"] = blended["models"]
     if task == "classification":
         metrics["threshold"] = {"final": round(cut, 6), "folds": [round(t, 6) for t in cv["thresholds"]],
                                 "chosen_by": "inner cross-validation on training rows" if params.tune_threshold
                                 else "fixed at 0.5"}
+        if blended:
+            metrics["threshold"]["chosen_by"] = blended["chosen_by"]
     importance = _rank(features, cv["importances"], cv["directions"], params.top_k)
     report = {"features_used": features, "features_skipped": skipped, "monotone": params.monotone,
               "final_model_average_of": params.bag, "final_model_across_cluster": partitioned(x),
