@@ -105,12 +105,21 @@ def timing(rows: int, params: int, folder: Path, name: str,
 COPIES_EFFECT = 2.0   # driver effect size of the copies scenario (as before this change; not tuned to the targets)
 
 
-def copies(seeds: list[int], folder: Path, effect: float = COPIES_EFFECT) -> list[str]:
+COPIES_RUNS = {"reference": (0, "yield_improvement@1.1.0"),          # reference: the line without the readings
+               "plain": (10, "yield_improvement@1.1.0"),              # baseline: no copy judgement
+               "1.3.0": (10, "yield_improvement@1.3.0"),              # copies judged (key parameters v3)
+               "1.4.0": (10, "yield_improvement@1.4.0"),              # + the list's boundary by partial F-tests (v4)
+               "reference-1.4.0": (0, "yield_improvement@1.4.0")}   # 1.4.0 on the line without the readings
+COPIES_DEFAULT = ("reference", "plain", "1.3.0", "1.4.0")
+
+
+def copies(seeds: list[int], folder: Path, effect: float = COPIES_EFFECT,
+           runs: tuple[str, ...] = COPIES_DEFAULT) -> list[str]:
     """The issue's scenario: 1,500 batches, 400 parameters, 20 drivers, and 10 downstream readings of drivers — the
     driver plus small noise (r 0.97-0.995), measured — listed among the controllables, top 20 listed. Per seed, in
     the same run: the same line WITHOUT the readings (reference, template 1.1.0), the plain baseline on the line
-    with them (template 1.1.0: key parameters v1, no copy judgement) and the current template (1.3.0: copies
-    judged). Driver recall in the top 20 (the 20 drivers and the context driver: at most 20/21 = 0.952) and the
+    with them (template 1.1.0: key parameters v1, no copy judgement), 1.3.0 (copies judged) and 1.4.0 (copies
+    judged, the boundary of the list decided by partial F-tests); `runs` picks among COPIES_RUNS. Driver recall in the top 20 (the 20 drivers and the context driver: at most 20/21 = 0.952) and the
     captured share of the achievable uplift. Batches without a time role (shuffled folds): with this line's slow
     drift and only 1,500 batches, time-ordered folds leave the first fold ~200 batches for 400 parameters."""
     from engine.sim.yield_line import make_line
@@ -118,9 +127,8 @@ def copies(seeds: list[int], folder: Path, effect: float = COPIES_EFFECT) -> lis
     rows = []
     for seed in seeds:
         row = {"seed": seed}
-        for name, n_copies, template in (("no copies", 0, "yield_improvement@1.1.0"),
-                                          ("plain", 10, "yield_improvement@1.1.0"),
-                                          ("studio", 10, "yield_improvement@1.3.0")):
+        for name in runs:
+            n_copies, template = COPIES_RUNS[name]
             line = make_line(n_params=400, n_drivers=20, rows=1500, seed=seed, copies_as_controllable=n_copies,
                              effect=effect)
             result, wall, cpu = run_batches(line, folder, f"copies_{seed}_{n_copies}", template, top_k=20)
@@ -140,13 +148,16 @@ def copies(seeds: list[int], folder: Path, effect: float = COPIES_EFFECT) -> lis
                   f"{wall:.1f} s", flush=True)
         rows.append(row)
     out = []
-    for name in ("no copies", "plain", "studio"):
+    for name in runs:
         recall = np.mean([r[name]["recall"] for r in rows])
         captured = np.mean([r[name]["captured"] for r in rows])
-        tail = {"no copies": "  (reference: the same lines without the readings)",
+        tail = {"reference": "  (the same lines without the readings, 1.1.0)",
                 "plain": "  (baseline: key parameters without copy judgement)",
-                "studio": f"  (targets ≥ 0.9 / ≥ 0.9, goal 0.95)  {verdict(recall >= 0.9 and captured >= 0.9)}"}[name]
-        out.append(f"copies as controllables, {name:<9} recall@20 {recall:.3f}  captured {captured:.3f}{tail}")
+                "reference-1.4.0": "  (1.4.0 on the lines without the readings)"}.get(
+            name, f"  (targets ≥ 0.9 / ≥ 0.9, goal 0.95)  {verdict(recall >= 0.9 and captured >= 0.9)}")
+        wall = np.mean([r[name]["wall"] for r in rows])
+        out.append(f"copies as controllables, {name:<9} recall@20 {recall:.3f}  captured {captured:.3f}  "
+                   f"{wall:.1f} s wall per run{tail}")
     return out
 
 
@@ -175,7 +186,7 @@ def run_wide(line, folder: Path, template: str, name: str = "wide") -> tuple[dic
     return run_batches(line, folder, name, template, db=f"{name}_{template}", goal="maximize")
 
 
-def wide(folder: Path, templates: tuple[str, ...] = ("yield_improvement@1.1.0", "yield_improvement@1.3.0"),
+def wide(folder: Path, templates: tuple[str, ...] = ("yield_improvement@1.1.0", "yield_improvement@1.4.0"),
          seed: int = 11) -> list[str]:
     """A SECOM-shaped pass/fail table (1,567 units × 590 sensors, ~6.6 % failures, 8 % missing values): plain
     LGBMClassifier() on stratified 5 folds, the 1.1.0 template and the current one, end to end. `seed` 11 is the
@@ -256,8 +267,11 @@ def main() -> int:
                                                                "controllables (plain 1.1.0 vs current template)")
     parser.add_argument("--copies-only", action="store_true")
     parser.add_argument("--copies-effect", type=float, default=COPIES_EFFECT, help="driver effect size there")
+    parser.add_argument("--copies-runs", nargs="+", default=list(COPIES_DEFAULT), choices=list(COPIES_RUNS),
+                        help="which runs of the copies scenario (default: reference, plain, 1.3.0, 1.4.0; "
+                             "reference-1.4.0: 1.4.0 on the lines without the readings)")
     parser.add_argument("--wide", action="store_true", help="only the SECOM-shaped pass/fail table")
-    parser.add_argument("--wide-templates", nargs="+", default=["yield_improvement@1.1.0", "yield_improvement@1.3.0"])
+    parser.add_argument("--wide-templates", nargs="+", default=["yield_improvement@1.1.0", "yield_improvement@1.4.0"])
     parser.add_argument("--timing-templates", nargs="+", default=["yield_improvement"],
                         help="(b) runs each, the last one is the summary's (e.g. yield_improvement@1.3.0 "
                              "yield_improvement@1.4.0)")
@@ -285,7 +299,7 @@ def main() -> int:
         if args.copies or args.copies_only:
             print(f"(c) copies listed as controllables: 400 parameters, 20 drivers, 1,500 batches, effect "
                   f"{args.copies_effect:g}, seeds {args.seeds}")
-            summary += copies(args.seeds, folder, args.copies_effect)
+            summary += copies(args.seeds, folder, args.copies_effect, tuple(args.copies_runs))
         if args.copies_only:
             print("summary")
             for line in summary:

@@ -70,11 +70,17 @@ def key_causes(params: KeyCausesParams, ctx: StepContext, frame: pd.DataFrame, i
 
 
 def _key_causes(params: KeyCausesParams, ctx: StepContext, frame: pd.DataFrame, importance: list[dict],
-                model: ModelBundle, by_others: bool) -> dict:
+                model: ModelBundle, by_others: bool, reorder=None, partners_anywhere: bool = False,
+                candidates: int = 0) -> dict:
+    """v2/v3's work; `reorder(groups, keep) -> groups` may re-rank the groups (sorted by screening importance) before
+    the top k are taken, `partners_anywhere` tests a top-ranked controllable against every controllable it tracks,
+    not only the top-ranked ones, and `candidates` (0: 3 × top k) says how many top-ranked columns are candidates
+    (select.key_parameters@4)."""
     features, share, direction, keep = importance_shares(params, frame, importance)
     rng = np.random.default_rng(ctx.seed)
     ctx.progress(0.1, Msg("which parameters are copies of others", "哪些参数是其他参数的副本"))
-    copies = _judge_copies(params, frame, features, share, keep, ctx.seed, rng, by_others)
+    copies = _judge_copies(params, frame, features, share, keep, ctx.seed, rng, by_others, partners_anywhere,
+                           candidates)
     judged = {c["copy"]: c["of"] for c in copies if c["judged_copy"]}
     for copy, driver in judged.items():
         share[driver] += share.pop(copy)
@@ -87,11 +93,17 @@ def _key_causes(params: KeyCausesParams, ctx: StepContext, frame: pd.DataFrame, 
                 g["members"].append(copy)
                 g["corr"][copy] = next(c["corr"] for c in copies if c["copy"] == copy)
     groups.sort(key=lambda g: -g["importance"])
+    if reorder is not None:
+        ctx.progress(0.55, Msg("re-ranking the shortlist by conditional tests", "按条件检验对候选名单重新排序"))
+        groups = reorder(groups, keep)
     chosen = groups[: params.top_k] + [g for g in groups[params.top_k:] if g["representative"] in keep]
     groups = chosen + [g for g in groups[params.top_k:] if g["representative"] not in keep]
     ctx.progress(0.7, Msg("stability across folds", "各折稳定性"))
     std, stability = _fold_spread(model, frame, groups, len(chosen), params.top_k, ctx.seed)
     ranked = [_entry(i + 1, g, std[i], stability[i], direction) for i, g in enumerate(chosen)]
+    for entry, g in zip(ranked, chosen):
+        if "evidence" in g:
+            entry["evidence"] = g["evidence"]
     names = [g["representative"] for g in chosen]
     carry = [c for c in (params.time, params.group) if c and c in frame.columns]
     columns = [c for c in frame.columns if c in set(names) | set(keep) | set(carry) | {params.target}]
@@ -101,18 +113,26 @@ def _key_causes(params: KeyCausesParams, ctx: StepContext, frame: pd.DataFrame, 
 
 
 def _pairs(params: KeyCausesParams, frame: pd.DataFrame, features: list[str], share: dict,
-           rng: np.random.Generator) -> list[tuple[str, str, float]]:
-    """Controllable pairs among the top-ranked parameters whose |rank correlation| reaches copy_threshold."""
-    settable = [c for c in sorted(features, key=lambda c: -share[c])[: 3 * params.top_k]
-                if c in set(params.controllable) and pd.api.types.is_numeric_dtype(frame[c])]
-    if len(settable) < 2:
+           rng: np.random.Generator, partners_anywhere: bool = False,
+           candidates: int = 0) -> list[tuple[str, str, float]]:
+    """Controllable pairs among the top-ranked parameters whose |rank correlation| reaches copy_threshold; with
+    `partners_anywhere`, a top-ranked controllable's partner may rank anywhere (a reading of a weak driver takes the
+    credit its driver would have had, so the driver itself may rank far down)."""
+    ranked = sorted(features, key=lambda c: -share[c])
+    numeric_settable = [c for c in ranked if c in set(params.controllable) and pd.api.types.is_numeric_dtype(frame[c])]
+    settable = [c for c in ranked[: candidates or 3 * params.top_k] if c in set(numeric_settable)]
+    partners = numeric_settable if partners_anywhere else settable
+    if len(settable) < 1 or len(partners) < 2:
         return []
-    corr = _RankCorr(frame, settable, params.sample_rows, rng)
+    corr = _RankCorr(frame, partners, params.sample_rows, rng)
     corr.prefetch(settable)
-    pairs = []
-    for i, a in enumerate(settable):
+    pairs, seen = [], set()
+    for a in settable:
         row = corr.row(a)
-        for b in settable[i + 1:]:
+        for b in partners:
+            if b == a or (b, a) in seen or (b in settable and settable.index(b) < settable.index(a)):
+                continue
+            seen.add((a, b))
             r = float(row[corr.index[b]])
             if abs(r) >= params.copy_threshold:
                 pairs.append((a, b, r))
@@ -121,11 +141,12 @@ def _pairs(params: KeyCausesParams, frame: pd.DataFrame, features: list[str], sh
 
 
 def _judge_copies(params: KeyCausesParams, frame: pd.DataFrame, features: list[str], share: dict, keep: list[str],
-                  seed: int, rng: np.random.Generator, by_others: bool = True) -> list[dict]:
+                  seed: int, rng: np.random.Generator, by_others: bool = True,
+                  partners_anywhere: bool = False, candidates: int = 0) -> list[dict]:
     """Per pair: what the outcome left unexplained by the other top parameters (out of fold) is modelled from the
     one, the other, and both (small LightGBM, 5-fold); a candidate is a copy when it adds less than half of what
     its partner adds given it — and its partner adds something."""
-    pairs = _pairs(params, frame, features, share, rng)
+    pairs = _pairs(params, frame, features, share, rng, partners_anywhere, candidates)
     if not pairs:
         return []
     y, task, _ = as_target(frame[params.target], "auto")
