@@ -200,7 +200,7 @@ def _auc(y: np.ndarray, pred: np.ndarray) -> float:
 
 
 def wide_blend(x: pd.DataFrame, y: np.ndarray, fold_idx: list, cv: dict, params: dict, seed: int,
-               final=None, tune_threshold: bool = True) -> dict:
+               tune_threshold: bool = False) -> dict:
     """train_cv's `blend` hook (model.lightgbm_cv@3): the folds averaged (blend_folds), the additive model of all
     rows for the final bundle, and the final cut (inner CV of the average on all rows, or 0.5)."""
     folds = blend_folds(x, y, fold_idx, cv, params, seed, tune_threshold)
