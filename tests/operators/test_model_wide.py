@@ -127,3 +127,13 @@ def test_v3_wide_path_is_deterministic_and_reports_shortlist_stability():
     runs = [lightgbm_cv_v3(_v3_params(150), StepContext("t", "train", 7), frame)["metrics"] for _ in range(2)]
     assert runs[0] == runs[1]
     assert 0.0 < runs[0]["models"]["average"]["shortlist_stability"] <= 1.0
+
+
+def test_v3_a_fold_without_failures_keeps_the_trees_alone():
+    from engine.ml.wide_additive import average, fit_additive
+
+    frame = _curved(400, 150)
+    x, y = frame.drop(columns="passed"), frame["passed"].to_numpy()
+    assert fit_additive(x[y == 1], y[y == 1]) is None
+    trees = np.full(len(frame), 0.3)
+    assert np.array_equal(average(trees, None, x), trees)
