@@ -62,9 +62,9 @@ def train_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame,
              adjust=None, blend=None) -> dict:
     """lightgbm_cv's work; `adjust(lgb params, task, rows, features) -> (lgb params, note | None)` may change the
     LightGBM settings once the task and the table's shape are known (model.lightgbm_cv@2's wide-table rule); when
-    it did (a note), `blend(x, y, fold_idx, cv, lgb params, seed, final=booster)` may average other
+    it did (a note), `blend(x, y, fold_idx, cv, lgb params, seed)` may average other
     models into the fold predictions and the bundle (model.lightgbm_cv@3): it rewrites cv's out-of-fold
-    predictions, per-fold metrics and thresholds and returns {"bundle", "cut", "models"}."""
+    predictions, per-fold metrics and thresholds and returns {"bundle", "cut", "models", "chosen_by"}."""
     features = [c for c in params.features if c in frame.columns and c != params.target]
     features, skipped = usable_features(frame, features)
     if not features:
@@ -98,7 +98,7 @@ def train_cv(params: LightGBMParams, ctx: StepContext, frame: pd.DataFrame,
     ctx.progress(len(fold_idx) / (len(fold_idx) + 1), Msg("final model", "最终模型"))
     x = coder.transform(frame)
     final = fit_final(x, y, lgbp, ctx.seed, params.bag)  # across a Dask cluster's workers when large
-    blended = blend(x, y, fold_idx, cv, lgbp, ctx.seed, final=final) if blend else None
+    blended = blend(x, y, fold_idx, cv, lgbp, ctx.seed) if blend else None
     if blended:
         cut = blended["cut"]
     else:

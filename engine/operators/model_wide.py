@@ -52,28 +52,19 @@ def lightgbm_cv_v2(params: LightGBMParamsV2, ctx: StepContext, frame: pd.DataFra
     return train_cv(params, ctx, frame, wide_rule if params.wide == "auto" else None)
 
 
-class LightGBMParamsV3(LightGBMParamsV2):
-    wide_threshold: bool = ui_field(
-        True, en="Wide tables: choose the decision threshold by inner CV", zh="宽表：内层交叉验证选择判定阈值",
-        help_en="on a wide pass/fail table, the probability cut maximising balanced accuracy is chosen on each "
-                "fold's training rows (inner cross-validation of the average) even when `tune_threshold` is off; "
-                "off: 0.5",
-        help_zh="宽表分类时，即使未开启“内层交叉验证选择判定阈值”，也在每折训练行上（对平均模型做内层交叉验证）选择使平衡准确率最高的概率阈值；"
-                "关闭：0.5")
-
-
 @operator("model.lightgbm_cv", version=3, inputs=("frame",), outputs=("model", "metrics", "importance", "report"),
           example=_example)
-def lightgbm_cv_v3(params: LightGBMParamsV3, ctx: StepContext, frame: pd.DataFrame) -> dict:
+def lightgbm_cv_v3(params: LightGBMParamsV2, ctx: StepContext, frame: pd.DataFrame) -> dict:
     """Version 2, and where its wide rule applies (pass/fail, more than one column per four rows) the LightGBM
     probability is averaged half and half with a smooth additive model (engine/ml/wide_additive.py: the 90
     columns with the strongest score test, cubic splines, L2-penalised logistic regression), screened and fitted on
     each fold's training rows only, so the cross-validated metrics are of the average and the screening never saw
     the rows it is scored on. `metrics.models` gives each model's own AUC; precision and F1 of the rare class
-    join the metrics; the decision threshold is chosen by inner cross-validation of the average on each fold's
-    training rows (`wide_threshold`, on by default: at 0.5 the shrunken probabilities caught 40 % of the failures,
-    at the chosen cut 76 %, balanced accuracy 0.65 → 0.71 on the simulated table). Measured on the simulated SECOM-shaped tables (bench/bench_yield.py --wide, seeds 11-13,
+    join the metrics. The decision threshold: 0.5 (both models weigh the classes equally), or with `tune_threshold`
+    the cut maximising balanced accuracy by inner cross-validation of the average on each fold's training rows
+    (18 more LightGBM fits: +10-15 s on the SECOM-shaped table; there it catches 69 % of the failures instead of
+    38 %, balanced accuracy 0.64 → 0.68, but F1 0.29 → 0.24 as more good units are flagged). Measured on the simulated SECOM-shaped tables (bench/bench_yield.py --wide, seeds 11-13,
     two fold splits each): AUC 0.745 → 0.762. Regression and narrow tables train exactly as versions 1 and 2."""
     on = params.wide == "auto"
-    blend = partial(wide_blend, tune_threshold=params.tune_threshold or params.wide_threshold) if on else None
+    blend = partial(wide_blend, tune_threshold=params.tune_threshold) if on else None
     return train_cv(params, ctx, frame, wide_rule if on else None, blend)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.operators.model_wide import WIDE, LightGBMParamsV2, LightGBMParamsV3, lightgbm_cv_v2, lightgbm_cv_v3
+from engine.operators.model_wide import WIDE, LightGBMParamsV2, lightgbm_cv_v2, lightgbm_cv_v3
 from engine.pipeline.context import StepContext
 
 
@@ -52,9 +52,9 @@ def _curved(rows: int, cols: int, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def _v3_params(cols: int, **extra) -> LightGBMParamsV3:
-    return LightGBMParamsV3(target="passed", features=[f"s{j}" for j in range(cols)], folds=3,
-                            **{"tune_threshold": False, "wide_threshold": False, **extra})
+def _v3_params(cols: int, **extra) -> LightGBMParamsV2:
+    return LightGBMParamsV2(target="passed", features=[f"s{j}" for j in range(cols)], folds=3,
+                            **{"tune_threshold": False, **extra})
 
 
 def test_v3_averages_an_additive_model_screened_inside_each_fold(monkeypatch):
@@ -82,10 +82,9 @@ def test_v3_averages_an_additive_model_screened_inside_each_fold(monkeypatch):
     assert model.predict_folds(frame).shape == (3, len(frame))
 
 
-def test_v3_threshold_by_inner_cv_of_the_average_by_default_on_wide_tables():
+def test_v3_threshold_by_inner_cv_of_the_average_when_asked():
     frame = _curved(400, 150)
-    params = LightGBMParamsV3(target="passed", features=[f"s{j}" for j in range(150)], folds=3, tune_threshold=False)
-    out = lightgbm_cv_v3(params, StepContext("t", "train", 0), frame)
+    out = lightgbm_cv_v3(_v3_params(150, tune_threshold=True), StepContext("t", "train", 0), frame)
     fixed = lightgbm_cv_v3(_v3_params(150), StepContext("t", "train", 0), frame)["metrics"]
     threshold = out["metrics"]["threshold"]
     assert threshold["chosen_by"].startswith("inner cross-validation of the average")
@@ -99,7 +98,7 @@ def test_v3_narrow_and_regression_tables_train_exactly_as_version_2():
     narrow = _curved(240, 20)
     regression = _curved(240, 80).assign(passed=lambda f: f["s0"].fillna(0) * 2 + f["s1"].fillna(0))
     for frame, cols in ((narrow, 20), (regression, 80)):
-        params = _v3_params(cols, n_estimators=30, wide_threshold=True)
+        params = _v3_params(cols, n_estimators=30, tune_threshold=True)
         v2 = lightgbm_cv_v2(params, StepContext("t", "train", 0), frame)
         v3 = lightgbm_cv_v3(params, StepContext("t", "train", 0), frame)
         assert v3["metrics"] == v2["metrics"] and "models" not in v3["metrics"]
@@ -128,3 +127,13 @@ def test_v3_wide_path_is_deterministic_and_reports_shortlist_stability():
     runs = [lightgbm_cv_v3(_v3_params(150), StepContext("t", "train", 7), frame)["metrics"] for _ in range(2)]
     assert runs[0] == runs[1]
     assert 0.0 < runs[0]["models"]["average"]["shortlist_stability"] <= 1.0
+
+
+def test_v3_a_fold_without_failures_keeps_the_trees_alone():
+    from engine.ml.wide_additive import average, fit_additive
+
+    frame = _curved(400, 150)
+    x, y = frame.drop(columns="passed"), frame["passed"].to_numpy()
+    assert fit_additive(x[y == 1], y[y == 1]) is None
+    trees = np.full(len(frame), 0.3)
+    assert np.array_equal(average(trees, None, x), trees)
