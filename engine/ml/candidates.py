@@ -2,7 +2,8 @@
 
 - `lightgbm_default`: LightGBM at its library defaults (what a model engineer's ten lines would fit); always run.
 - `lightgbm_tuned`: LightGBM whose settings an Optuna TPE study picks, the number of trees by early stopping on
-  each inner validation fold, unpromising settings pruned after their first folds.
+  each inner validation fold, unpromising settings pruned after their first folds. From model.search@3 on, a
+  regression's space also has piecewise-linear leaves (`linear_tree`, `linear_lambda`; see linear_allowed).
 - `smooth`: a polynomial of degree 1-3 with a ridge penalty (logistic for pass/fail), engine/ml/smooth.py.
 - `extra_trees`: scikit-learn's ExtraTrees (optional: only when asked for).
 Expert monotone directions bind every LightGBM candidate; the smooth model cannot promise them and is skipped then.

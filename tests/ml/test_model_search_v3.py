@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import lightgbm as lgb
 import numpy as np
 import optuna
 import pandas as pd
@@ -103,6 +104,8 @@ def test_linear_and_constant_leaves_merge_into_their_average_and_are_explained_b
         merged = merge_boosters(members)
         assert is_linear(merged)
         assert np.allclose(merged.predict(x), np.mean([m.predict(x) for m in members], axis=0), atol=1e-9)
+        saved = lgb.Booster(model_str=merged.model_to_string())          # what a saved run's model loads back
+        assert is_linear(saved) and np.allclose(saved.predict(x), merged.predict(x), atol=1e-12)
     rows = np.arange(len(frame))
     importance, direction = _importance([merge_boosters([linear, constant])], x, [(rows, rows[:120])], "regression",
                                         frame["y"].to_numpy(), 0)
