@@ -2,7 +2,8 @@
 
 - `lightgbm_default`: LightGBM at its library defaults (what a model engineer's ten lines would fit); always run.
 - `lightgbm_tuned`: LightGBM whose settings an Optuna TPE study picks, the number of trees by early stopping on
-  each inner validation fold, unpromising settings pruned after their first folds.
+  each inner validation fold, unpromising settings pruned after their first folds. From model.search@3 on, a
+  regression's space also has piecewise-linear leaves (`linear_tree`, `linear_lambda`; see linear_allowed).
 - `smooth`: a polynomial of degree 1-3 with a ridge penalty (logistic for pass/fail), engine/ml/smooth.py.
 - `extra_trees`: scikit-learn's ExtraTrees (optional: only when asked for).
 Expert monotone directions bind every LightGBM candidate; the smooth model cannot promise them and is skipped then.
@@ -48,6 +49,7 @@ class Setup:
     default_trees: int = 100        # the plain LightGBM row's trees and learning rate (a recipe may set them)
     default_rate: float = 0.1
     linear_leaves: bool = False     # model.search@3: the tuned LightGBM may choose piecewise-linear leaves (regression)
+    features: int = 0               # columns the model sees (a linear leaf fits one coefficient per column)
     check: Callable[[], None] = field(default=lambda: None)   # raises to cancel
 
 
@@ -90,7 +92,15 @@ def tuned_params(trial, setup: Setup) -> dict:
         params["is_unbalance"] = trial.suggest_categorical("is_unbalance", [True, False])
     if linear_allowed(setup) and trial.suggest_categorical("linear_tree", [False, True]):
         params.update(linear_tree=True, linear_lambda=trial.suggest_float("linear_lambda", 0.01, 10.0, log=True))
+        # a linear leaf fits a coefficient per column: it needs a few rows per coefficient (else it extrapolates
+        # wildly between the rows it saw)
+        params["min_child_samples"] = max(params["min_child_samples"], linear_leaf_rows(setup))
     return _with_monotone(params, setup)
+
+
+def linear_leaf_rows(setup: Setup) -> int:
+    """The fewest rows a linear leaf may hold: two per coefficient (the columns and the constant)."""
+    return 2 * (setup.features + 1)
 
 
 def linear_allowed(setup: Setup) -> bool:
@@ -109,9 +119,10 @@ FIRST_GUESSES = [
     {"learning_rate": 0.05, "num_leaves": 8, "min_child_samples": 30, "colsample_bytree": 0.5, "subsample": 0.8,
      "reg_lambda": 5.0, "max_bin": 255, "is_unbalance": True},
 ]
-# with piecewise-linear leaves in the space (model.search@3): the first guess again with linear leaves and a moderate
-# penalty on their coefficients; the guesses above are tried with constant leaves
-LINEAR_GUESS = {**FIRST_GUESSES[0], "linear_tree": True, "linear_lambda": 1.0}
+# with piecewise-linear leaves in the space (model.search@3): the subsampled, slow guess again with linear leaves and
+# a moderate penalty on their coefficients (linear leaves without row/column subsampling overfit: each leaf's
+# regression then sees the same rows every round); the guesses above are tried with constant leaves
+LINEAR_GUESS = {**FIRST_GUESSES[1], "linear_tree": True, "linear_lambda": 1.0}
 
 
 def first_guesses(setup: Setup) -> list[dict]:

@@ -47,6 +47,7 @@ SMALL_TABLE_ROWS = 2000   # up to this many rows the inner folds are 5: trials a
 SMALL_INNER_FOLDS = 5     # of the rows (3 folds) picks settings for a smaller table than the refit sees
 BLEND = 3                 # the tuned family's model averages its best few settings (a noisy pick matters less)
 SEARCH_SHARE = 0.6  # of the budget for the searches; the rest for refitting the picks on the outer folds
+SMALL_SEARCH_SHARE = 0.8  # model.search@3, small tables: their refits take seconds, so the searches get more
 ORDER = ("lightgbm_default", "smooth", "extra_trees", "lightgbm_tuned")  # the tuned study takes what time is left
 
 
@@ -67,6 +68,7 @@ class SearchInput:
     stage: tuple[int, int] = (0, 1)                      # (outer fold being searched, outer folds + 1): progress
     binned: object = None                                # big tables: the table binned once (lgb.Dataset)
     refined: bool = True    # model.search@2: 5 inner folds for small tables, the tuned family a blend (@1: neither)
+    share: float = SEARCH_SHARE   # of the budget for the searches (search_share)
 
 
 def _tell(inp: SearchInput, part: float, en: str, zh: str) -> None:
@@ -135,7 +137,7 @@ def run(inp: SearchInput) -> SearchResult:
     for i, (train, test) in enumerate(inp.outer):
         inp.stage = (i, k + 1)
         _tell(inp, 0.0, "searching", "搜索中")
-        picks = _search(inp, train, _until(deadline, inp.budget, k + 1 - i), deadline, skipped)
+        picks = _search(inp, train, _until(deadline, inp.budget, k + 1 - i, inp.share), deadline, skipped)
         best = _best(picks)
         for family, pick in picks.items():
             fold_picks.setdefault(family, []).append(pick)
@@ -167,7 +169,7 @@ def run(inp: SearchInput) -> SearchResult:
     inp.stage = (k, k + 1)
     _tell(inp, 0.0, "searching", "搜索中")
     everything = np.arange(len(inp.y))
-    final_picks = _search(inp, everything, _until(deadline, inp.budget, 1), deadline, skipped)
+    final_picks = _search(inp, everything, _until(deadline, inp.budget, 1, inp.share), deadline, skipped)
     chosen = _final_choice(inp, final_picks, fold_picks, family_scores)
     final, final_from = sizing.final_from_folds(len(inp.y), inp.order is not None, chosen.family,
                                                 fold_fits[chosen.family]), "every row"
@@ -190,12 +192,18 @@ def run(inp: SearchInput) -> SearchResult:
                         time.perf_counter() - t0, inp.budget, fold_index, final_from)
 
 
-def _until(deadline: Deadline, budget: float, searches_left: int) -> float:
+def search_share(rows: int, version: int) -> float:
+    """The budget's share for the searches: SMALL_SEARCH_SHARE for small tables from model.search@3 on (their
+    refits take seconds, and 40 % of the budget was left unused), else SEARCH_SHARE."""
+    return SMALL_SEARCH_SHARE if version >= 3 and rows <= SMALL_TABLE_ROWS else SEARCH_SHARE
+
+
+def _until(deadline: Deadline, budget: float, searches_left: int, share: float = SEARCH_SHARE) -> float:
     """This search's end: an equal share of the search time still left (a slow earlier search does not starve the
     later ones of their turn, and the last one — the final pick — always gets its share)."""
-    search_end = deadline.start + SEARCH_SHARE * budget
+    search_end = deadline.start + share * budget
     left = max(search_end - time.monotonic(), 0.0)
-    floor = 0.5 * SEARCH_SHARE * budget / (searches_left + 5)   # a little time even when earlier searches overran
+    floor = 0.5 * share * budget / (searches_left + 5)   # a little time even when earlier searches overran
     return min(time.monotonic() + max(left / searches_left, floor), deadline.end)
 
 

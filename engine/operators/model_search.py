@@ -136,11 +136,13 @@ def _search(params: ModelSearchParams, ctx: StepContext, frame: pd.DataFrame, re
     monotone = [int(params.monotone.get(c, 0)) if c not in coder.levels else 0 for c in features]
     setup = cand.Setup(task, ctx.seed, _threads(len(frame) * len(features)), monotone,
                        wide=len(features) > len(frame) / 10, check=lambda: _cancel_check(ctx),
-                       default_trees=params.n_estimators, default_rate=params.learning_rate, linear_leaves=linear)
+                       default_trees=params.n_estimators, default_rate=params.learning_rate, linear_leaves=linear,
+                       features=int(x.shape[1]))
     budget = params.time_budget or default_budget(len(frame), len(features))
     families = ["lightgbm_default"] + [f for f in dict.fromkeys(params.candidates) if f != "lightgbm_default"]
     searched = model_search.SearchInput(x, y, task, outer, order, groups, families, budget, setup, ctx.progress,
-                                        refined=refined)
+                                        refined=refined,
+                                        share=model_search.search_share(len(frame), 3 if linear else 2))
     found = model_search.run(searched)
     ctx.progress(0.95, Msg("importance and intervals", "重要性与区间"))
     final = _final(found, x, y, setup, params.bag)

@@ -86,7 +86,8 @@ class SmoothSolution(Solution):
         return {"name": "slsqp-multistart", "status": self.status, "seconds": round(self.seconds, 4),
                 "gap": None, "time_limit": self.time_limit, "build_seconds": round(self.build_seconds, 4),
                 "size": self.size, "starts": self.starts, "agreeing_starts": self.agreeing,
-                "note": "smooth model: the best of several local optima (no optimality proof)"}
+                "note": "smooth model or linear-leaf trees (no MILP encoding): the best of several local optima (no "
+                        "optimality proof)"}
 
 
 def is_smooth(model) -> bool:

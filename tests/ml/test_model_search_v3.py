@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import lightgbm as lgb
 import numpy as np
 import optuna
 import pandas as pd
@@ -13,6 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from engine.ml import candidates as cand
+from engine.ml import model_search
 from engine.ml.bagging import is_linear, merge_boosters
 from engine.operators.model_search import ModelSearchParams, _importance, search, search_v3
 from engine.pipeline.context import StepContext
@@ -66,6 +68,16 @@ def test_linear_leaves_only_where_they_apply():
     assert params["linear_tree"] is True and params["linear_lambda"] == 1.0
     assert "linear_tree" not in cand.tuned_params(optuna.trial.FixedTrial(dict(cand.FIRST_GUESSES[0])),
                                                   replace(base, linear_leaves=False))
+    # a linear leaf holds at least two rows per coefficient (8 columns + the constant: 18 rows)
+    wide_leaf = cand.tuned_params(optuna.trial.FixedTrial({**cand.LINEAR_GUESS, "min_child_samples": 2}),
+                                  replace(base, features=8))
+    assert wide_leaf["min_child_samples"] == 18
+
+
+def test_small_tables_give_the_searches_more_of_the_budget_from_version_3_on():
+    assert model_search.search_share(1030, 3) == model_search.SMALL_SEARCH_SHARE > model_search.SEARCH_SHARE
+    assert model_search.search_share(1030, 2) == model_search.SEARCH_SHARE          # version 2 unchanged
+    assert model_search.search_share(9568, 3) == model_search.SEARCH_SHARE          # big refits need their time
 
 
 def test_a_bad_candidate_name_is_refused_naming_the_parameter_and_the_choices():
@@ -92,6 +104,8 @@ def test_linear_and_constant_leaves_merge_into_their_average_and_are_explained_b
         merged = merge_boosters(members)
         assert is_linear(merged)
         assert np.allclose(merged.predict(x), np.mean([m.predict(x) for m in members], axis=0), atol=1e-9)
+        saved = lgb.Booster(model_str=merged.model_to_string())          # what a saved run's model loads back
+        assert is_linear(saved) and np.allclose(saved.predict(x), merged.predict(x), atol=1e-12)
     rows = np.arange(len(frame))
     importance, direction = _importance([merge_boosters([linear, constant])], x, [(rows, rows[:120])], "regression",
                                         frame["y"].to_numpy(), 0)
