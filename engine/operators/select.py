@@ -15,6 +15,7 @@ import pandas as pd
 from engine.pipeline.context import StepContext
 from engine.core.errors import StudioError
 from engine.core.i18n import Msg
+from engine.ml.bagging import is_linear
 from engine.ml.lgbm import ModelBundle
 from engine.pipeline.registry import OpParams, operator
 from engine.schema.base import ui_field
@@ -187,13 +188,21 @@ def _fold_spread(model: ModelBundle, frame: pd.DataFrame, groups: list[dict], n_
     members = [[index[m] for m in g["members"] if m in index] for g in groups]
     shares = []
     for booster in model.folds:
-        contrib = np.abs(booster.predict(x, pred_contrib=True)[:, :-1]).mean(axis=0)
+        contrib = _fold_shares(booster, x)
         contrib = contrib / max(contrib.sum(), 1e-300)
         shares.append([contrib[m].sum() for m in members])
     shares = np.array(shares)                            # folds × groups
     rank = np.argsort(np.argsort(-shares, axis=1), axis=1)
     in_top = rank[:, :n_chosen] < top_k
     return shares[:, :n_chosen].std(axis=0).tolist(), in_top.mean(axis=0).tolist()
+
+
+def _fold_shares(booster, x) -> np.ndarray:
+    """Mean |SHAP| per column; a booster with piecewise-linear leaves (model.search@3) has no SHAP in LightGBM, so
+    its split gain stands in (a ranking across folds needs only the order)."""
+    if is_linear(booster):
+        return np.asarray(booster.feature_importance(importance_type="gain"), dtype=float)
+    return np.abs(booster.predict(x, pred_contrib=True)[:, :-1]).mean(axis=0)
 
 
 def _entry(rank: int, g: dict, std: float, stability: float, direction: dict) -> dict:
