@@ -64,15 +64,16 @@ def steps(result: dict) -> str:
     return " ".join(f"{s['step']} {s['seconds']:.1f}" for s in result["timings"]["steps"])
 
 
-def accuracy(seeds: list[int], rows: int, folder: Path, baseline: bool) -> list[dict]:
+def accuracy(seeds: list[int], rows: int, folder: Path, baseline: bool,
+             template: str = "yield_improvement") -> list[dict]:
     from engine.sim.yield_line import make_line
 
     out = []
     for seed in seeds:
         line = make_line(n_params=300, n_drivers=15, rows=rows, seed=seed)
-        result, wall, cpu = run_line(line, folder, f"accuracy_{seed}")
+        result, wall, cpu = run_line(line, folder, f"accuracy_{seed}", template)
         recall, captured = score(line, result)
-        trusted, _, _ = run_line(line, folder, f"accuracy_{seed}", trust=0.95)   # only the recommend step reruns
+        trusted, _, _ = run_line(line, folder, f"accuracy_{seed}", template, trust=0.95)   # the recommend step reruns
         solver = result["predicted"].get("solver", {})
         row = {"seed": seed, "recall": recall, "captured": captured, "captured_trust": score(line, trusted)[1],
                "wall": wall, "cpu": cpu, "r2": result["metrics"]["r2"]["mean"], "steps": steps(result)}
@@ -263,6 +264,8 @@ def main() -> int:
     parser.add_argument("--big", action="store_true", help="also 20,000 × 2,000 end to end")
     parser.add_argument("--baseline", action="store_true", help="also one model searched by sampling")
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--template", default="yield_improvement",
+                        help="template of the accuracy runs, e.g. yield_improvement@1.3.0 (default: the newest)")
     parser.add_argument("--copies", action="store_true", help="the scenario with 10 driver copies listed as "
                                                                "controllables (plain 1.1.0 vs current template)")
     parser.add_argument("--copies-only", action="store_true")
@@ -306,8 +309,9 @@ def main() -> int:
                 print("  " + line)
             return 0
         if not args.skip_accuracy:
-            print(f"(a) accuracy: 300 parameters, 15 true drivers, {args.rows} batches, seeds {args.seeds}")
-            rows = accuracy(args.seeds, args.rows, folder, baseline)
+            print(f"(a) accuracy: 300 parameters, 15 true drivers, {args.rows} batches, seeds {args.seeds}, "
+                  f"{args.template}")
+            rows = accuracy(args.seeds, args.rows, folder, baseline, args.template)
             mean = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0] if k not in ("seed", "steps")}
             summary += [f"driver recall in top 30      {mean['recall']:.3f}  (target ≥ {TARGET_RECALL})  "
                         f"{verdict(mean['recall'] >= TARGET_RECALL)}",

@@ -12,9 +12,11 @@ is whether a column adds anything once the other candidates are known. Version 4
    category's common levels, a missing-value flag where values are missing — on the outcome's natural scale (the
    log-odds of a rate between 0 and 1, the outcome itself otherwise);
 3. keeps the strongest groups by the screening (`protect` × top k: they carry interactions and shapes an additive
-   model may miss) and orders the rest of the shortlist by the partial F-test of each representative given all the
-   others (the p-value of its terms; the same dof for numeric columns), so a proxy that adds nothing falls behind a
-   weak driver that does. Groups beyond the shortlist keep their screening order.
+   model may miss) and, in the rest of the shortlist, moves every group whose terms add to all the others' (partial
+   F-test, p < `alpha`) ahead of every group whose terms do not, keeping the screening order within each: a proxy
+   that adds nothing falls behind a weak driver that does, while a driver whose effect moves with the context (an
+   interaction the additive model misses, so a weaker test) keeps its screening place as long as it adds
+   significantly. Groups beyond the shortlist keep their screening order.
 Each shortlisted key parameter carries its `evidence` (partial F, log10 p, how it was ranked). The test is on the
 rows' own fit with the degrees of freedom accounted (no tuning on them); expert.force still keeps a parameter.
 """
@@ -48,6 +50,10 @@ class KeyRerankParams(KeyCausesParams):
                               help_en="this share of the key parameters is taken in the screening model's order; "
                                       "the rest of the list is decided by conditional tests",
                               help_zh="关键参数中此比例按筛选模型的排序保留；其余由条件检验决定")
+    alpha: float = ui_field(0.001, en="Test level", zh="检验水平", gt=0.0, le=0.5,
+                            help_en="a shortlisted group whose terms add nothing to the others at this level (partial "
+                                    "F-test) gives way to every group that does",
+                            help_zh="候选组在此水平下（偏 F 检验）对其他候选没有增益时，让位于所有有增益的组")
     link: Literal["auto", "identity"] = ui_field(
         "auto", en="Scale of the tests", zh="检验尺度",
         help_en="auto: log-odds for a rate between 0 and 1, the outcome itself otherwise; identity: always the "
@@ -72,7 +78,8 @@ def shortlist_size(params: KeyRerankParams) -> int:
 
 
 def rerank(params: KeyRerankParams, frame: pd.DataFrame, groups: list[dict], seed: int) -> list[dict]:
-    """The groups (in screening order) with the shortlist's unprotected part ordered by partial F-tests."""
+    """The groups (in screening order); in the shortlist's unprotected part, those adding significantly to the
+    others (partial F-test) go first."""
     size = shortlist_size(params)
     protected = min(int(math.ceil(params.protect * params.top_k)), len(groups))
     short = groups[protected:size]
@@ -86,7 +93,10 @@ def rerank(params: KeyRerankParams, frame: pd.DataFrame, groups: list[dict], see
         f_stat, log10_p = tests.get(g["representative"], (0.0, 0.0))
         g["evidence"] = {"ranked_by": "partial F-test given the shortlist", "partial_f": round(f_stat, 3),
                          "log10_p": round(log10_p, 3)}
-    order = sorted(range(len(short)), key=lambda i: (short[i]["evidence"]["log10_p"], i))
+    cut = math.log10(params.alpha)
+    order = sorted(range(len(short)), key=lambda i: (short[i]["evidence"]["log10_p"] >= cut, i))
+    for g in short:
+        g["evidence"]["adds_given_others"] = bool(g["evidence"]["log10_p"] < cut)
     return groups[:protected] + [short[i] for i in order] + groups[size:]
 
 

@@ -117,3 +117,28 @@ def test_bundled_recipes_compile_and_the_real_data_one_runs(db, tmp_path):
     assert {r["name"] for r in result["recommendations"]} == {"rotational_speed_rpm", "torque_nm"}
     assert result["predicted"]["settings"]["tool_wear_min"] == 200            # a pinned context column
     assert result["predicted"]["recommended"]["value"] <= result["predicted"]["baseline"]["value"]   # fewer failures
+
+
+def test_version_1_4_0_judges_copies_tests_the_boundary_and_1_3_0_still_runs(tmp_path):
+    """The newest template on a line with downstream readings listed as controllables; the pinned 1.3.0 beside it."""
+    line = make_line(n_params=120, n_drivers=8, rows=900, seed=5, copies_as_controllable=3)
+    path = tmp_path / "line.parquet"
+    line.frame.to_parquet(path, index=False)
+    quick = {**FAST, "top_k": 10, "solver_time": 10.0}
+    out = {}
+    for version in ("1.3.0", "1.4.0"):
+        recipe = recipe_for(line, {"file": str(path)}, **quick)
+        recipe["template"] = f"yield_improvement@{version}"
+        out[version] = api.run_recipe(recipe, db=tmp_path / "studio.duckdb")
+        assert out[version]["status"] == "succeeded"
+    new = out["1.4.0"]
+    names = [k["name"] for k in new["key_parameters"]]
+    assert len(names) == 10 and line.recall(names) >= 0.6
+    assert not set(names) & set(line.copies)                             # no reading takes a driver's slot
+    judged = [c for c in new["outputs"]["copies"] if c["judged_copy"]]
+    assert judged and all(line.copies.get(c["copy"]) == c["of"] for c in judged)
+    assert all("evidence" in k for k in new["key_parameters"])
+    assert any(k["evidence"]["ranked_by"].startswith("partial F") for k in new["key_parameters"])
+    recommended = {r["name"]: r["value"] for r in new["recommendations"]}
+    assert not set(recommended) & set(line.copies) and line.captured_share(recommended) >= 0.5
+    assert all("evidence" not in k for k in out["1.3.0"]["key_parameters"])
