@@ -95,7 +95,7 @@ def smooth_case(seed: int, budget_s: float, time_limit: float) -> dict:
     """Six fractions summing to 1 + two process settings, a smooth true quality, cost <= the median batch cost:
     the plain baseline (the 1.0.0 template's model: LightGBM 100 trees × 15 leaves → exact MILP over the trees)
     against the model search (→ the smooth model and its optimiser when it wins), each scored against the truth."""
-    from engine.operators.model_search import ModelSearchParams, search
+    from engine.operators.model_search import ModelSearchParams, search_v3 as search  # what recipe_tuning 1.3.0 runs
     from engine.sim.smooth_compound import FRACTIONS, TARGET as QUALITY, make_smooth_compound
 
     plant = make_smooth_compound(seed=seed)
