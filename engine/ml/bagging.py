@@ -24,18 +24,6 @@ _NUMBERS = re.compile(r"^(leaf_value|internal_value|leaf_const|leaf_coeff)=(.*)$
 _NUMBER = re.compile(r"[^\s]+")
 
 
-def is_linear(booster) -> bool:
-    """A LightGBM booster with piecewise-linear leaves (`linear_tree`): no SHAP (LightGBM does not compute it for
-    them) and no exact MILP (engine.optim routes it to the verified multi-start optimiser). Cached on the booster."""
-    if not isinstance(booster, lgb.Booster):
-        return False
-    cached = getattr(booster, "_studio_linear", None)
-    if cached is None:
-        cached = "is_linear=1" in booster.model_to_string()
-        booster._studio_linear = cached
-    return cached
-
-
 def merge_boosters(boosters: list[lgb.Booster]) -> lgb.Booster:
     """One booster whose raw score is the mean of the given boosters' raw scores (same features and objective)."""
     if len(boosters) == 1:

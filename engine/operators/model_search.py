@@ -18,7 +18,8 @@ from engine.core.errors import StudioError
 from engine.core.i18n import Msg
 from engine.ml import candidates as cand
 from engine.ml import model_search, sizing
-from engine.ml.bagging import is_linear, merge_boosters
+from engine.core.boosters import has_linear_leaves
+from engine.ml.bagging import merge_boosters
 from engine.ml.frame import FeatureCoder, as_target, usable_features
 from engine.ml.lgbm import ModelBundle, _threads, fold_metrics, shap_importance, splits, summarize
 from engine.operators.model import _rank, _sample_pairs, _time_order, _weak_folds
@@ -277,7 +278,7 @@ def _importance(models: list, x: pd.DataFrame, outer: list, task: str, y: np.nda
     imps, dirs = [], []
     for model, (_, test) in zip(models, outer):
         xt = x.iloc[test]
-        if _is_booster(model) and not is_linear(model):
+        if _is_booster(model) and not has_linear_leaves(model):
             imp, direction = shap_importance(model, xt)
         else:
             base = model.predict(xt)

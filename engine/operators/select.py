@@ -14,8 +14,8 @@ import pandas as pd
 
 from engine.pipeline.context import StepContext
 from engine.core.errors import StudioError
+from engine.core.boosters import has_linear_leaves
 from engine.core.i18n import Msg
-from engine.ml.bagging import is_linear
 from engine.ml.lgbm import ModelBundle
 from engine.pipeline.registry import OpParams, operator
 from engine.schema.base import ui_field
@@ -200,7 +200,7 @@ def _fold_spread(model: ModelBundle, frame: pd.DataFrame, groups: list[dict], n_
 def _fold_shares(booster, x) -> np.ndarray:
     """Mean |SHAP| per column; a booster with piecewise-linear leaves (model.search@3) has no SHAP in LightGBM, so
     its split gain stands in (a ranking across folds needs only the order)."""
-    if is_linear(booster):
+    if has_linear_leaves(booster):
         return np.asarray(booster.feature_importance(importance_type="gain"), dtype=float)
     return np.abs(booster.predict(x, pred_contrib=True)[:, :-1]).mean(axis=0)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+from engine.core.boosters import has_linear_leaves
 from engine.core.i18n import Msg
 from engine.optim.constraints import TOLERANCE
 from engine.optim.decode import verify
@@ -94,20 +95,8 @@ def is_smooth(model) -> bool:
     return getattr(model, "kind", None) == "smooth"
 
 
-def is_linear_trees(model) -> bool:
-    """LightGBM with piecewise-linear leaves (`linear_tree`, model.search@3): the MILP does not encode them; the
-    multi-start path here optimises them, verified at the returned point like every other answer."""
-    if not hasattr(model, "model_to_string"):
-        return False
-    cached = getattr(model, "_studio_linear", None)
-    if cached is None:
-        cached = "is_linear=1" in model.model_to_string()
-        model._studio_linear = cached
-    return cached
-
-
 def needs_multistart(model) -> bool:
-    return is_smooth(model) or is_linear_trees(model)
+    return is_smooth(model) or has_linear_leaves(model)
 
 
 def solve_smooth(problem: Problem) -> SmoothSolution:

@@ -15,7 +15,8 @@ from pydantic import ValidationError
 
 from engine.ml import candidates as cand
 from engine.ml import model_search
-from engine.ml.bagging import is_linear, merge_boosters
+from engine.core.boosters import has_linear_leaves as is_linear
+from engine.ml.bagging import merge_boosters
 from engine.operators.model_search import ModelSearchParams, _importance, search, search_v3
 from engine.pipeline.context import StepContext
 

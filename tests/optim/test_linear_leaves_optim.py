@@ -9,7 +9,8 @@ from dataclasses import replace
 import numpy as np
 
 from engine.ml import candidates as cand
-from engine.ml.bagging import is_linear, merge_boosters
+from engine.core.boosters import has_linear_leaves as is_linear
+from engine.ml.bagging import merge_boosters
 from engine.operators.model_search import ModelSearchParams, search_v3
 from engine.operators.tuning import TuningParams, recipe_tuning
 from engine.pipeline.context import StepContext
